@@ -1,0 +1,197 @@
+"""The action codes of PS3.15 Table E.1-1a, each a small function, and the one table that dispatches them.
+
+Every function returns the Step for one element; none changes the data set (apply.py does).
+Sequences (PS3.15 leaves D, Z and C for sequences to the implementer; defined here):
+- X removes the sequence with all its items.
+- Z leaves the sequence present with zero items (valid for Type 2).
+- D keeps the items (a Type 1 sequence must have them) and cleans each one strictly: table attributes get
+  their own action, every unlisted free-text or name value is replaced by a dummy, dates are shifted or
+  replaced, UIDs are mapped like everywhere else (so references stay consistent with the study).
+- C keeps the items and cleans each one: like D, except that free text is scrubbed of the file's
+  identifiers (scrub.py) instead of replaced.
+- K and U keep the items and clean each one with the normal rules (Table E.1-1a: K is "cleaned for
+  Sequences"; U on a sequence, from X/Z/U*, replaces the UIDs it contains).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydicom.dataelem import DataElement
+from pydicom.multival import MultiValue
+
+from .dates import InvalidDateError, shift_value
+from .dummies import dummy_value
+from .plan import Step
+from .scrub import scrub
+
+if TYPE_CHECKING:
+    from .walker import Context
+
+TEXT_VRS = frozenset({"LO", "SH", "ST", "LT", "UT", "UC"})
+DATE_VRS = frozenset({"DA", "DT"})
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where an element is and which rule decided its fate."""
+
+    path: str
+    tags: tuple[int, ...]  # tag path from the top level, this element last
+    rule: str
+    mode: str  # "normal", "dummy" (inside a D sequence) or "clean" (inside a C sequence)
+
+
+def _values(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple, MultiValue)):
+        return list(value)
+    return [value]
+
+
+def _map_values(value: Any, fn: Callable[[Any], Any]) -> Any:
+    """Apply fn to each value of a possibly multi-valued element, keeping its shape."""
+    if isinstance(value, (list, tuple, MultiValue)):
+        return [fn(v) for v in value]
+    return None if value is None else fn(value)
+
+
+def _step(elem: DataElement, where: Where, action: str, new: Any = None, **kw: Any) -> Step:
+    return Step(
+        path=where.path, tag=int(elem.tag), keyword=elem.keyword or "", vr=elem.VR, action=action,
+        rule=where.rule, old=elem.value, new=new, **kw,
+    )
+
+
+def remove(ctx: Context, elem: DataElement, where: Where) -> Step:
+    return _step(elem, where, "X")
+
+
+def keep(ctx: Context, elem: DataElement, where: Where) -> Step:
+    if elem.VR == "SQ":
+        return ctx.recurse(elem, where, "normal", "K")
+    return _step(elem, where, "K")
+
+
+def zero(ctx: Context, elem: DataElement, where: Where) -> Step:
+    if elem.VR == "SQ":
+        return _step(elem, where, "Z", new=[])
+    return _step(elem, where, "Z", new=None)
+
+
+def dummy(ctx: Context, elem: DataElement, where: Where) -> Step:
+    if elem.VR == "SQ":
+        return ctx.recurse(elem, where, "dummy", "D")
+    if elem.VR == "UI":
+        return _step(elem, where, "D", new=_map_values(elem.value, lambda v: ctx.map_uid(str(v))))
+    if elem.VR in DATE_VRS and ctx.shift_days is not None:
+        return shift(ctx, elem, where)
+    return _step(elem, where, "D", new=dummy_value(elem.VR, int(elem.tag), elem.value))
+
+
+def clean(ctx: Context, elem: DataElement, where: Where) -> Step:
+    """C: dates shift (Modified Dates), AE titles become keyed pseudonyms (Device Identity), free text
+    is scrubbed, sequences are cleaned item by item."""
+    vr = elem.VR
+    if vr == "SQ":
+        return ctx.recurse(elem, where, "clean", "C")
+    if vr in DATE_VRS:
+        return shift(ctx, elem, where) if ctx.shift_days is not None else dummy(ctx, elem, where)
+    if vr == "TM":
+        return _step(elem, where, "K")  # whole-day shifts keep the time of day (PS3.15 E.3.6)
+    if vr == "AE":
+        return _step(elem, where, "C", new=_map_values(elem.value, lambda v: ctx.derive.ae_title(str(v))))
+    if vr == "UI":
+        return uid(ctx, elem, where)
+    if vr in TEXT_VRS:
+        return _step(elem, where, "C", new=_map_values(elem.value, lambda v: scrub(str(v), ctx.scrubber)))
+    if vr == "PN":
+        return dummy(ctx, elem, where)
+    if vr in {"OB", "OW", "UN", "UR"}:
+        return remove(ctx, elem, where)
+    return _step(elem, where, "K")  # codes and numbers: nothing to clean
+
+
+def uid(ctx: Context, elem: DataElement, where: Where) -> Step:
+    if elem.VR == "SQ":
+        return ctx.recurse(elem, where, "normal", "U")
+    if elem.VR != "UI":
+        # U on a non-UID VR (a malformed file or a VR mismatch): nothing consistent to map; remove it.
+        return _step(elem, where, "X")
+    if ctx.retain_uids:
+        return _step(elem, where, "K")
+    return _step(elem, where, "U", new=_map_values(elem.value, lambda v: ctx.map_uid(str(v))))
+
+
+def shift(ctx: Context, elem: DataElement, where: Where) -> Step:
+    """Move every date of the element by the patient's shift. A value that is not a date cannot be
+    shifted and is not kept: it is replaced by a dummy and the plan says so."""
+    assert ctx.shift_days is not None
+    days = ctx.shift_days
+    try:
+        new = _map_values(elem.value, lambda v: shift_value(elem.VR, str(v), days) if str(v).strip() else v)
+    except InvalidDateError as exc:
+        step = _step(elem, where, "D", new=dummy_value(elem.VR, int(elem.tag), elem.value))
+        step.rule += f"; invalid {elem.VR} replaced ({exc})"
+        return step
+    return _step(elem, where, "shift", new=new)
+
+
+def pseudonym(ctx: Context, elem: DataElement, where: Where) -> Step:
+    """Patient's Name and Patient ID: a keyed pseudonym, stable per patient and key (a D value)."""
+    new = ctx.derive.patient_name(ctx.patient) if elem.VR == "PN" else ctx.derive.patient_id(ctx.patient)
+    return _step(elem, where, "pseudonym", new=new)
+
+
+ACTIONS: dict[str, Callable[[Context, DataElement, Where], Step]] = {
+    "X": remove,
+    "Z": zero,
+    "D": dummy,
+    "K": keep,
+    "C": clean,
+    "U": uid,
+    "shift": shift,
+    "pseudonym": pseudonym,
+}
+
+_CLASS_UID = re.compile(r"(Class|TransferSyntax|CodingScheme|ContextGroup|MappingResource|Implementation)")
+
+
+def is_definition_uid(keyword: str) -> bool:
+    """UID attributes that name a definition (a SOP Class, a coding scheme...), not an instance: kept."""
+    return bool(keyword) and bool(_CLASS_UID.search(keyword))
+
+
+def unlisted_action(ctx: Context, elem: DataElement, mode: str) -> tuple[str, str]:
+    """The action for an attribute Table E.1-1 does not list: kept, as the standard says, with a safety
+    net by VR (E.1-1 Note 4: treat dates by VR; names, UIDs, AE titles and URLs are identifying)."""
+    vr = elem.VR
+    if vr == "SQ":
+        return {"normal": "K", "dummy": "D", "clean": "C"}[mode], "unlisted sequence: items cleaned"
+    if vr == "PN":
+        return "D", "safety net: person name"
+    if vr in DATE_VRS:
+        if ctx.full_dates:
+            return "K", "safety net: date (Retain Full Dates)"
+        return ("shift" if ctx.shift_days is not None else "D"), "safety net: date"
+    if vr == "TM":
+        if ctx.shift_days is not None or ctx.full_dates:
+            return "K", "safety net: time of day kept (whole-day date shift)"
+        return "D", "safety net: time"
+    if vr == "UI":
+        if is_definition_uid(elem.keyword or "") or all(ctx.is_well_known(str(v)) for v in _values(elem.value)):
+            return "K", "safety net: UID of a definition, not an instance"
+        return "U", "safety net: UID"
+    if vr in {"AE", "UR"}:
+        return "X", f"safety net: {vr} removed"
+    if vr == "UN":
+        return "X", "safety net: unknown content (UN) removed"
+    if mode == "dummy" and vr in TEXT_VRS:
+        return "D", "inside a D sequence: free text replaced"
+    if mode == "clean" and vr in TEXT_VRS:
+        return "C", "inside a C sequence: free text scrubbed"
+    return "K", "not in Table E.1-1: kept"

@@ -1,0 +1,208 @@
+"""The engine's entry points: plan a file, and de-identify one file, bytes in and bytes out.
+
+    result = deidentify(data, config)      # raises a DeidentificationError: nothing is written
+    result.data, result.plan, result.sop_instance_uid ...
+
+Fail closed: every error inside becomes a typed error naming the reason; no partial output exists.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
+from pydicom.filewriter import dcmwrite
+from pydicom.uid import UID, ImplicitVRLittleEndian
+
+from . import __version__
+from .codestream_text import strip_encapsulated_text
+from .config import PACSBIN, Config
+from .errors import DeidentificationError, UnsupportedError
+from .marking import marking_steps
+from .options import Option
+from .plan import Plan, Step
+from .profiles import context_for
+from .reader import read_dataset
+
+# Our Implementation Class UID (PS3.7 D.3.3.2): a UUID-derived 2.25 UID, fixed for this product.
+IMPLEMENTATION_CLASS_UID = "2.25.228060914146570069930804307289481249396"
+IMPLEMENTATION_VERSION = f"PACSBIN_{__version__}"[:16]
+META_KEEP = {0x00020001, 0x00020002, 0x00020010}
+# Transfer syntaxes whose codestreams we parse for embedded text: failure to parse is fatal for these.
+_INSPECTED_PREFIXES = ("1.2.840.10008.1.2.4.5", "1.2.840.10008.1.2.4.7", "1.2.840.10008.1.2.4.8",
+                       "1.2.840.10008.1.2.4.9", "1.2.840.10008.1.2.4.20")
+
+
+@dataclass
+class Result:
+    data: bytes
+    plan: Plan
+    sop_instance_uid: str
+    study_instance_uid: str
+    series_instance_uid: str
+
+
+def _new_value(steps: list[Step], tag: int, default: str) -> str:
+    for step in steps:
+        if step.tag == tag:
+            if step.removed:
+                return default
+            return str(step.old if step.action == "K" else step.new)
+    return default
+
+
+def _meta_steps(ds: FileDataset, dataset_steps: list[Step]) -> list[Step]:
+    meta = ds.file_meta if getattr(ds, "file_meta", None) is not None else FileMetaDataset()
+    new_sop = _new_value(dataset_steps, 0x00080018, "")
+    steps: list[Step] = []
+    for elem in meta:
+        tag = int(elem.tag)
+        path = f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+        base = {"path": path, "tag": tag, "keyword": elem.keyword or "", "vr": elem.VR, "old": elem.value}
+        if tag == 0x00020000:
+            steps.append(Step(**base, action="X", rule="group length: recomputed on write"))
+        elif tag in META_KEEP:
+            steps.append(Step(**base, action="K", rule="file meta: describes the encoding"))
+        elif tag == 0x00020003:
+            steps.append(Step(**base, action="U", rule="follows the new SOP Instance UID", new=new_sop))
+        elif tag == 0x00020012:
+            steps.append(Step(**base, action="D", rule="file meta: this writer", new=IMPLEMENTATION_CLASS_UID))
+        elif tag == 0x00020013:
+            steps.append(Step(**base, action="D", rule="file meta: this writer", new=IMPLEMENTATION_VERSION))
+        else:
+            steps.append(Step(**base, action="X", rule="file meta: AE titles and private information removed"))
+    present = {int(e.tag) for e in meta}
+    sop_class = str(ds.get("SOPClassUID", ""))
+    wanted = [
+        (0x00020001, "FileMetaInformationVersion", "OB", b"\x00\x01"),
+        (0x00020002, "MediaStorageSOPClassUID", "UI", sop_class),
+        (0x00020003, "MediaStorageSOPInstanceUID", "UI", new_sop),
+        (0x00020010, "TransferSyntaxUID", "UI", _transfer_syntax(ds)),
+        (0x00020012, "ImplementationClassUID", "UI", IMPLEMENTATION_CLASS_UID),
+        (0x00020013, "ImplementationVersionName", "SH", IMPLEMENTATION_VERSION),
+    ]
+    for tag, keyword, vr, value in wanted:
+        if tag not in present:
+            steps.append(Step(path=f"({tag >> 16:04X},{tag & 0xFFFF:04X})", tag=tag, keyword=keyword, vr=vr,
+                              action="mark", rule="file meta: required (PS3.10 7.1)", new=value, created=True))
+    return steps
+
+
+def _transfer_syntax(ds: FileDataset) -> str:
+    meta = getattr(ds, "file_meta", None)
+    ts = meta.get("TransferSyntaxUID") if meta is not None else None
+    if ts:
+        return str(ts)
+    implicit, little = ds.original_encoding
+    if implicit is False and little:
+        return "1.2.840.10008.1.2.1"
+    if implicit is False:
+        return "1.2.840.10008.1.2.2"
+    return str(ImplicitVRLittleEndian)
+
+
+def _pixel_step(ds: FileDataset, config: Config, flags: list[str]) -> Step | None:
+    """Text inside encapsulated codestreams (JPEG COM/APPn, J2K COM) is removed, or the file is flagged."""
+    ts = UID(_transfer_syntax(ds))
+    if not ts.is_encapsulated or "PixelData" not in ds:
+        return None
+    elem = ds["PixelData"]
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    try:
+        new, removed = strip_encapsulated_text(elem.value, str(ts), frames)
+    except UnsupportedError as exc:
+        if str(ts).startswith(_INSPECTED_PREFIXES):
+            raise
+        flags.append(f"pixel data: not inspected for embedded text ({exc.reason})")
+        return None
+    if not removed:
+        return None
+    return Step(path="(7FE0,0010)", tag=0x7FE00010, keyword="PixelData", vr=elem.VR, action="C",
+                rule="text segments removed from the codestream: " + ", ".join(removed), old=elem.value, new=new)
+
+
+def make_plan(ds: FileDataset, config: Config) -> Plan:
+    for keyword, tag in (("SOPClassUID", "(0008,0016)"), ("SOPInstanceUID", "(0008,0018)")):
+        if not str(ds.get(keyword, "")).strip():
+            raise UnsupportedError(f"no {keyword} {tag}: not a storable DICOM instance")
+    ctx = context_for(ds, config)
+    marks = marking_steps(ds, config, ctx.method)
+    marked = {s.tag for s in marks}
+    steps = [s for s in ctx.plan_dataset(ds, (), "", "normal") if s.tag not in marked]
+    pixel = _pixel_step(ds, config, ctx.flags)
+    if pixel is not None:
+        steps = [pixel if s.tag == pixel.tag else s for s in steps]
+    steps.extend(ctx.created)
+    steps.extend(marks)
+    steps.sort(key=lambda s: s.tag)
+    codes = [s for s in marks if s.tag == 0x00120064][0].new
+    return Plan(
+        meta=_meta_steps(ds, steps),
+        dataset=steps,
+        profile=config.profile,
+        options=sorted(o.value for o in config.options),
+        codes=[str(item.CodeValue) for item in codes],
+        flags=ctx.flags + _review_flags(ds, config),
+    )
+
+
+def _review_flags(ds: Dataset, config: Config) -> list[str]:
+    flags = []
+    burned = str(ds.get("BurnedInAnnotation", "")).strip().upper()
+    modality = str(ds.get("Modality", "")).strip().upper()
+    if burned == "YES":
+        flags.append("Burned In Annotation = YES: the pixels hold text; review and redact them")
+    elif not burned and modality in {"US", "SC", "OT", "XC", "ES", "DOC", "SR"} and "PixelData" in ds:
+        flags.append(f"Burned In Annotation absent on {modality}: text is often burned in; review the pixels")
+    if config.profile == PACSBIN:
+        flags.append("legacy Pacsbin profile: unkeyed MD5 hashes and an unregistered UID root")
+    if config.has(Option.CLEAN_PIXEL_DATA) and not config.pixels_cleaned and "PixelData" in ds:
+        flags.append("Clean Pixel Data not claimed: nobody has reviewed or redacted these pixels yet")
+    return flags
+
+
+def apply_plan(ds: FileDataset, plan: Plan) -> None:
+    from .apply import apply_steps
+
+    meta = ds.file_meta if getattr(ds, "file_meta", None) is not None else FileMetaDataset()
+    apply_steps(meta, plan.meta)
+    ds.file_meta = meta
+    apply_steps(ds, plan.dataset)
+    ds.preamble = b"\x00" * 128
+
+
+def write(ds: FileDataset) -> bytes:
+    buf = io.BytesIO()
+    dcmwrite(buf, ds, enforce_file_format=True)
+    return buf.getvalue()
+
+
+def plan_bytes(data: bytes, config: Config, *, path: str | None = None) -> Plan:
+    ds = read_dataset(data, path=path)
+    try:
+        return make_plan(ds, config)
+    except DeidentificationError as exc:
+        raise exc.with_path(path) if path else exc
+    except Exception as exc:
+        raise UnsupportedError(f"cannot plan: {type(exc).__name__}: {exc}", path=path) from exc
+
+
+def deidentify(data: bytes, config: Config, *, path: str | None = None) -> Result:
+    """De-identify one file. Raises DeidentificationError (with the reason); never returns partial data."""
+    ds = read_dataset(data, path=path)
+    try:
+        plan = make_plan(ds, config)
+        apply_plan(ds, plan)
+        out = write(ds)
+    except DeidentificationError as exc:
+        raise exc.with_path(path) if path else exc
+    except Exception as exc:
+        raise UnsupportedError(f"cannot de-identify: {type(exc).__name__}: {exc}", path=path) from exc
+    return Result(
+        data=out,
+        plan=plan,
+        sop_instance_uid=str(ds.get("SOPInstanceUID", "")),
+        study_instance_uid=str(ds.get("StudyInstanceUID", "")),
+        series_instance_uid=str(ds.get("SeriesInstanceUID", "")),
+    )

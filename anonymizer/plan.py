@@ -1,0 +1,124 @@
+"""The plan: for every element of one file, the rule that applies, the action, and the new value.
+
+Deciding (walker.py) is kept apart from changing the data set (apply.py), so the CLI's --what-if, the review
+screen and the tests all read the same plan. A plan holds no secrets: only original and derived values.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+REMOVED = "X"
+_SHOW = 64  # characters of a value shown in a plan
+
+
+def show(value: Any, vr: str) -> str:
+    """A short, printable form of an element value for plans and the review screen."""
+    if value is None:
+        return ""
+    if vr == "SQ":
+        return f"<{len(value)} item{'s' if len(value) != 1 else ''}>"
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+        text = "\\".join(str(v) for v in value)
+    else:
+        text = str(value)
+    return text if len(text) <= _SHOW else text[: _SHOW - 1] + "…"
+
+
+@dataclass
+class Step:
+    """What happens to one element."""
+
+    path: str  # "(0040,A730)[0]>(0040,A160)"
+    tag: int
+    keyword: str
+    vr: str
+    action: str  # X Z D K C U, or a named operation ("shift", "pseudonym", "ctp:hash", "mark", ...)
+    rule: str  # the rule that decided it, e.g. "E.1-1 (0010,0010) Patient's Name: Z"
+    old: Any = field(default=None, repr=False)
+    new: Any = field(default=None, repr=False)  # the value to write; unused when removed or kept
+    items: list[list[Step]] | None = None  # per-item plans of a sequence that is cleaned, not replaced
+    created: bool = False  # the element is added (not in the input)
+
+    @property
+    def removed(self) -> bool:
+        return self.action == REMOVED
+
+    @property
+    def changed(self) -> bool:
+        return not self.removed and self.action != "K" and self.items is None
+
+    def walk(self) -> list[Step]:
+        out = [self]
+        for item in self.items or []:
+            for step in item:
+                out.extend(step.walk())
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "tag": f"{self.tag >> 16:04X}{self.tag & 0xFFFF:04X}",
+            "keyword": self.keyword,
+            "vr": self.vr,
+            "action": self.action,
+            "rule": self.rule,
+            "old": "" if self.created else show(self.old, self.vr),
+            "new": None if self.removed else show(self.old if self.action == "K" else self.new, self.vr),
+        }
+
+
+@dataclass
+class Plan:
+    """The plan for one file."""
+
+    meta: list[Step]
+    dataset: list[Step]
+    profile: str
+    options: list[str]
+    codes: list[str]  # CID 7050 code values this output will carry
+    flags: list[str] = field(default_factory=list)  # things a reviewer must see (not errors)
+    preamble_zeroed: bool = True
+
+    def steps(self) -> list[Step]:
+        out: list[Step] = []
+        for step in [*self.meta, *self.dataset]:
+            out.extend(step.walk())
+        return out
+
+    def counts(self) -> dict[str, int]:
+        tally = Counter(
+            "removed" if s.removed else "kept" if s.action == "K" or s.items is not None else "changed"
+            for s in self.steps()
+        )
+        return {"changed": tally["changed"], "removed": tally["removed"], "kept": tally["kept"]}
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "profile": self.profile,
+                "options": self.options,
+                "codes": self.codes,
+                "flags": self.flags,
+                "counts": self.counts(),
+                "steps": [s.to_dict() for s in self.steps()],
+            },
+            indent=1,
+            ensure_ascii=False,
+        )
+
+    def format_text(self) -> str:
+        lines = [f"profile: {self.profile}; options: {', '.join(self.options) or '(none)'}"]
+        lines += [f"flag: {f}" for f in self.flags]
+        for step in self.steps():
+            d = step.to_dict()
+            new = "<removed>" if d["new"] is None else d["new"]
+            lines.append(f"{d['path']:<40} {d['vr']:<2} {d['action']:<9} {d['old']!s:<30} -> {new}  [{d['rule']}]")
+        c = self.counts()
+        lines.append(f"{c['changed']} changed, {c['removed']} removed, {c['kept']} kept")
+        return "\n".join(lines)

@@ -1,0 +1,186 @@
+"""Deciding the plan: every element of a data set, at every depth, gets a rule and an action.
+
+Order of rules for one element (PS3.15 E.1-1 and this product's stricter defaults):
+1. private elements (odd groups) and private creators: removed, unless Retain Safe Private keeps one
+   listed in Table E.3.10-1 (with its creator);
+2. group lengths (gggg,0000): removed (they would be wrong after changes; retired in PS3.5 7.2);
+3. curve groups 50xx and overlay groups 60xx: removed whole, not just their data (E.1-1 rows 50xx,xxxx and
+   60xx,3000: removing only the data leaves an invalid overlay);
+4. an attribute listed in Table E.1-1: its action under the chosen options, compound codes resolved by the
+   attribute's Type in the file's IOD (iod_types.py);
+5. anything else: kept, with the safety net by VR (actions.unlisted_action).
+A profile (e.g. the Pacsbin script) may take an element first (`Context.override`).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset
+
+from .actions import ACTIONS, Where, unlisted_action
+from .config import Config
+from .errors import UnsupportedError
+from .iod_types import resolve
+from .options import Option
+from .plan import Step
+from .pseudonyms import Derivations, is_well_known_uid
+from .table import Row, is_repeating_group, load_table
+
+MAX_DEPTH = 64
+PATIENT_PSEUDONYM_TAGS = {0x00100010, 0x00100020}  # Patient's Name, Patient ID (top level)
+
+Override = Callable[["Context", DataElement, Where], Step | None]
+
+
+@cache
+def _safe_private() -> frozenset[tuple[int, str, int]]:
+    """Table E.3.10-1 as (group, private creator, element low byte)."""
+    text = resources.files("anonymizer").joinpath("data/safe_private.csv").read_text("utf-8")
+    out = set()
+    for r in csv.DictReader(text.splitlines()):
+        group, elem = r["tag"].split(",")
+        out.add((int(group, 16), r["private_creator"].strip().upper(), int(elem[-2:], 16)))
+    return frozenset(out)
+
+
+def tag_text(tag: int) -> str:
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+
+
+@dataclass
+class Context:
+    """Everything the decisions for one file depend on."""
+
+    config: Config
+    derive: Derivations
+    sop_class: str | None
+    patient: str
+    shift_days: int | None  # None unless dates are shifted
+    scrubber: re.Pattern[str] | None
+    map_uid: Callable[[str], str]
+    override: Override | None = None
+    flags: list[str] = field(default_factory=list)
+    created: list[Step] = field(default_factory=list)  # elements a profile adds (CTP require/always)
+    method: list[str] | None = None  # De-identification Method text, when a profile sets its own
+
+    @property
+    def retain_uids(self) -> bool:
+        return self.config.has(Option.RETAIN_UIDS)
+
+    @property
+    def full_dates(self) -> bool:
+        return self.config.has(Option.RETAIN_FULL_DATES)
+
+    def is_well_known(self, uid: str) -> bool:
+        return is_well_known_uid(uid.strip())
+
+    # -- walking -----------------------------------------------------------------------------------
+    def plan_dataset(self, ds: Dataset, tags: tuple[int, ...], path: str, mode: str) -> list[Step]:
+        if len(tags) > MAX_DEPTH:
+            raise UnsupportedError(f"sequences nested deeper than {MAX_DEPTH} levels at {path}")
+        kept_creators = self._kept_private_creators(ds)
+        steps = []
+        for elem in ds:
+            steps.append(self.plan_element(ds, elem, tags, path, mode, kept_creators))
+        return steps
+
+    def recurse(self, elem: DataElement, where: Where, mode: str, action: str) -> Step:
+        """A sequence whose items are kept and cleaned one by one."""
+        items = []
+        for i, item in enumerate(elem.value):
+            items.append(self.plan_dataset(item, where.tags, f"{where.path}[{i}]", mode))
+        return Step(
+            path=where.path, tag=int(elem.tag), keyword=elem.keyword or "", vr="SQ", action=action,
+            rule=where.rule, old=elem.value, items=items,
+        )
+
+    def plan_element(
+        self, ds: Dataset, elem: DataElement, parent: tuple[int, ...], parent_path: str, mode: str,
+        kept_creators: set[int],
+    ) -> Step:
+        tag = int(elem.tag)
+        tags = (*parent, tag)
+        path = f"{parent_path}>{tag_text(tag)}" if parent_path else tag_text(tag)
+        group, element = tag >> 16, tag & 0xFFFF
+        table = load_table()
+
+        if group % 2 == 1:
+            return ACTIONS[self._private_action(ds, elem, kept_creators)](
+                self, elem, Where(path, tags, self._private_rule(ds, elem, kept_creators), mode))
+        if element == 0:
+            return ACTIONS["X"](self, elem, Where(path, tags, "group length: removed (PS3.5 7.2)", mode))
+        if is_repeating_group(group, 0x5000) or is_repeating_group(group, 0x6000):
+            row = table.lookup(tag)
+            label = row.label if row and row.tag.lower() != "50xx,xxxx" else ""
+            what = "curve" if group < 0x6000 else "overlay"
+            rule = f"{label or f'{what} group {group:04X}'}: {what} removed whole (E.1-1 50xx/60xx)"
+            return ACTIONS["X"](self, elem, Where(path, tags, rule, mode))
+        if group == 0x0002:
+            return ACTIONS["X"](self, elem, Where(path, tags, "file meta element inside the data set", mode))
+
+        if self.override is not None:
+            step = self.override(self, elem, Where(path, tags, "", mode))
+            if step is not None:
+                return step
+
+        row = table.lookup(tag)
+        if row is not None:
+            action, rule = self._table_action(row, tags, elem)
+            if not parent and tag in PATIENT_PSEUDONYM_TAGS and action in {"Z", "D"}:
+                action, rule = "pseudonym", rule + "; keyed pseudonym (a dummy value)"
+        else:
+            action, rule = unlisted_action(self, elem, mode)
+        return ACTIONS[action](self, elem, Where(path, tags, rule, mode))
+
+    def _table_action(self, row: Row, tags: tuple[int, ...], elem: DataElement) -> tuple[str, str]:
+        code, option = row.action(self.config.options)
+        rule = f"{row.label}: {code}" + (f" ({option.value})" if option else "")
+        action, why = resolve(code, self.sop_class, tags)
+        if why:
+            rule += f" -> {action}, {why}"
+        if action == "C" and elem.VR in {"DA", "DT"} and self.shift_days is None:
+            action = "D"
+        return action, rule
+
+    # -- private elements ---------------------------------------------------------------------------
+    def _creator(self, ds: Dataset, tag: int) -> str | None:
+        group, element = tag >> 16, tag & 0xFFFF
+        creator = ds.get((group, element >> 8))
+        return None if creator is None else str(creator.value).strip().upper()
+
+    def _is_safe(self, ds: Dataset, elem: DataElement) -> bool:
+        tag = int(elem.tag)
+        group, element = tag >> 16, tag & 0xFFFF
+        if element < 0x1000:
+            return False
+        creator = self._creator(ds, tag)
+        return creator is not None and (group, creator, element & 0xFF) in _safe_private()
+
+    def _kept_private_creators(self, ds: Dataset) -> set[int]:
+        if not self.config.has(Option.RETAIN_SAFE_PRIVATE):
+            return set()
+        kept = set()
+        for elem in ds:
+            if elem.tag.group % 2 == 1 and elem.tag.element >= 0x1000 and self._is_safe(ds, elem):
+                kept.add((elem.tag.group << 16) | (elem.tag.element >> 8))
+        return kept
+
+    def _private_action(self, ds: Dataset, elem: DataElement, kept_creators: set[int]) -> str:
+        if not self.config.has(Option.RETAIN_SAFE_PRIVATE):
+            return "X"
+        if 0x10 <= elem.tag.element <= 0xFF:
+            return "K" if int(elem.tag) in kept_creators else "X"
+        return "K" if self._is_safe(ds, elem) and elem.VR != "SQ" else "X"
+
+    def _private_rule(self, ds: Dataset, elem: DataElement, kept_creators: set[int]) -> str:
+        row = load_table().private
+        if self._private_action(ds, elem, kept_creators) == "K":
+            return f"{row.label}: C (retain-safe-private, Table E.3.10-1)"
+        return f"{row.label}: X"
