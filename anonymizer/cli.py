@@ -1,0 +1,217 @@
+"""Command line: python -m anonymizer INPUT... -o OUTDIR [--secret KEY | --secret-file F] ...
+
+Output names come from the new UIDs only (input folder names are often patient names):
+OUTDIR/<Study Instance UID>/<Series Instance UID>/<SOP Instance UID>.dcm
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import BASIC, PACSBIN, PACSBIN_WARNING, Config
+from .errors import DeidentificationError, DicomDirError, KeyFileError, NotDicomError, ScriptError
+from .inputs import Source, discover
+from .keys import SecretKey
+from .options import DEFAULT_OPTIONS, Option, check_options
+
+DEFAULT_KEY_FILE = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "pacsbin-uploader" / "key.json"
+
+
+@dataclass
+class Outcome:
+    source: str
+    status: str  # "done", "skipped", "failed"
+    detail: str = ""
+    output: str = ""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m anonymizer",
+        description="De-identify DICOM files per PS3.15 Annex E (Basic Profile, Table E.1-1 2026d).",
+    )
+    p.add_argument("inputs", nargs="+", type=Path, help="files, folders (recursive) and zip archives")
+    p.add_argument("-o", "--output", type=Path, help="output folder (named by new UIDs only)")
+    key = p.add_mutually_exclusive_group()
+    key.add_argument("--secret", metavar="PASSPHRASE", help="derive the key from a passphrase")
+    key.add_argument("--secret-file", type=Path, metavar="F",
+                     help=f"key file (created when absent; default {DEFAULT_KEY_FILE})")
+    p.add_argument("--profile", default=BASIC, metavar="basic|pacsbin|FILE",
+                   help="basic (default), pacsbin (legacy CTP script), or your own CTP script JSON file")
+    p.add_argument("--option", action="append", default=[], metavar="NAME",
+                   help="add a PS3.15 option: " + ", ".join(o.value for o in Option))
+    p.add_argument("--without-option", action="append", default=[], metavar="NAME",
+                   help="drop one of the default options (" + ", ".join(sorted(o.value for o in DEFAULT_OPTIONS)) + ")")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--what-if", action="store_true", help="print the plan for each file; write nothing")
+    p.add_argument("--json", action="store_true", help="with --what-if: print plans as JSON")
+    return p
+
+
+def _options(args: argparse.Namespace) -> frozenset[Option]:
+    chosen = set(DEFAULT_OPTIONS)
+    for name, add in [(n, True) for n in args.option] + [(n, False) for n in args.without_option]:
+        try:
+            option = Option(name.strip().lower())
+        except ValueError:
+            raise SystemExit(f"error: unknown option {name!r}; known: {', '.join(o.value for o in Option)}") from None
+        (chosen.add if add else chosen.discard)(option)
+    if Option.RETAIN_FULL_DATES in chosen and "retain-modified-dates" not in args.option:
+        chosen.discard(Option.RETAIN_MODIFIED_DATES)
+    try:
+        check_options(frozenset(chosen))
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    return frozenset(chosen)
+
+
+def _key(args: argparse.Namespace) -> SecretKey:
+    if args.secret is not None:
+        return SecretKey.from_passphrase(args.secret)
+    path: Path = args.secret_file or DEFAULT_KEY_FILE
+    if path.exists():
+        return SecretKey.load(path)
+    if args.output is not None and path.resolve().is_relative_to(args.output.resolve()):
+        raise SystemExit(f"error: refusing to write a new key inside the output folder: {path}")
+    key = SecretKey.generate()
+    key.save(path)
+    print(f"generated a new secret key: {path} (keep it to map the same patients the same way)", file=sys.stderr)
+    return key
+
+
+def _config(args: argparse.Namespace) -> Config:
+    script = None
+    profile = args.profile
+    if profile not in (BASIC,):
+        from .ctp import load_builtin_pacsbin, load_script
+
+        try:
+            script = load_builtin_pacsbin() if profile == PACSBIN else load_script(Path(profile).read_bytes())
+        except (OSError, ScriptError) as exc:
+            raise SystemExit(f"error: cannot load profile {profile}: {exc}") from None
+        print(f"warning: {PACSBIN_WARNING}", file=sys.stderr)
+        profile = PACSBIN
+    return Config(key=_key(args), options=_options(args), profile=profile, script=script)
+
+
+_WORKER_CONFIG: Config | None = None
+_WORKER_OUT: Path | None = None
+
+
+def _init_worker(config: Config, out: Path) -> None:
+    global _WORKER_CONFIG, _WORKER_OUT
+    _WORKER_CONFIG, _WORKER_OUT = config, out
+
+
+def _write_atomic(path: Path, data: bytes) -> bool:
+    """Write unless an identical file is there; False when a different file already has the name."""
+    if path.exists():
+        return path.read_bytes() == data
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return True
+
+
+def process(source: Source) -> Outcome:
+    from .engine import deidentify
+
+    assert _WORKER_CONFIG is not None and _WORKER_OUT is not None
+    try:
+        result = deidentify(source.read(), _WORKER_CONFIG, path=source.name)
+    except (NotDicomError, DicomDirError) as exc:
+        return Outcome(source.name, "skipped", exc.reason)
+    except DeidentificationError as exc:
+        return Outcome(source.name, "failed", exc.reason)
+    except OSError as exc:
+        return Outcome(source.name, "failed", f"cannot read: {exc.strerror or exc}")
+    rel = Path(result.study_instance_uid) / result.series_instance_uid / f"{result.sop_instance_uid}.dcm"
+    if not _write_atomic(_WORKER_OUT / rel, result.data):
+        return Outcome(source.name, "failed", f"another input has the same SOP Instance UID ({rel.name})")
+    return Outcome(source.name, "done", output=str(rel))
+
+
+class Progress:
+    def __init__(self, total: int) -> None:
+        self.total, self.done, self.start = total, 0, time.monotonic()
+        self.tty = sys.stderr.isatty()
+
+    def step(self) -> None:
+        self.done += 1
+        if self.tty:
+            width = 30
+            filled = width * self.done // max(self.total, 1)
+            rate = self.done / max(time.monotonic() - self.start, 1e-9)
+            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
+                             f"{rate:.0f} files/s")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            sys.stderr.write("\n")
+
+
+def _what_if(sources: list[Source], config: Config, as_json: bool) -> int:
+    from .engine import plan_bytes
+
+    status = 0
+    for source in sources:
+        try:
+            plan = plan_bytes(source.read(), config, path=source.name)
+        except DeidentificationError as exc:
+            print(f"{source.name}: {exc.reason}", file=sys.stderr)
+            status = 1
+            continue
+        print(f"== {source.name}")
+        print(plan.to_json() if as_json else plan.format_text())
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = _config(args)
+    except KeyFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    found = list(discover(args.inputs))
+    sources = [s for s in found if isinstance(s, Source)]
+    unreadable = [Outcome(str(p), "failed", why) for p, why in (s for s in found if isinstance(s, tuple))]
+    if args.what_if:
+        for o in unreadable:
+            print(f"{o.source}: {o.detail}", file=sys.stderr)
+        return max(_what_if(sources, config, args.json), 1 if unreadable else 0)
+    if args.output is None:
+        print("error: -o OUTDIR is required (or use --what-if)", file=sys.stderr)
+        return 2
+    args.output.mkdir(parents=True, exist_ok=True)
+    outcomes = list(unreadable)
+    progress = Progress(len(sources))
+    if args.jobs > 1:
+        with ProcessPoolExecutor(args.jobs, initializer=_init_worker, initargs=(config, args.output)) as pool:
+            for outcome in pool.map(process, sources, chunksize=8):
+                outcomes.append(outcome)
+                progress.step()
+    else:
+        _init_worker(config, args.output)
+        for source in sources:
+            outcomes.append(process(source))
+            progress.step()
+    progress.close()
+    return _summary(outcomes)
+
+
+def _summary(outcomes: list[Outcome]) -> int:
+    counts = {k: sum(o.status == k for o in outcomes) for k in ("done", "skipped", "failed")}
+    for o in outcomes:
+        if o.status != "done":
+            print(f"{o.status}: {o.source}: {o.detail}", file=sys.stderr)
+    print(f"{counts['done']} de-identified, {counts['skipped']} skipped, {counts['failed']} failed", file=sys.stderr)
+    return 1 if counts["failed"] else 0

@@ -1,0 +1,1 @@
+"""The server (Starlette): arrives with the upload issue."""

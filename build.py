@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""One entry point for setting up, running and testing Pacsbin Uploader on a fresh machine.
+
+    python3 build.py serve    # set up, then run the product (for now: the CLI; the page comes next)
+    python3 build.py test     # set up everything the tests need, then run every test
+    python3 build.py bench    # set up, then run the benchmark (bench/run.py)
+
+Set-up is idempotent: a .venv with the project and its dev extras, Debian's dicom3tools (dciodvfy) and
+Node packages from package-lock.json (`npm ci`), and the pinned browser wheels (tools/wheels.lock.json).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PY = VENV / "bin" / "python"
+STAMP = VENV / ".installed"
+
+
+def run(*cmd: str | Path, **kw: object) -> None:
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    subprocess.run([str(c) for c in cmd], check=True, cwd=ROOT, **kw)  # type: ignore[call-overload]
+
+
+def ensure_venv(extras: str) -> None:
+    if not PY.exists():
+        run(sys.executable, "-m", "venv", VENV)
+    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    if STAMP.exists() and want in STAMP.read_text().split():
+        return
+    run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    run(PY, "-m", "pip", "install", "--quiet", "-e", f".[{extras}]")
+    with STAMP.open("a") as f:
+        f.write(want + "\n")
+
+
+def ensure_apt(binary: str, package: str) -> None:
+    if shutil.which(binary):
+        return
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(*sudo, "apt-get", "update", "-qq", env=env)
+    run(*sudo, "apt-get", "install", "-y", "-qq", package, env=env)
+
+
+def ensure_node() -> None:
+    if not (ROOT / "node_modules" / "pyodide" / "package.json").exists():
+        ensure_apt("npm", "npm")
+        run("npm", "ci", "--no-audit", "--no-fund")
+    run(PY, ROOT / "tools" / "fetch_wheels.py", "--python", PY)
+
+
+def setup_test() -> None:
+    ensure_venv("dev")
+    ensure_apt("dciodvfy", "dicom3tools")
+    ensure_node()
+
+
+def cmd_test(args: list[str]) -> int:
+    setup_test()
+    steps = [
+        [PY, "tools/gen_iod_types.py", "--check"],
+        [PY, "-m", "ruff", "check", "anonymizer", "redaction", "app", "tests", "tools", "bench", "build.py"],
+        [PY, "-m", "mypy"],
+        [PY, "-m", "pytest", "-q", *args],
+    ]
+    for step in steps:
+        print("+", " ".join(str(c) for c in step), flush=True)
+        code = subprocess.run([str(c) for c in step], cwd=ROOT).returncode
+        if code != 0:
+            return code
+    return 0
+
+
+def cmd_serve(args: list[str]) -> int:
+    ensure_venv("dev")
+    # The page (issue "uploader page") will be served from here; until then the product is the CLI.
+    return subprocess.run([str(PY), "-m", "anonymizer", *(args or ["--help"])], cwd=ROOT).returncode
+
+
+def cmd_bench(args: list[str]) -> int:
+    ensure_venv("dev,bench")
+    return subprocess.run([str(PY), "bench/run.py", *args], cwd=ROOT).returncode
+
+
+def main() -> int:
+    commands = {"test": cmd_test, "serve": cmd_serve, "bench": cmd_bench}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        print(__doc__)
+        return 2
+    return commands[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
