@@ -62,8 +62,15 @@ def _map_values(value: Any, fn: Callable[[Any], Any]) -> Any:
 
 def _step(elem: DataElement, where: Where, action: str, new: Any = None, **kw: Any) -> Step:
     return Step(
-        path=where.path, tag=int(elem.tag), keyword=elem.keyword or "", vr=elem.VR, action=action,
-        rule=where.rule, old=elem.value, new=new, **kw,
+        path=where.path,
+        tag=int(elem.tag),
+        keyword=elem.keyword or "",
+        vr=elem.VR,
+        action=action,
+        rule=where.rule,
+        old=elem.value,
+        new=new,
+        **kw,
     )
 
 
@@ -183,7 +190,9 @@ def unlisted_action(ctx: Context, elem: DataElement, mode: str) -> tuple[str, st
             return "K", "safety net: time of day kept (whole-day date shift)"
         return "D", "safety net: time"
     if vr == "UI":
-        if is_definition_uid(elem.keyword or "") or all(ctx.is_well_known(str(v)) for v in _values(elem.value)):
+        if is_definition_uid(elem.keyword or "") or all(
+            ctx.is_well_known(str(v)) for v in _values(elem.value)
+        ):
             return "K", "safety net: UID of a definition, not an instance"
         return "U", "safety net: UID"
     if vr in {"AE", "UR"}:

@@ -20,7 +20,9 @@ from .inputs import Source, discover
 from .keys import SecretKey
 from .options import DEFAULT_OPTIONS, Option, check_options
 
-DEFAULT_KEY_FILE = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "pacsbin-uploader" / "key.json"
+DEFAULT_KEY_FILE = (
+    Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "pacsbin-uploader" / "key.json"
+)
 
 
 @dataclass
@@ -40,14 +42,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, help="output folder (named by new UIDs only)")
     key = p.add_mutually_exclusive_group()
     key.add_argument("--secret", metavar="PASSPHRASE", help="derive the key from a passphrase")
-    key.add_argument("--secret-file", type=Path, metavar="F",
-                     help=f"key file (created when absent; default {DEFAULT_KEY_FILE})")
-    p.add_argument("--profile", default=BASIC, metavar="basic|pacsbin|FILE",
-                   help="basic (default), pacsbin (legacy CTP script), or your own CTP script JSON file")
-    p.add_argument("--option", action="append", default=[], metavar="NAME",
-                   help="add a PS3.15 option: " + ", ".join(o.value for o in Option))
-    p.add_argument("--without-option", action="append", default=[], metavar="NAME",
-                   help="drop one of the default options (" + ", ".join(sorted(o.value for o in DEFAULT_OPTIONS)) + ")")
+    key.add_argument(
+        "--secret-file",
+        type=Path,
+        metavar="F",
+        help=f"key file (created when absent; default {DEFAULT_KEY_FILE})",
+    )
+    p.add_argument(
+        "--profile",
+        default=BASIC,
+        metavar="basic|pacsbin|FILE",
+        help="basic (default), pacsbin (legacy CTP script), or your own CTP script JSON file",
+    )
+    p.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="add a PS3.15 option: " + ", ".join(o.value for o in Option),
+    )
+    p.add_argument(
+        "--without-option",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="drop one of the default options (" + ", ".join(sorted(o.value for o in DEFAULT_OPTIONS)) + ")",
+    )
     p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--what-if", action="store_true", help="print the plan for each file; write nothing")
     p.add_argument("--json", action="store_true", help="with --what-if: print plans as JSON")
@@ -60,7 +80,9 @@ def _options(args: argparse.Namespace) -> frozenset[Option]:
         try:
             option = Option(name.strip().lower())
         except ValueError:
-            raise SystemExit(f"error: unknown option {name!r}; known: {', '.join(o.value for o in Option)}") from None
+            raise SystemExit(
+                f"error: unknown option {name!r}; known: {', '.join(o.value for o in Option)}"
+            ) from None
         (chosen.add if add else chosen.discard)(option)
     if Option.RETAIN_FULL_DATES in chosen and "retain-modified-dates" not in args.option:
         chosen.discard(Option.RETAIN_MODIFIED_DATES)
@@ -81,7 +103,9 @@ def _key(args: argparse.Namespace) -> SecretKey:
         raise SystemExit(f"error: refusing to write a new key inside the output folder: {path}")
     key = SecretKey.generate()
     key.save(path)
-    print(f"generated a new secret key: {path} (keep it to map the same patients the same way)", file=sys.stderr)
+    print(
+        f"generated a new secret key: {path} (keep it to map the same patients the same way)", file=sys.stderr
+    )
     return key
 
 
@@ -149,8 +173,9 @@ class Progress:
             width = 30
             filled = width * self.done // max(self.total, 1)
             rate = self.done / max(time.monotonic() - self.start, 1e-9)
-            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
-                             f"{rate:.0f} files/s")
+            sys.stderr.write(
+                f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {rate:.0f} files/s"
+            )
             sys.stderr.flush()
 
     def close(self) -> None:
@@ -213,5 +238,8 @@ def _summary(outcomes: list[Outcome]) -> int:
     for o in outcomes:
         if o.status != "done":
             print(f"{o.status}: {o.source}: {o.detail}", file=sys.stderr)
-    print(f"{counts['done']} de-identified, {counts['skipped']} skipped, {counts['failed']} failed", file=sys.stderr)
+    print(
+        f"{counts['done']} de-identified, {counts['skipped']} skipped, {counts['failed']} failed",
+        file=sys.stderr,
+    )
     return 1 if counts["failed"] else 0

@@ -67,7 +67,7 @@ def shift_dt(value: str, days: int) -> str:
 def shift_value(vr: str, value: str, days: int) -> str:
     """Shift a DA or DT value; ranges (PS3.4 C.2.2.2.5 'A-B', used in queries) shift both ends."""
     one = shift_da if vr == "DA" else shift_dt
-    if vr == "DA" and "-" in value.strip()[1:] and not _DA.match(value.strip()):
+    if vr == "DA" and "-" in value and not _DA.match(value.strip()):
         start, _, end = value.partition("-")
         return "-".join(one(part, days) if part.strip() else "" for part in (start, end))
     return one(value, days)

@@ -30,8 +30,13 @@ IMPLEMENTATION_CLASS_UID = "2.25.228060914146570069930804307289481249396"
 IMPLEMENTATION_VERSION = f"PACSBIN_{__version__}"[:16]
 META_KEEP = {0x00020001, 0x00020002, 0x00020010}
 # Transfer syntaxes whose codestreams we parse for embedded text: failure to parse is fatal for these.
-_INSPECTED_PREFIXES = ("1.2.840.10008.1.2.4.5", "1.2.840.10008.1.2.4.7", "1.2.840.10008.1.2.4.8",
-                       "1.2.840.10008.1.2.4.9", "1.2.840.10008.1.2.4.20")
+_INSPECTED_PREFIXES = (
+    "1.2.840.10008.1.2.4.5",
+    "1.2.840.10008.1.2.4.7",
+    "1.2.840.10008.1.2.4.8",
+    "1.2.840.10008.1.2.4.9",
+    "1.2.840.10008.1.2.4.20",
+)
 
 
 @dataclass
@@ -67,11 +72,15 @@ def _meta_steps(ds: FileDataset, dataset_steps: list[Step]) -> list[Step]:
         elif tag == 0x00020003:
             steps.append(Step(**base, action="U", rule="follows the new SOP Instance UID", new=new_sop))
         elif tag == 0x00020012:
-            steps.append(Step(**base, action="D", rule="file meta: this writer", new=IMPLEMENTATION_CLASS_UID))
+            steps.append(
+                Step(**base, action="D", rule="file meta: this writer", new=IMPLEMENTATION_CLASS_UID)
+            )
         elif tag == 0x00020013:
             steps.append(Step(**base, action="D", rule="file meta: this writer", new=IMPLEMENTATION_VERSION))
         else:
-            steps.append(Step(**base, action="X", rule="file meta: AE titles and private information removed"))
+            steps.append(
+                Step(**base, action="X", rule="file meta: AE titles and private information removed")
+            )
     present = {int(e.tag) for e in meta}
     sop_class = str(ds.get("SOPClassUID", ""))
     wanted = [
@@ -84,8 +93,18 @@ def _meta_steps(ds: FileDataset, dataset_steps: list[Step]) -> list[Step]:
     ]
     for tag, keyword, vr, value in wanted:
         if tag not in present:
-            steps.append(Step(path=f"({tag >> 16:04X},{tag & 0xFFFF:04X})", tag=tag, keyword=keyword, vr=vr,
-                              action="mark", rule="file meta: required (PS3.10 7.1)", new=value, created=True))
+            steps.append(
+                Step(
+                    path=f"({tag >> 16:04X},{tag & 0xFFFF:04X})",
+                    tag=tag,
+                    keyword=keyword,
+                    vr=vr,
+                    action="mark",
+                    rule="file meta: required (PS3.10 7.1)",
+                    new=value,
+                    created=True,
+                )
+            )
     return steps
 
 
@@ -118,8 +137,16 @@ def _pixel_step(ds: FileDataset, config: Config, flags: list[str]) -> Step | Non
         return None
     if not removed:
         return None
-    return Step(path="(7FE0,0010)", tag=0x7FE00010, keyword="PixelData", vr=elem.VR, action="C",
-                rule="text segments removed from the codestream: " + ", ".join(removed), old=elem.value, new=new)
+    return Step(
+        path="(7FE0,0010)",
+        tag=0x7FE00010,
+        keyword="PixelData",
+        vr=elem.VR,
+        action="C",
+        rule="text segments removed from the codestream: " + ", ".join(removed),
+        old=elem.value,
+        new=new,
+    )
 
 
 def make_plan(ds: FileDataset, config: Config) -> Plan:
@@ -183,7 +210,7 @@ def plan_bytes(data: bytes, config: Config, *, path: str | None = None) -> Plan:
     try:
         return make_plan(ds, config)
     except DeidentificationError as exc:
-        raise exc.with_path(path) if path else exc
+        raise (exc.with_path(path) if path else exc) from None
     except Exception as exc:
         raise UnsupportedError(f"cannot plan: {type(exc).__name__}: {exc}", path=path) from exc
 
@@ -196,7 +223,7 @@ def deidentify(data: bytes, config: Config, *, path: str | None = None) -> Resul
         apply_plan(ds, plan)
         out = write(ds)
     except DeidentificationError as exc:
-        raise exc.with_path(path) if path else exc
+        raise (exc.with_path(path) if path else exc) from None
     except Exception as exc:
         raise UnsupportedError(f"cannot de-identify: {type(exc).__name__}: {exc}", path=path) from exc
     return Result(

@@ -32,8 +32,11 @@ def applied_codes(config: Config) -> list[str]:
 
 
 def method_text(config: Config) -> list[str]:
-    names = [o.value for o in sorted(config.options, key=lambda o: o.code.value)
-             if o is not Option.CLEAN_PIXEL_DATA or config.pixels_cleaned]
+    names = [
+        o.value
+        for o in sorted(config.options, key=lambda o: o.code.value)
+        if o is not Option.CLEAN_PIXEL_DATA or config.pixels_cleaned
+    ]
     head = f"Pacsbin Uploader {__version__}: {EDITION} Basic Profile"
     return [head[:64], *(n[:64] for n in names)]
 
@@ -69,8 +72,17 @@ def marking_steps(ds: Dataset, config: Config, method: list[str] | None = None) 
     steps = []
     for tag, keyword, vr, value in wanted:
         old = ds.get(tag)
-        steps.append(Step(
-            path=f"({tag >> 16:04X},{tag & 0xFFFF:04X})", tag=tag, keyword=keyword, vr=vr, action="mark",
-            rule=MARK_RULE, old=None if old is None else old.value, new=value, created=old is None,
-        ))
+        steps.append(
+            Step(
+                path=f"({tag >> 16:04X},{tag & 0xFFFF:04X})",
+                tag=tag,
+                keyword=keyword,
+                vr=vr,
+                action="mark",
+                rule=MARK_RULE,
+                old=None if old is None else old.value,
+                new=value,
+                created=old is None,
+            )
+        )
     return steps

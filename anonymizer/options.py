@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from functools import cache
 from importlib import resources
 
 
-class Option(str, Enum):
+class Option(StrEnum):
     """One PS3.15 option. The value is the CLI/page name; see `COLUMN` and `code` for the standard's side."""
 
     RETAIN_SAFE_PRIVATE = "retain-safe-private"  # E.3.10

@@ -118,7 +118,9 @@ class Plan:
         for step in self.steps():
             d = step.to_dict()
             new = "<removed>" if d["new"] is None else d["new"]
-            lines.append(f"{d['path']:<40} {d['vr']:<2} {d['action']:<9} {d['old']!s:<30} -> {new}  [{d['rule']}]")
+            lines.append(
+                f"{d['path']:<40} {d['vr']:<2} {d['action']:<9} {d['old']!s:<30} -> {new}  [{d['rule']}]"
+            )
         c = self.counts()
         lines.append(f"{c['changed']} changed, {c['removed']} removed, {c['kept']} kept")
         return "\n".join(lines)

@@ -14,18 +14,46 @@ import re
 from collections.abc import Iterable
 
 from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
 
 # Top-level attributes whose values are identifiers to look for in free text.
 IDENTIFIER_KEYWORDS = (
-    "PatientName", "PatientID", "OtherPatientIDs", "OtherPatientNames", "PatientBirthName",
-    "PatientMotherBirthName", "PatientAddress", "PatientTelephoneNumbers", "MilitaryRank",
-    "BranchOfService", "MedicalRecordLocator", "IssuerOfPatientID", "AccessionNumber", "StudyID",
-    "ReferringPhysicianName", "PerformingPhysicianName", "NameOfPhysiciansReadingStudy",
-    "OperatorsName", "PhysiciansOfRecord", "RequestingPhysician", "InstitutionName",
-    "InstitutionAddress", "InstitutionalDepartmentName", "StationName", "DeviceSerialNumber",
-    "PlacerOrderNumberImagingServiceRequest", "FillerOrderNumberImagingServiceRequest",
-    "AdmissionID", "PatientBirthDate", "StudyDate", "SeriesDate", "AcquisitionDate", "ContentDate",
-    "PerformedProcedureStepID", "RequestedProcedureID", "ScheduledProcedureStepID",
+    "PatientName",
+    "PatientID",
+    "OtherPatientIDs",
+    "OtherPatientNames",
+    "PatientBirthName",
+    "PatientMotherBirthName",
+    "PatientAddress",
+    "PatientTelephoneNumbers",
+    "MilitaryRank",
+    "BranchOfService",
+    "MedicalRecordLocator",
+    "IssuerOfPatientID",
+    "AccessionNumber",
+    "StudyID",
+    "ReferringPhysicianName",
+    "PerformingPhysicianName",
+    "NameOfPhysiciansReadingStudy",
+    "OperatorsName",
+    "PhysiciansOfRecord",
+    "RequestingPhysician",
+    "InstitutionName",
+    "InstitutionAddress",
+    "InstitutionalDepartmentName",
+    "StationName",
+    "DeviceSerialNumber",
+    "PlacerOrderNumberImagingServiceRequest",
+    "FillerOrderNumberImagingServiceRequest",
+    "AdmissionID",
+    "PatientBirthDate",
+    "StudyDate",
+    "SeriesDate",
+    "AcquisitionDate",
+    "ContentDate",
+    "PerformedProcedureStepID",
+    "RequestedProcedureID",
+    "ScheduledProcedureStepID",
 )
 _MIN_TOKEN = 3  # shorter fragments ("MR", "JR") would blank out ordinary words
 
@@ -33,8 +61,8 @@ _MIN_TOKEN = 3  # shorter fragments ("MR", "JR") would blank out ordinary words
 def _values(value: object) -> Iterable[str]:
     if value is None:
         return []
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
-        return [str(v) for v in value]  # type: ignore[union-attr]
+    if isinstance(value, (list, tuple, MultiValue)):
+        return [str(v) for v in value]
     return [str(value)]
 
 
@@ -42,8 +70,17 @@ def _date_spellings(da: str) -> list[str]:
     if not re.fullmatch(r"\d{8}", da):
         return []
     y, m, d = da[:4], da[4:6], da[6:]
-    return [da, f"{y}-{m}-{d}", f"{y}.{m}.{d}", f"{y}/{m}/{d}", f"{m}/{d}/{y}", f"{d}/{m}/{y}",
-            f"{d}.{m}.{y}", f"{m}-{d}-{y}", f"{d}-{m}-{y}"]
+    return [
+        da,
+        f"{y}-{m}-{d}",
+        f"{y}.{m}.{d}",
+        f"{y}/{m}/{d}",
+        f"{m}/{d}/{y}",
+        f"{d}/{m}/{y}",
+        f"{d}.{m}.{y}",
+        f"{m}-{d}-{y}",
+        f"{d}-{m}-{y}",
+    ]
 
 
 def identifiers(ds: Dataset) -> list[str]:

@@ -97,12 +97,23 @@ class Context:
         for i, item in enumerate(elem.value):
             items.append(self.plan_dataset(item, where.tags, f"{where.path}[{i}]", mode))
         return Step(
-            path=where.path, tag=int(elem.tag), keyword=elem.keyword or "", vr="SQ", action=action,
-            rule=where.rule, old=elem.value, items=items,
+            path=where.path,
+            tag=int(elem.tag),
+            keyword=elem.keyword or "",
+            vr="SQ",
+            action=action,
+            rule=where.rule,
+            old=elem.value,
+            items=items,
         )
 
     def plan_element(
-        self, ds: Dataset, elem: DataElement, parent: tuple[int, ...], parent_path: str, mode: str,
+        self,
+        ds: Dataset,
+        elem: DataElement,
+        parent: tuple[int, ...],
+        parent_path: str,
+        mode: str,
         kept_creators: set[int],
     ) -> Step:
         tag = int(elem.tag)
@@ -113,7 +124,8 @@ class Context:
 
         if group % 2 == 1:
             return ACTIONS[self._private_action(ds, elem, kept_creators)](
-                self, elem, Where(path, tags, self._private_rule(ds, elem, kept_creators), mode))
+                self, elem, Where(path, tags, self._private_rule(ds, elem, kept_creators), mode)
+            )
         if element == 0:
             return ACTIONS["X"](self, elem, Where(path, tags, "group length: removed (PS3.5 7.2)", mode))
         if is_repeating_group(group, 0x5000) or is_repeating_group(group, 0x6000):

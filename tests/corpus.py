@@ -1,0 +1,41 @@
+"""Where the public test files are: pydicom's bundled files and the pydicom-data package, walked on disk.
+
+(pydicom's get_testdata_files() tries to download missing files, which hangs without a network.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pydicom
+
+PYDICOM_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
+
+
+def _pydicom_data_root() -> Path | None:
+    try:
+        import pydicom_data  # type: ignore[import-untyped]  # noqa: F401
+    except ImportError:
+        return None
+    site = Path(pydicom.__file__).parent.parent
+    root = site / "data_store" / "data"
+    return root if root.is_dir() else None
+
+
+def public_files() -> list[Path]:
+    """Every file in both corpora (not only *.dcm: some have no extension), sorted."""
+    roots = [PYDICOM_FILES, _pydicom_data_root()]
+    files: list[Path] = []
+    for root in roots:
+        if root is None:
+            continue
+        files += [
+            p
+            for p in root.rglob("*")
+            if p.is_file() and p.suffix.lower() not in {".py", ".pyc", ".txt", ".json", ".icc", ".gz"}
+        ]
+    return sorted(files)
+
+
+def file(name: str) -> Path:
+    return PYDICOM_FILES / name

@@ -1,0 +1,126 @@
+"""The engine on every public test file: de-identified and valid, or refused with a reason; never half."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pydicom
+import pytest
+from conftest import TEST_KEY
+from corpus import public_files
+from pydicom.dataset import Dataset
+
+from anonymizer.config import Config
+from anonymizer.engine import deidentify, plan_bytes
+from anonymizer.errors import DeidentificationError
+from anonymizer.options import Option
+from anonymizer.table import is_repeating_group
+
+FILES = public_files()
+CONFIG = Config(key=TEST_KEY)
+# Values too short or too generic to search for in output bytes.
+_GENERIC = {"", "ANONYMOUS", "ANONYMIZED", "ANON", "NONE", "UNKNOWN", "TEST"}
+
+
+def _identifying_values(ds: Dataset) -> list[str]:
+    out = []
+    for keyword in (
+        "PatientName",
+        "PatientID",
+        "OtherPatientIDs",
+        "PatientBirthDate",
+        "InstitutionName",
+        "ReferringPhysicianName",
+        "AccessionNumber",
+        "OperatorsName",
+        "StationName",
+        "PerformingPhysicianName",
+        "InstitutionAddress",
+        "DeviceSerialNumber",
+    ):
+        value = str(ds.get(keyword, "") or "").strip()
+        kept = str(ds.get("Manufacturer", "")) + str(
+            ds.get("ManufacturerModelName", "")
+        )  # kept by the profile
+        if len(value) >= 5 and value.upper() not in _GENERIC and value not in kept:
+            out.append(value)
+    return out
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
+def test_public_file(path: Path) -> None:
+    data = path.read_bytes()
+    try:
+        result = deidentify(data, CONFIG, path=path.name)
+    except DeidentificationError as exc:
+        assert exc.reason and exc.path == path.name
+        return
+    original = pydicom.dcmread(io.BytesIO(data), force=True)
+    out = pydicom.dcmread(io.BytesIO(result.data))
+    assert result.data[:128] == b"\x00" * 128 and result.data[128:132] == b"DICM"
+    assert out.PatientIdentityRemoved == "YES"
+    assert "113100" in [i.CodeValue for i in out.DeidentificationMethodCodeSequence]
+    assert out.LongitudinalTemporalInformationModified == "MODIFIED"
+    assert out.file_meta.MediaStorageSOPInstanceUID == out.SOPInstanceUID != original.SOPInstanceUID
+    assert out.SOPClassUID == original.SOPClassUID
+    for elem in out.iterall():
+        assert not elem.tag.is_private, f"private element {elem.tag} left"
+        assert not is_repeating_group(elem.tag.group, 0x5000), f"curve {elem.tag} left"
+        assert not is_repeating_group(elem.tag.group, 0x6000), f"overlay {elem.tag} left"
+    for meta_tag in (0x00020016, 0x00020017, 0x00020018, 0x00020100, 0x00020102):
+        assert meta_tag not in out.file_meta
+    for value in _identifying_values(original):
+        assert value.encode("latin-1", "replace") not in result.data, f"{value!r} left in output"
+    if "PixelData" in original and not original.file_meta.get("TransferSyntaxUID", "1.2").is_compressed:
+        assert out.PixelData == original.PixelData
+
+
+def test_deterministic(config: Config) -> None:
+    data = FILES[0].read_bytes()
+    assert deidentify(data, config).data == deidentify(data, Config(key=TEST_KEY)).data
+
+
+def test_plan_is_what_apply_does(config: Config) -> None:
+    from corpus import file
+
+    data = file("CT_small.dcm").read_bytes()
+    plan = plan_bytes(data, config)
+    out = pydicom.dcmread(io.BytesIO(deidentify(data, config).data))
+    for step in plan.dataset:
+        if step.removed:
+            assert step.tag not in out, step.path
+        elif step.action not in ("K",) and step.items is None and step.vr not in ("SQ",):
+            got, want = out[step.tag].value, step.new
+            assert str(got or "") == str(want or "") or got == want, step.path
+    counts = plan.counts()
+    assert counts["removed"] > 0 and counts["changed"] > 0 and counts["kept"] > 0
+
+
+def test_what_if_json_has_no_secrets(config: Config) -> None:
+    from corpus import file
+
+    text = plan_bytes(file("CT_small.dcm").read_bytes(), config).to_json()
+    assert TEST_KEY.material.hex() not in text
+
+
+def test_options_change_codes() -> None:
+    from corpus import file
+
+    data = file("CT_small.dcm").read_bytes()
+    cfg = Config(key=TEST_KEY, options=frozenset({Option.RETAIN_FULL_DATES, Option.RETAIN_UIDS}))
+    out = pydicom.dcmread(io.BytesIO(deidentify(data, cfg).data))
+    codes = [i.CodeValue for i in out.DeidentificationMethodCodeSequence]
+    assert codes == ["113100", "113106", "113110"]
+    assert out.LongitudinalTemporalInformationModified == "UNMODIFIED"
+    original = pydicom.dcmread(file("CT_small.dcm"))
+    assert out.SOPInstanceUID == original.SOPInstanceUID and out.StudyDate == original.StudyDate
+
+
+def test_clean_pixel_data_only_claimed_when_cleaned() -> None:
+    from corpus import file
+
+    data = file("CT_small.dcm").read_bytes()
+    for cleaned in (False, True):
+        out = pydicom.dcmread(io.BytesIO(deidentify(data, Config(key=TEST_KEY, pixels_cleaned=cleaned)).data))
+        assert ("113101" in [i.CodeValue for i in out.DeidentificationMethodCodeSequence]) is cleaned
