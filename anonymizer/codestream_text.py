@@ -11,14 +11,21 @@ Pure Python + pydicom (it runs in Pyodide). Three entry points:
   thumbnail size set to 0x0), APP14 "Adobe" (12 bytes, colour transform), APP8 "mrfx" (5 bytes,
   JPEG-LS colour transform). APP2 "ICC_PROFILE" is kept whole: it describes the device's colour
   response, not the patient. JFXX (thumbnail only), Exif, XMP, IPTC, SPIFF, ... are removed.
-  Bytes after EOI are kept if they are zero padding and removed otherwise.
+  Bytes after EOI (or EOC) are kept if they are 0x00/0xFF padding and removed otherwise.
 * `strip_j2k_text` - JPEG 2000 / HTJ2K codestreams: COM (0xFF64) segments are removed from the main
   header and from tile-part headers; each shortened tile-part gets its Psot corrected, and so does
   its entry in a TLM marker (UnsupportedError if the TLM does not list every tile-part consistently).
   A JP2 file (not conformant in DICOM, but seen) keeps only its 'jP  ', 'ftyp', 'rreq', 'jp2h' and
   'jp2c' boxes: 'xml ', 'uuid', 'uinf', 'jp2i' and any other box are removed; the codestream box is
   stripped as above and its length fixed.
-* `strip_encapsulated_text` - the (7FE0,0010) value of an encapsulated transfer syntax.
+* `strip_encapsulated_text` - the (7FE0,0010) value of an encapsulated transfer syntax: JPEG
+  (.50-.66, .70), JPEG-LS (.80, .81), JPEG 2000 (.90-.93) and HTJ2K (.201-.203) are walked frame by
+  frame; RLE, Deflated Image Frame Compression and native syntaxes have no text container and come
+  back unchanged; anything else (MPEG, HEVC, JPEG XL...) raises UnsupportedError. Frames are found
+  from a non-empty Basic Offset Table; without one, from the fragment count (one fragment, one frame,
+  or one fragment per frame) and otherwise by walking the codestreams: each frame is the run of
+  fragments up to the one holding its EOI/EOC. Only when something was removed is the value rebuilt,
+  one fragment per frame, with a Basic Offset Table if the original had a non-empty one.
 
 Every stripper returns (new bytes, human list of what was removed), never including the removed
 text. With nothing removed the input object itself is returned. What cannot be parsed safely raises
@@ -117,7 +124,9 @@ def _walk_jpeg(buf: bytes, start: int, edits: list[_Edit], removed: list[str]) -
             raise UnsupportedError(f"JPEG: unknown or misplaced marker 0xFF{code:02X} at byte {mpos - start}")
         end = pos + int.from_bytes(buf[pos : pos + 2], "big")
         if pos + 2 > n or end < pos + 2 or end > n:
-            raise UnsupportedError(f"JPEG: the 0xFF{code:02X} segment at byte {mpos - start} overruns the data")
+            raise UnsupportedError(
+                f"JPEG: the 0xFF{code:02X} segment at byte {mpos - start} has a bad length"
+            )
         if code == 0xFE:
             edits.append((mpos, end, b""))
             removed.append(f"COM ({end - mpos} bytes)")
@@ -139,12 +148,12 @@ def _walk_jpeg(buf: bytes, start: int, edits: list[_Edit], removed: list[str]) -
 # ---------------------------------------------------------------------------------------- JPEG 2000
 # marker segments with a length: Part 1 (SIZ COD COC TLM PRF PLM PLT QCD QCC RGN POC PPM PPT CRG COM),
 # Part 15 (CAP CPF) and Part 2 (DCO VMS DFS ADS MCT MCC NLT MCO CBD ATK). 0xFF30-3F have no length.
-_J2K_SEGMENTS = frozenset({0x50, 0x51, 0x52, 0x53, 0x55, 0x56, 0x57, 0x58, 0x59, *range(0x5C, 0x62)}) | {
-    0x63,
-    0x64,
-    *range(0x70, 0x7A),
-}
+_J2K_SEGMENTS = frozenset(
+    [0x50, 0x51, 0x52, 0x53, 0x55, 0x56, 0x57, 0x58, 0x59, 0x5C, 0x5D, 0x5E, 0x5F, 0x60, 0x61, 0x63, 0x64]
+    + list(range(0x70, 0x7A))
+)
 _JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
+_NEXT_CODESTREAM = re.compile(rb"[\0\xff]*\xff(\xd8|\x4f\xff\x51)|\0*\x0cjP  ")
 _JP2_KEEP = frozenset({b"jP  ", b"ftyp", b"rreq", b"jp2h", b"jp2c"})
 
 
@@ -261,10 +270,11 @@ def _walk_jp2(buf: bytes, edits: list[_Edit], removed: list[str]) -> None:
 
 # ---------------------------------------------------------------------------------------- common
 def _tail(buf: bytes, end: int, stop: int, marker: str, edits: list[_Edit], removed: list[str]) -> None:
-    """Bytes between the end-of-codestream marker and `stop`: zero padding is kept, data removed."""
-    rest = buf[end:stop].lstrip(b"\0")
-    if rest:
-        if rest.startswith((b"\xff\xd8", b"\xff\x4f\xff\x51", _JP2_SIGNATURE[3:])):
+    """Bytes between the end-of-codestream marker and `stop`: 0x00 / 0xFF padding is kept (both are
+    common), anything else is removed; another codestream there means the frame split is wrong."""
+    rest = buf[end:stop]
+    if rest.translate(None, b"\0\xff"):
+        if _NEXT_CODESTREAM.match(rest):
             raise UnsupportedError(f"another codestream follows the {marker}: frame boundaries unclear")
         edits.append((end, stop, b""))
         removed.append(f"data after {marker} ({stop - end} bytes)")

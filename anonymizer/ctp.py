@@ -1,8 +1,10 @@
 """The legacy "pacsbin" profile: an RSNA CTP DicomAnonymizer script in JSON form, and CTP's value functions.
 
 Parsing (``load_script``) plus the exact value functions; applying a script to a data set is the plan
-engine's job. Everything below was checked against the CTP sources (johnperry/CTP, johnperry/Util and
-johnperry/dcm4che-1.4-JP, the dcm4che CTP links):
+engine's job. Everything below was checked against the sources CTP runs: johnperry/CTP
+(``DICOMAnonymizer.java`` 2ae3e71, ``AnonymizerFunctions.java`` 874d1f0, ``DICOMAnonymizerContext.java``
+f1b0bad, ``FnCall.java`` b42d14e, ``DAScript.java`` ef731fa), johnperry/Util (``DigestUtil.java`` dbc8316,
+``DateUtil.java`` 5778e36) and johnperry/dcm4che-1.4-JP (``StringElement.java`` b10e1ca).
 
 Values read ("contents"). ``DICOMAnonymizerContext.contents(int)`` joins ``DcmElement.getStrings(cs)``
 with ``\\``; dcm4che's ``StringElement`` trims the *whole* decoded string before splitting: AE CS DS IS
@@ -43,11 +45,13 @@ the whole element. A value: ``@``, ``:`` and whitespace removed, a leading "00" 
 year/month/day from characters 0-8, if longer an optional time HHMM[SS[.ffffff]] (cut at "&"); a
 lenient calendar (month 13, day 0, hour 25 roll over); the result is YYYYMMDD of the shifted day
 followed by the *original* characters from 8 on (a DT keeps its time as written). So partial
-values (< 8) are emptied, DT with a "+hhmm" offset fails (``Float.parseFloat``) -> empty, and
-"2020.01.01" fails -> empty. Deviations: CTP adds n*24 h in the JVM's zone, so a JVM in a zone with
-daylight saving time moves a date-only value one more day back when the shift crosses from summer
-into winter time; this module is exact for a JVM in UTC (or a zone without DST). Dates outside
-1582-10-15..9999-12-31 (where Java switches to the Julian calendar) fail -> empty.
+values (< 8) are emptied, a DT with seconds and a "+hhmm" offset fails (``Float.parseFloat``) ->
+empty, and "2020.01.01" fails -> empty. Deviations: CTP adds n*24 h in the JVM's zone, so a JVM in
+a zone with daylight saving time moves a date-only value one more day back when the shift crosses
+from summer into winter time; this module is exact for a JVM in UTC (or a zone without DST). Dates
+outside 1582-10-15..9999-12-31 (Java switches to the Julian calendar before) fail -> empty. An
+older ``DateUtil.getCalendar`` (Util 0299d78) dropped every non-digit and required exactly 8 digits,
+so there a DT failed -> empty and "2020.01.01" worked.
 
 date/time (``AnonymizerFunctions.date``/``time``): yyyy, MM, dd (HH, mm, ss) joined by the argument,
 "" for ``@date()``, in the JVM's local time: the clock is passed in here.
@@ -205,7 +209,8 @@ def _usmd5(s: str) -> str:
 
 def ctp_contents(raw: str, vr: str) -> str:
     """The string CTP reads for an element: the whole decoded value (backslashes included), trimmed as
-    dcm4che 1.4 trims that VR. Pass the decoded bytes; pydicom's values are already stripped per value."""
+    dcm4che 1.4 trims that VR. Pass the decoded raw text: pydicom's values are already stripped per value
+    (same result unless a value has leading spaces or spaces around a backslash)."""
     if vr == "AS":
         return raw
     if vr == "PN":
@@ -312,7 +317,7 @@ def resolve_element_tag(name: str, this_tag: int) -> int:
         return this_tag
     if len(n) > 1 and n[0] + n[-1] in ("[]", "()", "{}"):
         n = _java_trim(n[1:-1])
-    tag = tag_for_keyword(n)
+    tag = tag_for_keyword(n) if re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", n) else None  # pydicom knows keyword ""
     if tag is not None:
         return tag
     if re.fullmatch(r"[0-9a-fA-F]{1,8}", n):
@@ -481,7 +486,7 @@ def load_script(text: str | bytes) -> CtpScript:
         variables[v["name"]] = v["value"]
     rules: dict[int, CtpRule] = {}
     for index, r in enumerate(doc["rules"]):
-        where = f"rule {index} ({r.get('tag') if isinstance(r, dict) else r!r})"
+        where = f"rule {index} ({r.get('tag') if isinstance(r, dict) else '?'})"
         try:
             if not isinstance(r, dict) or set(r) - {"enabled", "tag", "name", "operation"}:
                 raise ScriptError("expected keys enabled, tag, name, operation")

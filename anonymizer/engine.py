@@ -159,7 +159,15 @@ def make_plan(ds: FileDataset, config: Config) -> Plan:
     steps = [s for s in ctx.plan_dataset(ds, (), "", "normal") if s.tag not in marked]
     pixel = _pixel_step(ds, config, ctx.flags)
     if pixel is not None:
-        steps = [pixel if s.tag == pixel.tag else s for s in steps]
+        # The Extended Offset Table (7FE0,0001/0002) would no longer match the rewritten fragments.
+        steps = [
+            pixel
+            if s.tag == pixel.tag
+            else Step(**{**s.__dict__, "action": "X", "rule": "offsets of the rewritten pixel data", "items": None})
+            if s.tag in (0x7FE00001, 0x7FE00002)
+            else s
+            for s in steps
+        ]
     steps.extend(ctx.created)
     steps.extend(marks)
     steps.sort(key=lambda s: s.tag)
