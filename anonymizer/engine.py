@@ -163,7 +163,9 @@ def make_plan(ds: FileDataset, config: Config) -> Plan:
         steps = [
             pixel
             if s.tag == pixel.tag
-            else Step(**{**s.__dict__, "action": "X", "rule": "offsets of the rewritten pixel data", "items": None})
+            else Step(
+                **{**s.__dict__, "action": "X", "rule": "offsets of the rewritten pixel data", "items": None}
+            )
             if s.tag in (0x7FE00001, 0x7FE00002)
             else s
             for s in steps

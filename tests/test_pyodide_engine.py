@@ -34,7 +34,10 @@ def test_byte_identical_to_native(tmp_path: Path, profile: str) -> None:
     _inputs(tmp_path / "in")
     native = subprocess.run(
         [sys.executable, str(SCRIPT), str(tmp_path / "in"), str(tmp_path / "native"), profile],
-        cwd=ROOT, env={"PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
     )
     assert native.returncode == 0, native.stderr
     proc = run_in_pyodide(SCRIPT, tmp_path, "/mnt/in", "/mnt/pyodide", profile)

@@ -1,0 +1,122 @@
+"""The command line: batches with bad files go on, outputs are named by new UIDs only, jobs agree."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pydicom
+import pytest
+from corpus import PYDICOM_FILES, file
+
+from anonymizer.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+PATIENT_FOLDER = "Doe^Jane 19700101 MRN12345"
+GOOD = ["CT_small.dcm", "MR_small.dcm", "JPEG2000.dcm", "rtplan.dcm", "test-SR.dcm"]
+
+
+def _batch(tmp_path: Path) -> Path:
+    src = tmp_path / PATIENT_FOLDER / "deeper" / "still deeper"
+    src.mkdir(parents=True)
+    for name in GOOD:
+        (src / f"{PATIENT_FOLDER} {name}").write_bytes(file(name).read_bytes())
+    (src / "notes.txt").write_text("Jane Doe's scans")
+    (src / "truncated.dcm").write_bytes(file("CT_small.dcm").read_bytes()[:-1000])
+    (src / "DICOMDIR").write_bytes((PYDICOM_FILES / "dicomdirtests" / "DICOMDIR").read_bytes())
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("Doe Jane/a.dcm", file("rtdose.dcm").read_bytes())
+        z.writestr("Doe Jane/readme.md", "hello")
+    (tmp_path / PATIENT_FOLDER / "archive.zip").write_bytes(buf.getvalue())
+    return tmp_path / PATIENT_FOLDER
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "anonymizer", *args], cwd=ROOT, capture_output=True, text=True
+    )
+
+
+def test_batch_goes_on_and_reports(tmp_path: Path) -> None:
+    src = _batch(tmp_path)
+    out = tmp_path / "out"
+    proc = _run(str(src), "-o", str(out), "--secret", "test passphrase")
+    assert proc.returncode == 1, proc.stderr  # the truncated file failed
+    assert "6 de-identified, 3 skipped, 1 failed" in proc.stderr
+    assert "failed:" in proc.stderr and "truncated.dcm: truncated" in proc.stderr
+    assert "DICOMDIR" in proc.stderr and "notes.txt" in proc.stderr
+    written = sorted(out.rglob("*.dcm"))
+    assert len(written) == 6
+    for path in written:
+        rel = path.relative_to(out)
+        assert len(rel.parts) == 3 and all(part.startswith("2.25.") for part in rel.parts), rel
+        ds = pydicom.dcmread(path)
+        assert ds.PatientIdentityRemoved == "YES" and path.stem == ds.SOPInstanceUID
+    names = " ".join(str(p) for p in out.rglob("*"))
+    for fragment in ("Doe", "Jane", "MRN12345", "19700101"):
+        assert fragment not in names
+
+
+def test_jobs_give_identical_output(tmp_path: Path) -> None:
+    src = _batch(tmp_path)
+    one, two = tmp_path / "one", tmp_path / "two"
+    _run(str(src), "-o", str(one), "--secret", "k")
+    _run(str(src), "-o", str(two), "--secret", "k", "--jobs", "2")
+    files_one = {p.relative_to(one): p.read_bytes() for p in one.rglob("*.dcm")}
+    files_two = {p.relative_to(two): p.read_bytes() for p in two.rglob("*.dcm")}
+    assert files_one == files_two and len(files_one) == 6
+
+
+def test_what_if_prints_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(file("CT_small.dcm")), "--what-if", "--secret", "k"]) == 0
+    text = capsys.readouterr().out
+    assert "(0010,0010)" in text and "pseudonym" in text and "E.1-1" in text
+    assert "changed" in text and "removed" in text
+    assert main([str(file("CT_small.dcm")), "--what-if", "--json", "--secret", "k"]) == 0
+    plan = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    assert plan["codes"] == ["113100", "113107"] and plan["steps"]
+
+
+def test_generated_key_not_in_output(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    key = tmp_path / "keys" / "key.json"
+    proc = _run(str(file("CT_small.dcm")), "-o", str(out), "--secret-file", str(key))
+    assert proc.returncode == 0 and key.exists() and "generated a new secret key" in proc.stderr
+    first = next(out.rglob("*.dcm")).read_bytes()
+    proc = _run(str(file("CT_small.dcm")), "-o", str(tmp_path / "again"), "--secret-file", str(key))
+    assert next((tmp_path / "again").rglob("*.dcm")).read_bytes() == first
+    inside = out / "key.json"
+    proc = _run(str(file("CT_small.dcm")), "-o", str(out), "--secret-file", str(inside))
+    assert proc.returncode != 0 and "refusing" in proc.stderr and not inside.exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--option", "nonsense"], "unknown option"),
+        (["--option", "retain-full-dates", "--option", "retain-modified-dates"], "cannot be combined"),
+        (["--profile", "/nonexistent/script.json"], "cannot load profile"),
+    ],
+)
+def test_bad_arguments(tmp_path: Path, args: list[str], message: str) -> None:
+    proc = _run(str(file("CT_small.dcm")), "-o", str(tmp_path), "--secret", "k", *args)
+    assert proc.returncode != 0 and message in proc.stderr
+
+
+def test_pacsbin_profile_warns(tmp_path: Path) -> None:
+    proc = _run(str(file("CT_small.dcm")), "-o", str(tmp_path), "--secret", "k", "--profile", "pacsbin")
+    assert proc.returncode == 0 and "unkeyed MD5" in proc.stderr
+    ds = pydicom.dcmread(next(tmp_path.rglob("*.dcm")))
+    assert ds.SOPInstanceUID.startswith("1613192914.") and str(ds.DeidentificationMethod).startswith(
+        "Pacsbin"
+    )
+
+
+def test_missing_input(tmp_path: Path) -> None:
+    proc = _run(str(tmp_path / "nope"), "-o", str(tmp_path / "o"), "--secret", "k")
+    assert proc.returncode == 1 and "no such file" in proc.stderr
