@@ -26,7 +26,11 @@ _RESOLUTION: dict[str, tuple[str, str, str, str]] = {
     "X/Z": ("Z", "Z", "X", "Z"),
     "X/D": ("D", "D", "X", "D"),
     "X/Z/D": ("D", "Z", "X", "Z"),
-    "X/Z/U*": ("U", "Z", "X", "U"),
+    # References are kept with their UIDs mapped even where the sequence is Type 3: mapped UIDs identify
+    # nobody, and removing them breaks the IOD's consistency (the Common Instance Reference module's
+    # Referenced Series Sequence is required exactly when the instance references others), which is the
+    # conformance the code's U alternative is for.
+    "X/Z/U*": ("U", "U", "U", "U"),
 }
 
 

@@ -19,7 +19,7 @@ SR = "1.2.840.10008.5.1.4.1.1.88.33"
         ("X/Z/D", CT, (0x00080096, 0x00080080), "D"),  # inside Referring Physician Id. Seq.: Type 1C
         ("X/D", CT, (0x00080021,), "X"),  # Series Date, Type 3
         ("Z/D", CT, (0x00080023,), "Z"),  # Content Date, Type 2C
-        ("X/Z/U*", CT, (0x00081140,), "X"),  # Referenced Image Sequence, Type 3
+        ("X/Z/U*", CT, (0x00081140,), "U"),  # Referenced Image Sequence, Type 3: references kept
         ("X/Z", CT, (0x00999999,), "X"),  # not in the IOD: removed (Note 13)
         ("X/Z/D", "1.2.3.4.private", (0x00080080,), "Z"),  # unknown IOD: kept present
         ("X/D", None, (0x00080021,), "D"),
