@@ -95,8 +95,6 @@ def dummy(ctx: Context, elem: DataElement, where: Where) -> Step:
         return ctx.recurse(elem, where, "dummy", "D")
     if elem.VR == "UI":
         return _step(elem, where, "D", new=_map_values(elem.value, lambda v: ctx.map_uid(str(v))))
-    if elem.VR in DATE_VRS and ctx.shift_days is not None:
-        return shift(ctx, elem, where)
     return _step(elem, where, "D", new=dummy_value(elem.VR, int(elem.tag), elem.value))
 
 

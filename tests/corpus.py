@@ -13,12 +13,13 @@ PYDICOM_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
 
 
 def _pydicom_data_root() -> Path | None:
+    from importlib import metadata
+
     try:
-        import pydicom_data  # type: ignore[import-untyped]  # noqa: F401
-    except ImportError:
+        dist = metadata.distribution("pydicom-data")  # installs as the module `data_store`
+    except metadata.PackageNotFoundError:
         return None
-    site = Path(pydicom.__file__).parent.parent
-    root = site / "data_store" / "data"
+    root = Path(str(dist.locate_file("data_store"))) / "data"
     return root if root.is_dir() else None
 
 
