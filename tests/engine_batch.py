@@ -3,7 +3,7 @@ clock, writing <name>.dcm or <name>.err. test_pyodide_engine.py compares the two
 
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from anonymizer.config import Config
 from anonymizer.engine import deidentify
@@ -21,7 +21,7 @@ def main(src: str, dst: str, profile: str) -> None:
         key=SecretKey(bytes(range(32))),
         profile=profile,
         script=script,
-        clock=lambda: datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc),
+        clock=lambda: datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC),
     )
     os.makedirs(dst, exist_ok=True)
     for name in sorted(os.listdir(src)):

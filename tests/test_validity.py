@@ -17,15 +17,18 @@ from anonymizer.engine import deidentify
 from anonymizer.errors import DeidentificationError
 
 DCIODVFY = shutil.which("dciodvfy")
-pytestmark = pytest.mark.skipif(DCIODVFY is None, reason="dciodvfy missing: `python3 build.py test` installs it")
+pytestmark = pytest.mark.skipif(
+    DCIODVFY is None, reason="dciodvfy missing: `python3 build.py test` installs it"
+)
 FILES = [p for p in public_files() if p.stat().st_size < 3_000_000]
 _UID = re.compile(r"\b\d+(\.\d+){2,}\b")
 _QUOTED = re.compile(r"<[^<>]*>|\"[^\"]*\"|'[^']*'")
 
 
 def _errors(path: Path) -> set[str]:
-    proc = subprocess.run([DCIODVFY or "dciodvfy", str(path)], capture_output=True, text=True, errors="replace",
-                          timeout=60)
+    proc = subprocess.run(
+        [DCIODVFY or "dciodvfy", str(path)], capture_output=True, text=True, errors="replace", timeout=60
+    )
     lines = (proc.stdout + proc.stderr).splitlines()
     out = set()
     for line in lines:
