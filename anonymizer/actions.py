@@ -25,6 +25,7 @@ from pydicom.multival import MultiValue
 
 from .dates import InvalidDateError, shift_value
 from .dummies import dummy_value
+from .iod_types import defined_at_top_level
 from .plan import Step
 from .scrub import scrub
 
@@ -32,6 +33,66 @@ if TYPE_CHECKING:
     from .walker import Context
 
 TEXT_VRS = frozenset({"LO", "SH", "ST", "LT", "UT", "UC"})
+LONG_TEXT_VRS = frozenset({"ST", "LT", "UT", "UC"})
+# Code Value, Coding Scheme Designator and Version, Code Meaning, Long Code Value, URN Code Value
+CODE_TAGS = frozenset({0x00080100, 0x00080102, 0x00080103, 0x00080104, 0x00080119, 0x00080120})
+# PS3.16 Table 8-1: coding schemes whose codes are public (a local or private code is anything else).
+STANDARD_SCHEMES = frozenset(
+    {
+        "DCM",
+        "SCT",
+        "SRT",
+        "LN",
+        "UCUM",
+        "FMA",
+        "RADLEX",
+        "NCIT",
+        "UMLS",
+        "I10",
+        "I9C",
+        "I10P",
+        "ICD10",
+        "ICD11",
+        "ACR",
+        "BI",
+        "MDC",
+        "NEU",
+        "UBERON",
+        "MA",
+        "NCBITAXON",
+        "RXNORM",
+        "ATC",
+        "MSH",
+        "HPC",
+        "ICDO3",
+        "NCDR",
+        "ISO3166_1",
+        "ISO639_1",
+        "ISO639_2",
+        "IETF4646",
+        "C4",
+        "C5",
+        "CD2",
+        "NPI",
+        "UPC",
+        "DC",
+        "RFC5646",
+        "IBSI",
+        "NDC",
+        "SNM3",
+    }
+)
+
+
+def is_local_code(ds: object) -> bool | None:
+    """For a code item (PS3.3 Table 8.8-1): True when its scheme is private or local; None if no code."""
+    designator = getattr(ds, "CodingSchemeDesignator", None)
+    if designator is None:
+        return None
+    text = str(designator).strip().upper()
+    return text not in STANDARD_SCHEMES
+
+
 DATE_VRS = frozenset({"DA", "DT"})
 
 
@@ -108,6 +169,10 @@ def clean(ctx: Context, elem: DataElement, where: Where) -> Step:
         return shift(ctx, elem, where) if ctx.shift_days is not None else dummy(ctx, elem, where)
     if vr == "TM":
         return _step(elem, where, "K")  # whole-day shifts keep the time of day (PS3.15 E.3.6)
+    if int(elem.tag) == 0x00080201:
+        # Timezone Offset From UTC: kept when it is an offset (&ZZXX, PS3.5 6.2), else it is not clean.
+        ok = all(re.fullmatch(r"[+-]\d{4}", str(v).strip()) for v in _values(elem.value))
+        return _step(elem, where, "K") if ok else remove(ctx, elem, where)
     if vr == "AE":
         return _step(elem, where, "C", new=_map_values(elem.value, lambda v: ctx.derive.ae_title(str(v))))
     if vr == "UI":
@@ -171,7 +236,9 @@ def is_definition_uid(keyword: str) -> bool:
     return bool(keyword) and bool(_CLASS_UID.search(keyword))
 
 
-def unlisted_action(ctx: Context, elem: DataElement, mode: str) -> tuple[str, str]:
+def unlisted_action(
+    ctx: Context, elem: DataElement, mode: str, tags: tuple[int, ...], code: bool | None = None
+) -> tuple[str, str]:
     """The action for an attribute Table E.1-1 does not list: kept, as the standard says, with a safety
     net by VR (E.1-1 Note 4: treat dates by VR; names, UIDs, AE titles and URLs are identifying)."""
     vr = elem.VR
@@ -197,6 +264,18 @@ def unlisted_action(ctx: Context, elem: DataElement, mode: str) -> tuple[str, st
         return "X", f"safety net: {vr} removed"
     if vr == "UN":
         return "X", "safety net: unknown content (UN) removed"
+    if code is not None and int(elem.tag) in CODE_TAGS and mode != "normal":
+        # E.1-1 Note 7/10: codes of standard schemes identify nobody and carry the content's meaning;
+        # private or local codes (PS3.16 8.2: designators "99...") may, and are replaced.
+        if not code or int(elem.tag) in (0x00080102, 0x00080103):
+            return "K", "code of a standard coding scheme kept (E.1-1 Note 10)"
+        return "D", "code of a private or local coding scheme replaced (E.1-1 Note 7)"
+    if vr in TEXT_VRS and len(tags) == 1:
+        defined = defined_at_top_level(ctx.sop_class, tags[0])
+        if defined is False:
+            return "X", "free text not defined in this IOD: removed (E.1-1 Note 13)"
+        if defined is None and vr in LONG_TEXT_VRS:
+            return "X", "long free text in an unknown IOD: removed (E.1-1 Notes 5, 6)"
     if mode == "dummy" and vr in TEXT_VRS:
         return "D", "inside a D sequence: free text replaced"
     if mode == "clean" and vr in TEXT_VRS:

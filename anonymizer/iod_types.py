@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
+from typing import Any
 
 # For each compound code: the action for Type 1, Type 2, Type 3, and when the Type is unknown.
 _RESOLUTION: dict[str, tuple[str, str, str, str]] = {
@@ -35,10 +36,30 @@ _RESOLUTION: dict[str, tuple[str, str, str, str]] = {
 
 
 @cache
-def _data() -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+def _raw() -> dict[str, Any]:
     text = resources.files("anonymizer").joinpath("data/iod_attribute_types.json").read_text("utf-8")
-    raw = json.loads(text)
+    raw: dict[str, Any] = json.loads(text)
+    return raw
+
+
+def _data() -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    raw = _raw()
     return raw["sop_classes"], raw["iods"]
+
+
+@cache
+def _top_level(iod: str) -> frozenset[int]:
+    raw = _raw()
+    tags: set[int] = set()
+    for module in raw["iod_modules"].get(iod, []):
+        tags.update(int(t, 16) for t in raw["modules"].get(module, []))
+    return frozenset(tags)
+
+
+def defined_at_top_level(sop_class_uid: str | None, tag: int) -> bool | None:
+    """Whether the file's IOD defines the attribute at its top level; None when the IOD is unknown."""
+    iod = _data()[0].get(sop_class_uid or "")
+    return None if iod is None else tag in _top_level(iod)
 
 
 def attribute_type(sop_class_uid: str | None, path: tuple[int, ...]) -> str | None:

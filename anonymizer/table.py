@@ -31,6 +31,7 @@ class Row:
     retired: bool
     basic: str
     options: dict[str, str]  # column name -> action code, only the non-blank option cells
+    reason: str = ""  # set for the product's own rules (data/extra_rules.csv), empty for E.1-1 rows
 
     def action(self, chosen: frozenset[Option]) -> tuple[str, Option | None]:
         """The action code for this row under the chosen options, and the option that set it (if any)."""
@@ -44,6 +45,8 @@ class Row:
 
     @property
     def label(self) -> str:
+        if self.reason:
+            return f"product rule ({self.tag}) {self.name}"
         return f"E.1-1 ({self.tag}) {self.name}"
 
 
@@ -95,8 +98,13 @@ def load_table() -> Table:
             if code not in ACTION_CODES:
                 raise ValueError(f"Table E.1-1 row {row.tag}: unknown action code {code!r}")
         rows.append(row)
+    by_tag_extra = _extra_rows(option_columns)
     specials = {r.tag.lower(): r for r in rows if "x" in r.tag.lower() or r.tag.lower() == "gggg,eeee"}
     by_tag = {int(r.tag.replace(",", ""), 16): r for r in rows if r.tag.lower() not in specials}
+    for tag, row in by_tag_extra.items():
+        if tag in by_tag:
+            raise ValueError(f"extra_rules.csv repeats Table E.1-1 row {row.tag}")
+        by_tag[tag] = row
     return Table(
         rows=tuple(rows),
         by_tag=by_tag,
@@ -105,3 +113,25 @@ def load_table() -> Table:
         overlay_comments=specials["60xx,4000"],
         private=specials["gggg,eeee"],
     )
+
+
+def _extra_rows(option_columns: list[str]) -> dict[int, Row]:
+    """The product's own rules beyond Table E.1-1 (E.1-1 Note 1: the table may not be sufficient).
+
+    Free text that users type into presentation states and annotations, which the table does not list;
+    each row says why. Same columns and action codes as Table E.1-1.
+    """
+    text = resources.files("anonymizer").joinpath("data/extra_rules.csv").read_text("utf-8")
+    out = {}
+    for r in csv.DictReader(text.splitlines()):
+        row = Row(
+            tag=r["tag"],
+            keyword=r["keyword"],
+            name=r["name"],
+            retired=False,
+            basic=r["basic"],
+            options={c: r[c] for c in option_columns if r.get(c)},
+            reason=r["reason"],
+        )
+        out[int(row.tag.replace(",", ""), 16)] = row
+    return out

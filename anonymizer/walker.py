@@ -24,7 +24,7 @@ from importlib import resources
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 
-from .actions import ACTIONS, Where, unlisted_action
+from .actions import ACTIONS, Where, is_local_code, unlisted_action
 from .config import Config
 from .errors import UnsupportedError
 from .iod_types import resolve
@@ -86,9 +86,10 @@ class Context:
         if len(tags) > MAX_DEPTH:
             raise UnsupportedError(f"sequences nested deeper than {MAX_DEPTH} levels at {path}")
         kept_creators = self._kept_private_creators(ds)
+        code = is_local_code(ds)
         steps = []
         for elem in ds:
-            steps.append(self.plan_element(ds, elem, tags, path, mode, kept_creators))
+            steps.append(self.plan_element(ds, elem, tags, path, mode, kept_creators, code))
         return steps
 
     def recurse(self, elem: DataElement, where: Where, mode: str, action: str) -> Step:
@@ -115,6 +116,7 @@ class Context:
         parent_path: str,
         mode: str,
         kept_creators: set[int],
+        code: bool | None = None,
     ) -> Step:
         tag = int(elem.tag)
         tags = (*parent, tag)
@@ -148,7 +150,7 @@ class Context:
             if not parent and tag in PATIENT_PSEUDONYM_TAGS and action in {"Z", "D"}:
                 action, rule = "pseudonym", rule + "; keyed pseudonym (a dummy value)"
         else:
-            action, rule = unlisted_action(self, elem, mode)
+            action, rule = unlisted_action(self, elem, mode, tags, code)
         return ACTIONS[action](self, elem, Where(path, tags, rule, mode))
 
     def _table_action(self, row: Row, tags: tuple[int, ...], elem: DataElement) -> tuple[str, str]:

@@ -41,6 +41,8 @@ def _count(vm: str) -> int:
 
 def planted(tag: int, vr: str) -> object:
     t = f"{tag:08X}"
+    if tag == 0x00080201:
+        return "+0130"  # Timezone Offset From UTC: cleaning keeps only a real offset
     if vr == "SQ":
         item = Dataset()
         item.CodeMeaning = f"M{t}"
