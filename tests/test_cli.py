@@ -120,3 +120,49 @@ def test_pacsbin_profile_warns(tmp_path: Path) -> None:
 def test_missing_input(tmp_path: Path) -> None:
     proc = _run(str(tmp_path / "nope"), "-o", str(tmp_path / "o"), "--secret", "k")
     assert proc.returncode == 1 and "no such file" in proc.stderr
+
+
+def _malformed(good: bytes) -> dict[str, bytes]:
+    """Broken variants of one file: each must be refused with its reason, none may stop the batch."""
+    cut_pixels = good[: len(good) - 3000]
+    bad_length = bytearray(good)
+    at = bad_length.find(b"\x10\x00\x10\x00PN")  # Patient's Name: claim far more bytes than exist
+    bad_length[at + 6 : at + 8] = b"\xff\x7f"
+    bad_ts = good.replace(b"1.2.840.10008.1.2.1\x00", b"1.2.840.99999.9.9\x00", 1)
+    return {
+        "truncated_in_pixels.dcm": cut_pixels,
+        "truncated_in_header.dcm": good[:700],
+        "truncated_in_meta.dcm": good[:150],
+        "length_past_end.dcm": bytes(bad_length),
+        "bad_transfer_syntax.dcm": bad_ts,
+        "empty.dcm": b"",
+        "random.bin": bytes(range(256)) * 40,
+        "preamble_only.dcm": b"\x00" * 128 + b"DICM",
+    }
+
+
+def test_malformed_inputs_never_stop_the_batch(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    good = file("CT_small.dcm").read_bytes()
+    for name, data in _malformed(good).items():
+        (src / name).write_bytes(data)
+    for name in GOOD:
+        (src / name).write_bytes(file(name).read_bytes())
+    out = tmp_path / "out"
+    proc = _run(str(src), "-o", str(out), "--secret", "k", "--jobs", "2")
+    assert proc.returncode == 1
+    assert f"{len(GOOD)} de-identified" in proc.stderr, proc.stderr
+    assert len(list(out.rglob("*.dcm"))) == len(GOOD)
+    for name in (
+        "truncated_in_pixels",
+        "truncated_in_header",
+        "truncated_in_meta",
+        "length_past_end",
+        "bad_transfer_syntax",
+    ):
+        line = next(x for x in proc.stderr.splitlines() if f"{name}.dcm" in x)
+        assert line.startswith("failed:") and len(line.split(": ", 2)[2]) > 10, line
+    for name in ("empty.dcm", "random.bin"):
+        assert any(x.startswith("skipped:") and name in x for x in proc.stderr.splitlines()), proc.stderr
+    assert not list(out.rglob("*.tmp"))
