@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="drop one of the default options (" + ", ".join(sorted(o.value for o in DEFAULT_OPTIONS)) + ")",
     )
-    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--jobs", type=int, default=0, help="worker processes (default: one per core)")
     p.add_argument("--what-if", action="store_true", help="print the plan for each file; write nothing")
     p.add_argument("--json", action="store_true", help="with --what-if: print plans as JSON")
     return p
@@ -219,8 +219,10 @@ def main(argv: list[str] | None = None) -> int:
     args.output.mkdir(parents=True, exist_ok=True)
     outcomes = list(unreadable)
     progress = Progress(len(sources))
-    if args.jobs > 1:
-        with ProcessPoolExecutor(args.jobs, initializer=_init_worker, initargs=(config, args.output)) as pool:
+    # Processes pay off past a few dozen files; below that, starting them costs more than it saves.
+    jobs = args.jobs or ((os.cpu_count() or 1) if len(sources) >= 32 else 1)
+    if jobs > 1:
+        with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(config, args.output)) as pool:
             for outcome in pool.map(process, sources, chunksize=8):
                 outcomes.append(outcome)
                 progress.step()
