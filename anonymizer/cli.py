@@ -113,7 +113,7 @@ def _config(args: argparse.Namespace) -> Config:
     script = None
     profile = args.profile
     if profile not in (BASIC,):
-        from .ctp import load_builtin_pacsbin, load_script
+        from .ctp_script import load_builtin_pacsbin, load_script
 
         try:
             script = load_builtin_pacsbin() if profile == PACSBIN else load_script(Path(profile).read_bytes())

@@ -1,6 +1,7 @@
-"""Remove text hidden inside compressed pixel data (PS3.15: no identifying text may survive).
+"""Remove text hidden in JPEG, JPEG-LS and JPEG 2000 codestreams (PS3.15: no identifying text may survive).
 
-Pure Python + pydicom (it runs in Pyodide). Three entry points:
+Pure Python (it runs in Pyodide). One entry point per codestream family; finding the codestreams in a
+(7FE0,0010) value (frames, fragments, offset table) is encapsulated_text.py's job:
 
 * `strip_jpeg_text` - JPEG (ISO 10918, every process incl. lossless SOF3) and JPEG-LS (ISO 14495-1).
   Every marker segment is walked, including those between scans: entropy-coded data is skipped with
@@ -18,16 +19,8 @@ Pure Python + pydicom (it runs in Pyodide). Three entry points:
   A JP2 file (not conformant in DICOM, but seen) keeps only its 'jP  ', 'ftyp', 'rreq', 'jp2h' and
   'jp2c' boxes: 'xml ', 'uuid', 'uinf', 'jp2i' and any other box are removed; the codestream box is
   stripped as above and its length fixed.
-* `strip_encapsulated_text` - the (7FE0,0010) value of an encapsulated transfer syntax: JPEG
-  (.50-.66, .70), JPEG-LS (.80, .81), JPEG 2000 (.90-.93) and HTJ2K (.201-.203) are walked frame by
-  frame; RLE, Deflated Image Frame Compression and native syntaxes have no text container and come
-  back unchanged; anything else (MPEG, HEVC, JPEG XL...) raises UnsupportedError. Frames are found
-  from a non-empty Basic Offset Table; without one, from the fragment count (one fragment, one frame,
-  or one fragment per frame) and otherwise by walking the codestreams: each frame is the run of
-  fragments up to the one holding its EOI/EOC. Only when something was removed is the value rebuilt,
-  one fragment per frame, with a Basic Offset Table if the original had a non-empty one.
 
-Every stripper returns (new bytes, human list of what was removed), never including the removed
+Both strippers return (new bytes, human list of what was removed), never including the removed
 text. With nothing removed the input object itself is returned. What cannot be parsed safely raises
 UnsupportedError with the reason (fail closed).
 """
@@ -36,15 +29,11 @@ from __future__ import annotations
 
 import re
 import struct
-from bisect import bisect_left
 from collections.abc import Callable
-from io import BytesIO
-from itertools import pairwise
-
-from pydicom.encaps import encapsulate, generate_fragments, parse_basic_offsets
-from pydicom.uid import UID
 
 from anonymizer.errors import UnsupportedError
+
+__all__ = ["JP2_SIGNATURE", "j2k_codestream_end", "jpeg_codestream_end", "strip_j2k_text", "strip_jpeg_text"]
 
 _Edit = tuple[int, int, bytes]  # replace buf[start:end] by the bytes
 _Walker = Callable[[bytes, int, list[_Edit], list[str]], int]
@@ -152,7 +141,7 @@ _J2K_SEGMENTS = frozenset(
     [0x50, 0x51, 0x52, 0x53, 0x55, 0x56, 0x57, 0x58, 0x59, 0x5C, 0x5D, 0x5E, 0x5F, 0x60, 0x61, 0x63, 0x64]
     + list(range(0x70, 0x7A))
 )
-_JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
+JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
 _NEXT_CODESTREAM = re.compile(rb"[\0\xff]*\xff(\xd8|\x4f\xff\x51)|\0*\x0cjP  ")
 _JP2_KEEP = frozenset({b"jP  ", b"ftyp", b"rreq", b"jp2h", b"jp2c"})
 
@@ -303,7 +292,7 @@ def strip_jpeg_text(codestream: bytes) -> tuple[bytes, list[str]]:
 
 def strip_j2k_text(codestream: bytes) -> tuple[bytes, list[str]]:
     """Remove COM segments (and, for a JP2 file, metadata boxes) from JPEG 2000 / HTJ2K."""
-    if not codestream.startswith(_JP2_SIGNATURE):
+    if not codestream.startswith(JP2_SIGNATURE):
         return _strip(codestream, _walk_j2k, "EOC")
     edits: list[_Edit] = []
     removed: list[str] = []
@@ -311,97 +300,11 @@ def strip_j2k_text(codestream: bytes) -> tuple[bytes, list[str]]:
     return (_apply(codestream, edits) if edits else codestream), removed
 
 
-# ---------------------------------------------------------------------------------------- DICOM
-_JPEG_TS = frozenset(f"1.2.840.10008.1.2.4.{i}" for i in (*range(50, 67), 70, 80, 81))
-_J2K_TS = frozenset(f"1.2.840.10008.1.2.4.{i}" for i in (90, 91, 92, 93, 201, 202, 203))
-# RLE and Deflated Image Frame Compression hold no text container; native syntaxes are not encapsulated
-_NO_TEXT_TS = frozenset(
-    {"1.2.840.10008.1.2.5", "1.2.840.10008.1.2.8.1", "1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
-    | {"1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"}
-)
+def jpeg_codestream_end(buf: bytes, start: int) -> int:
+    """The offset just after the EOI of the JPEG / JPEG-LS codestream starting at `start` in `buf`."""
+    return _walk_jpeg(buf, start, [], [])
 
 
-def _split(fragments: list[bytes], frames: int, walk: _Walker) -> list[bytes]:
-    """Frames of an encapsulation with no offset table and more fragments than frames: each frame
-    starts at a fragment and ends with the fragment holding its codestream's EOI/EOC."""
-    buf = b"".join(fragments)
-    bounds, total = [], 0
-    for fragment in fragments:
-        total += len(fragment)
-        bounds.append(total)
-    out: list[bytes] = []
-    start = 0
-    while start < len(buf):
-        if buf.startswith(_JP2_SIGNATURE, start):
-            raise UnsupportedError("JP2 frames cannot be told apart without a Basic Offset Table")
-        try:
-            stop = bounds[bisect_left(bounds, walk(buf, start, [], []))]
-        except UnsupportedError as exc:
-            raise UnsupportedError(f"frame {len(out) + 1}: {exc.reason}") from exc
-        out.append(buf[start:stop])
-        start = stop
-    if len(out) != frames:
-        raise UnsupportedError(f"found {len(out)} codestreams in the pixel data for {frames} frames")
-    return out
-
-
-def _frames(pixel_data: bytes, frames: int, walk: _Walker) -> tuple[list[bytes], bool]:
-    """(frames, whether the Basic Offset Table is non-empty)."""
-    buffer = BytesIO(pixel_data)
-    try:
-        offsets = parse_basic_offsets(buffer)
-        fragments = list(generate_fragments(buffer))
-    except (ValueError, struct.error) as exc:
-        raise UnsupportedError(f"encapsulated pixel data cannot be parsed: {exc}") from exc
-    if not fragments:
-        raise UnsupportedError("encapsulated pixel data holds no fragments")
-    if offsets:
-        starts, pos = {}, 0
-        for index, fragment in enumerate(fragments):
-            starts[pos] = index
-            pos += 8 + len(fragment)
-        if offsets[0] != 0 or offsets != sorted(set(offsets)) or not all(o in starts for o in offsets):
-            raise UnsupportedError("the Basic Offset Table does not point at the starts of fragments")
-        cuts = [starts[o] for o in offsets] + [len(fragments)]
-        return [b"".join(fragments[a:b]) for a, b in pairwise(cuts)], True
-    if len(fragments) == 1 or frames == 1:
-        return [b"".join(fragments)], False
-    if len(fragments) == frames:
-        return fragments, False
-    if len(fragments) < frames:
-        raise UnsupportedError(f"{len(fragments)} fragments cannot hold {frames} frames")
-    return _split(fragments, frames, walk), False
-
-
-def strip_encapsulated_text(
-    pixel_data: bytes, transfer_syntax_uid: str, number_of_frames: int
-) -> tuple[bytes, list[str]]:
-    """Remove embedded text from every frame of an encapsulated (7FE0,0010) value.
-
-    Returns `pixel_data` itself when nothing was removed. Otherwise the frames are re-encapsulated
-    one fragment per frame (even length, zero padded after EOI/EOC), with a Basic Offset Table when
-    the original had a non-empty one. The offsets of an Extended Offset Table (7FE0,0001/0002), if
-    the data set has one, are then wrong: the caller must remove or recompute it.
-    """
-    uid = str(transfer_syntax_uid).strip().rstrip("\0")
-    if uid in _NO_TEXT_TS:
-        return pixel_data, []
-    if uid not in _JPEG_TS and uid not in _J2K_TS:
-        name = UID(uid).name
-        label = uid if name == uid else f"{name} ({uid})"
-        raise UnsupportedError(f"cannot inspect {label} pixel data for embedded text")
-    jpeg = uid in _JPEG_TS
-    strip, walk = (strip_jpeg_text, _walk_jpeg) if jpeg else (strip_j2k_text, _walk_j2k)
-    frames, has_bot = _frames(pixel_data, max(number_of_frames, 1), walk)
-    new_frames, removed = [], []
-    for index, frame in enumerate(frames, 1):
-        try:
-            new, what = strip(frame)
-        except UnsupportedError as exc:
-            raise UnsupportedError(f"frame {index}: {exc.reason}") from exc
-        trimmed = new.rstrip(b"\0")
-        new_frames.append(trimmed if trimmed.endswith(b"\xff\xd9") else new)
-        removed += [f"frame {index}: {item}" for item in what]
-    if not removed:
-        return pixel_data, []
-    return encapsulate(new_frames, has_bot=has_bot), removed
+def j2k_codestream_end(buf: bytes, start: int) -> int:
+    """The offset just after the EOC of the JPEG 2000 / HTJ2K codestream starting at `start` in `buf`."""
+    return _walk_j2k(buf, start, [], [])

@@ -11,7 +11,7 @@ from .keys import SecretKey
 from .options import DEFAULT_OPTIONS, Option, check_options
 
 if TYPE_CHECKING:
-    from .ctp import CtpScript
+    from .ctp_script import CtpScript
 
 BASIC = "basic"
 PACSBIN = "pacsbin"

@@ -1,10 +1,11 @@
-"""The legacy "pacsbin" profile: an RSNA CTP DicomAnonymizer script in JSON form, and CTP's value functions.
+"""The legacy "pacsbin" profile: CTP's value functions, exactly as RSNA CTP's DicomAnonymizer computes them.
 
-Parsing (``load_script``) plus the exact value functions; applying a script to a data set is the plan
-engine's job. Everything below was checked against the sources CTP runs: johnperry/CTP
-(``DICOMAnonymizer.java`` 2ae3e71, ``AnonymizerFunctions.java`` 874d1f0, ``DICOMAnonymizerContext.java``
-f1b0bad, ``FnCall.java`` b42d14e, ``DAScript.java`` ef731fa), johnperry/Util (``DigestUtil.java`` dbc8316,
-``DateUtil.java`` 5778e36) and johnperry/dcm4che-1.4-JP (``StringElement.java`` b10e1ca).
+The exact value functions and the evaluation of one script operation; the script (JSON form, loading and
+validation) is ctp_script.py, and applying a script to a data set is the plan engine's job. Everything
+below was checked against the sources CTP runs: johnperry/CTP (``DICOMAnonymizer.java`` 2ae3e71,
+``AnonymizerFunctions.java`` 874d1f0, ``DICOMAnonymizerContext.java`` f1b0bad, ``FnCall.java`` b42d14e,
+``DAScript.java`` ef731fa), johnperry/Util (``DigestUtil.java`` dbc8316, ``DateUtil.java`` 5778e36) and
+johnperry/dcm4che-1.4-JP (``StringElement.java`` b10e1ca).
 
 Values read ("contents"). ``DICOMAnonymizerContext.contents(int)`` joins ``DcmElement.getStrings(cs)``
 with ``\\``; dcm4che's ``StringElement`` trims the *whole* decoded string before splitting: AE CS DS IS
@@ -72,17 +73,13 @@ present or not. Present elements (``processElements``): the result is trimmed; `
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 import struct
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
-from functools import cache
-from importlib import resources
-from types import MappingProxyType
 
 from pydicom.datadict import tag_for_keyword
 
@@ -91,9 +88,6 @@ from anonymizer.errors import ScriptError
 __all__ = [
     "CtpAction",
     "CtpOperation",
-    "CtpOptions",
-    "CtpRule",
-    "CtpScript",
     "Lookup",
     "ctp_append",
     "ctp_contents",
@@ -108,15 +102,9 @@ __all__ = [
     "ctp_value_for_absent",
     "evaluate_append_value",
     "evaluate_operation",
-    "load_builtin_pacsbin",
-    "load_script",
     "resolve_element_tag",
 ]
 
-OPERATIONS = frozenset(
-    {"keep", "remove", "empty", "hash", "hashuid", "hashdate", "require", "always", "append", "param"}
-)
-NESTED_OPERATIONS = frozenset({"param", "date", "time"})
 Lookup = Callable[[int], str | None]  # tag -> CTP contents of the ORIGINAL element, None when absent
 
 
@@ -130,32 +118,6 @@ class CtpAction(Enum):
 class CtpOperation:
     name: str
     params: tuple[str | CtpOperation, ...] = ()
-
-
-@dataclass(frozen=True)
-class CtpRule:
-    tag: int
-    name: str
-    enabled: bool
-    operation: CtpOperation
-
-
-@dataclass(frozen=True)
-class CtpOptions:
-    remove_private_groups: bool = False
-    remove_overlays: bool = False
-    remove_curves: bool = False
-    remove_disabled: bool = False
-    strict: bool = False
-    sequence_action: str = "remove"
-    keep_groups: frozenset[int] = frozenset()
-
-
-@dataclass(frozen=True)
-class CtpScript:
-    variables: Mapping[str, str]
-    rules: Mapping[int, CtpRule]
-    options: CtpOptions = field(default_factory=CtpOptions)
 
 
 # ---------------------------------------------------------------- Java helpers
@@ -393,122 +355,3 @@ def evaluate_operation(
 def ctp_value_for_absent(op: CtpOperation, variables: Mapping[str, str], clock: datetime) -> str | None:
     """``insertElements``: the value to create a MISSING element with, or None (only ``always`` creates)."""
     return evaluate_append_value(op, variables, clock) if op.name == "always" else None
-
-
-# ---------------------------------------------------------------- loading
-
-_ARITY = {"keep": (0, 0), "remove": (0, 0), "empty": (0, 0), "require": (0, 0), "hash": (1, 2)}
-_ARITY |= {"hashuid": (2, 2), "hashdate": (2, 2), "param": (1, 1), "date": (0, 1), "time": (0, 1)}
-
-
-def _operation(obj: object, nested: bool) -> CtpOperation:
-    if not isinstance(obj, dict) or set(obj) - {"operationName", "operationParameters"}:
-        raise ScriptError(f"bad operation {obj!r}")
-    name, raw = obj.get("operationName"), obj.get("operationParameters", [])
-    if not isinstance(raw, list):
-        raise ScriptError(f"bad parameters {raw!r}")
-    if name not in (NESTED_OPERATIONS if nested else OPERATIONS):
-        raise ScriptError(f"unknown operation {name!r}")
-    params: list[str | CtpOperation] = []
-    for p in raw:
-        if isinstance(p, dict) and name in ("append", "always"):
-            params.append(_operation(p, nested=True))
-        elif isinstance(p, str):
-            params.append(p)
-        else:
-            raise ScriptError(f"bad parameter {p!r} for {name!r}")
-    lo, hi = _ARITY.get(name, (0, 1_000_000))
-    if not lo <= len(params) <= hi:
-        raise ScriptError(f"{name!r} takes {lo}..{hi} parameters, got {len(params)}")
-    return CtpOperation(name, tuple(params))
-
-
-def _check_references(op: CtpOperation, tag: int, variables: Mapping[str, str]) -> None:
-    """Element names must resolve and variables exist (enabled rules only: disabled ones never run)."""
-    elements = {"hash": (0,), "hashuid": (1,), "hashdate": (0, 1)}.get(op.name, ())
-    for i, p in enumerate(op.params):
-        if isinstance(p, CtpOperation):
-            _check_references(p, tag, variables)
-        elif i in elements:
-            resolve_element_tag(p, tag)
-        elif op.name in ("hash", "hashuid", "param"):
-            ctp_param(p, variables)
-
-
-_FLAGS = ("removePrivateGroups", "removeOverlays", "removeCurves", "removeDisabled", "strict")
-
-
-def _options(obj: object) -> CtpOptions:
-    if not isinstance(obj, dict):
-        raise ScriptError("options must be an object")
-    for key, value in obj.items():
-        if not (
-            (key == "sequenceAction" and isinstance(value, str))
-            or (isinstance(value, bool) and (key in _FLAGS or re.fullmatch(r"keepGroup[0-9a-fA-F]{4}", key)))
-        ):
-            raise ScriptError(f"bad option {key!r}: {value!r}")
-    return CtpOptions(
-        remove_private_groups=obj.get("removePrivateGroups", False),
-        remove_overlays=obj.get("removeOverlays", False),
-        remove_curves=obj.get("removeCurves", False),
-        remove_disabled=obj.get("removeDisabled", False),
-        strict=obj.get("strict", False),
-        sequence_action=obj.get("sequenceAction", "remove"),
-        keep_groups=frozenset(int(k[9:], 16) for k, v in obj.items() if k.startswith("keepGroup") and v),
-    )
-
-
-def load_script(text: str | bytes) -> CtpScript:
-    """Parse and validate a JSON CTP script; every problem is a ScriptError naming the rule and tag."""
-    try:
-        doc = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ScriptError(f"not JSON: {exc}") from exc
-    if (
-        not isinstance(doc, dict)
-        or set(doc) - {"variables", "rules", "options"}
-        or not isinstance(doc.get("rules"), list)
-        or not isinstance(doc.get("variables", []), list)
-    ):
-        raise ScriptError("expected an object with a 'rules' list, and 'variables' list / 'options' object")
-    variables: dict[str, str] = {}
-    for v in doc.get("variables", []):
-        if (
-            not (
-                isinstance(v, dict)
-                and set(v) == {"name", "value"}
-                and isinstance(v["name"], str)
-                and isinstance(v["value"], str)
-            )
-            or v["name"] in variables
-        ):
-            raise ScriptError(f"bad or duplicate variable {v!r}")
-        variables[v["name"]] = v["value"]
-    rules: dict[int, CtpRule] = {}
-    for index, r in enumerate(doc["rules"]):
-        where = f"rule {index} ({r.get('tag') if isinstance(r, dict) else '?'})"
-        try:
-            if not isinstance(r, dict) or set(r) - {"enabled", "tag", "name", "operation"}:
-                raise ScriptError("expected keys enabled, tag, name, operation")
-            tag_text, enabled, name = r.get("tag"), r.get("enabled"), r.get("name", "")
-            if not isinstance(tag_text, str) or not re.fullmatch(r"[0-9a-fA-F]{8}", tag_text):
-                raise ScriptError("tag must be 8 hex digits")
-            if not isinstance(enabled, bool) or not isinstance(name, str):
-                raise ScriptError("'enabled' must be a boolean and 'name' a string")
-            tag = int(tag_text, 16)
-            if tag in rules:
-                raise ScriptError(f"duplicate tag (also rule for {rules[tag].name!r})")
-            op = _operation(r.get("operation"), nested=False)
-            if enabled:
-                _check_references(op, tag, variables)
-        except ScriptError as exc:
-            raise ScriptError(f"{where}: {exc}") from None
-        rules[tag] = CtpRule(tag, name, enabled, op)
-    return CtpScript(MappingProxyType(variables), MappingProxyType(rules), _options(doc.get("options", {})))
-
-
-@cache
-def load_builtin_pacsbin() -> CtpScript:
-    """The packaged Pacsbin script (anonymizer/data/pacsbin-anonymization-script.json), parsed once."""
-    data = resources.files("anonymizer").joinpath("data/pacsbin-anonymization-script.json").read_bytes()
-    return load_script(data)

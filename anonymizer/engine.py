@@ -16,8 +16,8 @@ from pydicom.filewriter import dcmwrite
 from pydicom.uid import UID, ImplicitVRLittleEndian
 
 from . import __version__
-from .codestream_text import strip_encapsulated_text
 from .config import PACSBIN, Config
+from .encapsulated_text import strip_encapsulated_text
 from .errors import DeidentificationError, UnsupportedError
 from .marking import marking_steps
 from .options import Option

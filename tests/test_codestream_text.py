@@ -16,7 +16,8 @@ import pytest
 from PIL import Image
 from pydicom.encaps import encapsulate, generate_fragments, generate_frames, parse_basic_offsets
 
-from anonymizer.codestream_text import strip_encapsulated_text, strip_j2k_text, strip_jpeg_text
+from anonymizer.codestream_text import strip_j2k_text, strip_jpeg_text
+from anonymizer.encapsulated_text import strip_encapsulated_text
 from anonymizer.errors import UnsupportedError
 
 PLANTED = b"PATIENT Smith^John 19700101"

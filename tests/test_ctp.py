@@ -26,10 +26,9 @@ from anonymizer.ctp import (
     ctp_value_for_absent,
     evaluate_append_value,
     evaluate_operation,
-    load_builtin_pacsbin,
-    load_script,
     resolve_element_tag,
 )
+from anonymizer.ctp_script import CtpOptions, load_builtin_pacsbin, load_script
 from anonymizer.errors import ScriptError
 
 CLOCK = datetime(2024, 2, 29, 7, 5, 3)
@@ -352,7 +351,7 @@ def _rule(tag: str, name: str, *params: object, enabled: bool = True) -> dict[st
 def test_load_minimal_script() -> None:
     script = load_script(_doc(_rule("00100020", "hash", "this", "@UIDROOT")).encode())
     assert script.rules[0x00100020].operation.params == ("this", "@UIDROOT")
-    assert script.options == ctp.CtpOptions()
+    assert script.options == CtpOptions()
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,7 @@ from synthetic import (
 )
 
 from anonymizer.config import PACSBIN, Config
-from anonymizer.ctp import load_builtin_pacsbin
+from anonymizer.ctp_script import load_builtin_pacsbin
 from anonymizer.engine import deidentify
 from anonymizer.options import DEFAULT_OPTIONS, Option
 from anonymizer.table import load_table

@@ -13,13 +13,8 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 from anonymizer.config import PACSBIN, Config
-from anonymizer.ctp import (
-    ctp_hash,
-    ctp_hashdate_shift_days,
-    ctp_hashuid,
-    ctp_shift_date,
-    load_builtin_pacsbin,
-)
+from anonymizer.ctp import ctp_hash, ctp_hashdate_shift_days, ctp_hashuid, ctp_shift_date
+from anonymizer.ctp_script import load_builtin_pacsbin
 from anonymizer.engine import deidentify
 
 CLOCK = datetime(2026, 11, 25, 13, 14, 15, tzinfo=UTC)

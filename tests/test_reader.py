@@ -22,7 +22,8 @@ from anonymizer.errors import (
     NotDicomError,
     UnsupportedError,
 )
-from anonymizer.reader import MAX_DEPTH, read_dataset
+from anonymizer.reader import read_dataset
+from anonymizer.structure import MAX_DEPTH
 
 PYDICOM_DIR = Path(pydicom.__file__).parent / "data" / "test_files"
 
