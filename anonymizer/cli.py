@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     jobs = args.jobs or ((os.cpu_count() or 1) if len(sources) >= 32 else 1)
     if jobs > 1:
         with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(config, args.output)) as pool:
-            for outcome in pool.map(process, sources, chunksize=8):
+            for outcome in pool.map(process, sources, chunksize=max(1, min(8, len(sources) // (jobs * 4)))):
                 outcomes.append(outcome)
                 progress.step()
     else:

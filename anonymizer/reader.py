@@ -127,7 +127,7 @@ def _check_structure(data: bytes) -> tuple[bool, int, int]:
     if data[pos : pos + 2] == b"\x00\x00" and not meta.looks_implicit(pos, True):
         raise MalformedDicomError(f"command set element at offset {pos} is not implicit VR little endian")
     pos = meta.walk(pos, n, implicit=True, stop_group=0)
-    if not any(data[pos:]):
+    if not any(memoryview(data)[pos:]):
         raise MalformedDicomError(f"truncated: no data set after the file meta information (offset {pos})")
 
     buf, where, implicit, little = data, "", True, True
@@ -157,6 +157,8 @@ def _touch(ds: Dataset, counts: list[int]) -> None:
     while stack:
         current = stack.pop()
         for tag in list(current.keys()):
+            if tag.group & 1:
+                continue  # private: the structure walk checked its bytes; the plan removes it unconverted
             counts[2] = int(tag)
             value = current[tag].value
             counts[0] += 1

@@ -87,10 +87,28 @@ class Context:
             raise UnsupportedError(f"sequences nested deeper than {MAX_DEPTH} levels at {path}")
         kept_creators = self._kept_private_creators(ds)
         code = is_local_code(ds)
+        retain_private = self.config.has(Option.RETAIN_SAFE_PRIVATE)
         steps = []
-        for elem in ds:
-            steps.append(self.plan_element(ds, elem, tags, path, mode, kept_creators, code))
+        for tag in sorted(ds.keys()):
+            if tag.group & 1 and not retain_private:
+                steps.append(self._removed_private(ds, int(tag), path))
+                continue
+            steps.append(self.plan_element(ds, ds[tag], tags, path, mode, kept_creators, code))
         return steps
+
+    def _removed_private(self, ds: Dataset, tag: int, parent_path: str) -> Step:
+        """A private element, removed without converting its value (it may not even be parseable)."""
+        raw = ds.get_item(tag)
+        path = f"{parent_path}>{tag_text(tag)}" if parent_path else tag_text(tag)
+        return Step(
+            path=path,
+            tag=tag,
+            keyword="",
+            vr=raw.VR or "UN",
+            action="X",
+            rule=f"{load_table().private.label}: X",
+            old=raw.value,
+        )
 
     def recurse(self, elem: DataElement, where: Where, mode: str, action: str) -> Step:
         """A sequence whose items are kept and cleaned one by one."""
