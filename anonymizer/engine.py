@@ -93,18 +93,7 @@ def _meta_steps(ds: FileDataset, dataset_steps: list[Step]) -> list[Step]:
     ]
     for tag, keyword, vr, value in wanted:
         if tag not in present:
-            steps.append(
-                Step(
-                    path=f"({tag >> 16:04X},{tag & 0xFFFF:04X})",
-                    tag=tag,
-                    keyword=keyword,
-                    vr=vr,
-                    action="mark",
-                    rule="file meta: required (PS3.10 7.1)",
-                    new=value,
-                    created=True,
-                )
-            )
+            steps.append(Step.setting(tag, keyword, vr, value, "file meta: required (PS3.10 7.1)"))
     return steps
 
 

@@ -73,15 +73,13 @@ def marking_steps(ds: Dataset, config: Config, method: list[str] | None = None) 
     for tag, keyword, vr, value in wanted:
         old = ds.get(tag)
         steps.append(
-            Step(
-                path=f"({tag >> 16:04X},{tag & 0xFFFF:04X})",
-                tag=tag,
-                keyword=keyword,
-                vr=vr,
-                action="mark",
-                rule=MARK_RULE,
+            Step.setting(
+                tag,
+                keyword,
+                vr,
+                value,
+                MARK_RULE,
                 old=None if old is None else old.value,
-                new=value,
                 created=old is None,
             )
         )

@@ -116,17 +116,10 @@ def configure(ctx: Context, ds: Dataset) -> None:
         if value is not None:
             from pydicom.datadict import dictionary_VR
 
+            op = rule.operation.name
+            label = f"Pacsbin script {tag:08X} {rule.name}: {op}"
             ctx.created.append(
-                Step(
-                    path=f"({tag >> 16:04X},{tag & 0xFFFF:04X})",
-                    tag=tag,
-                    keyword=rule.name,
-                    vr=dictionary_VR(tag),
-                    action=f"ctp:{rule.operation.name}",
-                    rule=f"Pacsbin script {tag:08X} {rule.name}: {rule.operation.name}",
-                    new=value,
-                    created=True,
-                )
+                Step.setting(tag, rule.name, dictionary_VR(tag), value, label, action=f"ctp:{op}")
             )
 
     method = script.rules.get(DEIDENTIFICATION_METHOD)

@@ -45,6 +45,32 @@ class Step:
     items: list[list[Step]] | None = None  # per-item plans of a sequence that is cleaned, not replaced
     created: bool = False  # the element is added (not in the input)
 
+    @classmethod
+    def setting(
+        cls,
+        tag: int,
+        keyword: str,
+        vr: str,
+        value: Any,
+        rule: str,
+        *,
+        action: str = "mark",
+        old: Any = None,
+        created: bool = True,
+    ) -> Step:
+        """A step that writes a value at the top level (a mark, a required meta element, a created one)."""
+        return cls(
+            path=f"({tag >> 16:04X},{tag & 0xFFFF:04X})",
+            tag=tag,
+            keyword=keyword,
+            vr=vr,
+            action=action,
+            rule=rule,
+            old=old,
+            new=value,
+            created=created,
+        )
+
     @property
     def removed(self) -> bool:
         return self.action == REMOVED
