@@ -233,7 +233,9 @@ _CLASS_UID = re.compile(r"(Class|TransferSyntax|CodingScheme|ContextGroup|Mappin
 
 def is_definition_uid(keyword: str) -> bool:
     """UID attributes that name a definition (a SOP Class, a coding scheme...), not an instance: kept."""
-    return bool(keyword) and bool(_CLASS_UID.search(keyword))
+    # "...CreatorUID" (Private Coding Scheme Creator, Context Group Extension Creator) names an
+    # organization, so it is an instance UID for this purpose: mapped.
+    return bool(keyword) and bool(_CLASS_UID.search(keyword)) and "Creator" not in keyword
 
 
 def unlisted_action(
@@ -242,6 +244,8 @@ def unlisted_action(
     """The action for an attribute Table E.1-1 does not list: kept, as the standard says, with a safety
     net by VR (E.1-1 Note 4: treat dates by VR; names, UIDs, AE titles and URLs are identifying)."""
     vr = elem.VR
+    if tags[-1] >> 16 == 0x0000:
+        return "X", "command element inside a data set: removed (E.1-1 Note 1)"
     if vr == "SQ":
         return {"normal": "K", "dummy": "D", "clean": "C"}[mode], "unlisted sequence: items cleaned"
     if vr == "PN":

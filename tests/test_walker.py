@@ -99,3 +99,38 @@ def test_unknown_vr_content_removed() -> None:
     ds.add_new(0x0009_0010, "LO", "ACME")
     out = _out(_dataset_bytes(ds))
     assert not [e for e in out if e.tag.is_private]
+
+
+def test_command_elements_and_encrypted_attributes_removed() -> None:
+    item = Dataset()
+    item.add_new(0x00000902, "LO", "Error about Doe^Jane")  # a command element misused in a data set
+    item.add_new(0x00001030, "AE", "DOE_WORKSTATION")
+    encrypted = Dataset()
+    encrypted.EncryptedContentTransferSyntaxUID = "1.2.840.10008.1.2.1"
+    encrypted.EncryptedContent = b"\x01" * 16
+    ds = Dataset()
+    ds.ReferencedSeriesSequence = Sequence([item])
+    ds.EncryptedAttributesSequence = Sequence([encrypted])
+    out = _out(_dataset_bytes(ds))
+    assert len(out.ReferencedSeriesSequence[0]) == 0
+    assert "EncryptedAttributesSequence" not in out
+
+
+@pytest.mark.parametrize(
+    "keyword, kept",
+    [
+        ("PrivateCodingSchemeCreatorUID", False),
+        ("ContextGroupExtensionCreatorUID", False),
+        ("CodingSchemeUID", True),
+        ("ReferencedSOPClassUID", True),
+        ("MappingResourceUID", True),
+    ],
+)
+def test_definition_uids_kept_creator_uids_mapped(keyword: str, kept: bool) -> None:
+    item = Dataset()
+    setattr(item, keyword, "1.2.826.0.1.3680043.10.999.77")
+    ds = Dataset()
+    ds.ReferencedSeriesSequence = Sequence([item])
+    out = _out(_dataset_bytes(ds))
+    value = getattr(out.ReferencedSeriesSequence[0], keyword)
+    assert (value == "1.2.826.0.1.3680043.10.999.77") is kept
