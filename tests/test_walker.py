@@ -119,7 +119,6 @@ def test_command_elements_and_encrypted_attributes_removed() -> None:
 @pytest.mark.parametrize(
     "keyword, kept",
     [
-        ("PrivateCodingSchemeCreatorUID", False),
         ("ContextGroupExtensionCreatorUID", False),
         ("CodingSchemeUID", True),
         ("ReferencedSOPClassUID", True),
