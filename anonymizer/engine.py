@@ -9,7 +9,7 @@ Fail closed: every error inside becomes a typed error naming the reason; no part
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.filewriter import dcmwrite
@@ -152,9 +152,7 @@ def make_plan(ds: FileDataset, config: Config) -> Plan:
         steps = [
             pixel
             if s.tag == pixel.tag
-            else Step(
-                **{**s.__dict__, "action": "X", "rule": "offsets of the rewritten pixel data", "items": None}
-            )
+            else replace(s, action="X", rule="offsets of the rewritten pixel data", items=None)
             if s.tag in (0x7FE00001, 0x7FE00002)
             else s
             for s in steps
