@@ -24,6 +24,7 @@ from .options import Option
 from .plan import Plan, Step
 from .profiles import context_for
 from .reader import read_dataset
+from .review import risk_flags
 
 # Our Implementation Class UID (PS3.7 D.3.3.2): a UUID-derived 2.25 UID, fixed for this product.
 IMPLEMENTATION_CLASS_UID = "2.25.228060914146570069930804307289481249396"
@@ -172,13 +173,7 @@ def make_plan(ds: FileDataset, config: Config) -> Plan:
 
 
 def _review_flags(ds: Dataset, config: Config) -> list[str]:
-    flags = []
-    burned = str(ds.get("BurnedInAnnotation", "")).strip().upper()
-    modality = str(ds.get("Modality", "")).strip().upper()
-    if burned == "YES":
-        flags.append("Burned In Annotation = YES: the pixels hold text; review and redact them")
-    elif not burned and modality in {"US", "SC", "OT", "XC", "ES", "DOC", "SR"} and "PixelData" in ds:
-        flags.append(f"Burned In Annotation absent on {modality}: text is often burned in; review the pixels")
+    flags = risk_flags(ds)
     if config.profile == PACSBIN:
         flags.append("legacy Pacsbin profile: unkeyed MD5 hashes and an unregistered UID root")
     if config.has(Option.CLEAN_PIXEL_DATA) and not config.pixels_cleaned and "PixelData" in ds:

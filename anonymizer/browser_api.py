@@ -1,0 +1,220 @@
+"""The one Python entry point the page's worker calls: JSON in, JSON out, files on Pyodide's file system.
+
+    handle('{"cmd": "index", "path": "/in/x", "name": "x"}')            -> header summary (or skip reason)
+    handle('{"cmd": "plan", "path": ..., "settings": {...}}')            -> the engine's plan
+    handle('{"cmd": "deidentify", "path": ..., "out": ..., "settings": {...}}') -> outcome; bytes in `out`
+    handle('{"cmd": "zip_list", "path": ...}') / ('{"cmd": "zip_extract", "path", "member", "out"}')
+
+No de-identification logic lives here: it reads settings into a Config and calls the engine. The worker
+moves bytes (WORKERFS for dropped files, MEMFS for outputs); this module never touches the network.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import traceback
+import zipfile
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+import pydicom
+from pydicom.errors import InvalidDicomError
+
+from .config import BASIC, PACSBIN, PACSBIN_WARNING, Config
+from .engine import deidentify, plan_bytes
+from .errors import DeidentificationError, DicomDirError, KeyFileError, NotDicomError
+from .keys import SecretKey
+from .options import DEFAULT_OPTIONS, Option
+from .review import ENCAPSULATED_DOCUMENTS, risk_flags
+
+SUMMARY_KEYWORDS = (
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "StudyInstanceUID",
+    "StudyDate",
+    "StudyDescription",
+    "AccessionNumber",
+    "SeriesInstanceUID",
+    "SeriesNumber",
+    "SeriesDescription",
+    "Modality",
+    "SOPInstanceUID",
+    "SOPClassUID",
+    "InstanceNumber",
+    "NumberOfFrames",
+    "Rows",
+    "Columns",
+    "BurnedInAnnotation",
+    "ImageType",
+    "Manufacturer",
+)
+DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
+# The summary's attributes all come before Burned In Annotation (0028,0301): a prefix that reached past it
+# holds them whole (elements are in tag order, PS3.5 7.1).
+LAST_SUMMARY_TAG = 0x00280301
+
+
+@cache
+def _config(settings: str) -> Config:
+    raw = json.loads(settings)
+    profile = raw.get("profile", BASIC)
+    script = None
+    if profile == PACSBIN:
+        from .ctp_script import load_builtin_pacsbin
+
+        script = load_builtin_pacsbin()
+    clock = raw.get("clock")
+    fixed = datetime.fromisoformat(clock) if clock else None
+    return Config(
+        key=SecretKey(bytes.fromhex(raw["key"])),
+        options=frozenset(Option(o) for o in raw.get("options", [])),
+        profile=profile,
+        script=script,
+        clock=(lambda: fixed) if fixed else (lambda: datetime.now(UTC)),
+        pixels_cleaned=bool(raw.get("pixels_cleaned", False)),
+    )
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+        return "\\".join(str(v) for v in value)
+    return str(value)
+
+
+def index(path: str, complete: bool) -> dict[str, Any]:
+    """A summary of one file's header for the study list, read from a prefix of the file when possible."""
+    data = _read(path)
+    if not data:
+        return {"status": "skipped", "reason": "empty file"}
+    try:
+        ds = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True, force=False)
+    except InvalidDicomError:
+        try:
+            ds = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True, force=True)
+            if "SOPClassUID" not in ds and "PatientID" not in ds and "StudyInstanceUID" not in ds:
+                raise InvalidDicomError("no DICOM data set")
+        except Exception:
+            return {"status": "skipped", "reason": "not a DICOM file"}
+    except Exception as exc:
+        if not complete:
+            return {"status": "need_more"}
+        return {"status": "failed", "reason": f"unreadable header: {type(exc).__name__}: {str(exc)[:200]}"}
+    if not complete and (not ds or max(ds.keys()) <= LAST_SUMMARY_TAG):
+        return {"status": "need_more"}  # the prefix may have ended before the attributes we show
+    meta = getattr(ds, "file_meta", None)
+    sop_class = _text(ds.get("SOPClassUID") or (meta.get("MediaStorageSOPClassUID") if meta else ""))
+    if sop_class == DICOMDIR_CLASS or "DirectoryRecordSequence" in ds:
+        return {"status": "skipped", "reason": "DICOMDIR: holds patient names in its records; never copied"}
+    summary = {k: _text(ds.get(k)) for k in SUMMARY_KEYWORDS}
+    summary["SOPClassUID"] = sop_class
+    summary["TransferSyntaxUID"] = _text(meta.get("TransferSyntaxUID")) if meta else ""
+    return {
+        "status": "ok",
+        "header": summary,
+        "document": ENCAPSULATED_DOCUMENTS.get(sop_class, ""),
+        "flags": risk_flags(ds),
+    }
+
+
+def describe() -> dict[str, Any]:
+    """What the settings screen offers: profiles, every option with its CID 7050 meaning, the defaults."""
+    return {
+        "status": "ok",
+        "profiles": [
+            {"name": BASIC, "label": "DICOM PS3.15 Basic Profile (Table E.1-1, 2026d)"},
+            {"name": PACSBIN, "label": "Legacy Pacsbin script", "warning": PACSBIN_WARNING},
+        ],
+        "options": [
+            {
+                "name": o.value,
+                "meaning": o.code.meaning,
+                "code": o.code.value,
+                "default": o in DEFAULT_OPTIONS,
+            }
+            for o in Option
+        ],
+    }
+
+
+def key_check(text: str) -> dict[str, Any]:
+    """Validate an imported key file; returns the key as hex for the page to keep."""
+    try:
+        key = SecretKey.from_json(text)
+    except KeyFileError as exc:
+        return {"status": "failed", "reason": str(exc)}
+    return {"status": "ok", "key": key.material.hex()}
+
+
+def _outcome(result_plan: Any) -> dict[str, Any]:
+    return {"counts": result_plan.counts(), "flags": result_plan.flags, "codes": result_plan.codes}
+
+
+def handle(request: str) -> str:
+    """Dispatch one request from the worker; never raises (errors come back as JSON)."""
+    try:
+        req = json.loads(request)
+        cmd = req["cmd"]
+        if cmd == "index":
+            out: dict[str, Any] = index(req["path"], bool(req.get("complete")))
+        elif cmd == "plan":
+            plan = plan_bytes(
+                _read(req["path"]), _config(json.dumps(req["settings"], sort_keys=True)), path=req.get("name")
+            )
+            out = {"status": "ok", "plan": json.loads(plan.to_json())}
+        elif cmd == "deidentify":
+            result = deidentify(
+                _read(req["path"]), _config(json.dumps(req["settings"], sort_keys=True)), path=req.get("name")
+            )
+            with open(req["out"], "wb") as f:
+                f.write(result.data)
+            out = {
+                "status": "ok",
+                "study": result.study_instance_uid,
+                "series": result.series_instance_uid,
+                "sop": result.sop_instance_uid,
+                "size": len(result.data),
+                **_outcome(result.plan),
+            }
+        elif cmd == "describe":
+            out = describe()
+        elif cmd == "key_check":
+            out = key_check(req["text"])
+        elif cmd == "zip_list":
+            with zipfile.ZipFile(req["path"]) as z:
+                out = {
+                    "status": "ok",
+                    "members": [
+                        {"name": i.filename, "size": i.file_size} for i in z.infolist() if not i.is_dir()
+                    ],
+                }
+        elif cmd == "zip_extract":
+            with (
+                zipfile.ZipFile(req["path"]) as z,
+                z.open(req["member"]) as src,
+                open(req["out"], "wb") as dst,
+            ):
+                while chunk := src.read(1 << 20):
+                    dst.write(chunk)
+            out = {"status": "ok"}
+        else:
+            out = {"status": "error", "reason": f"unknown command {cmd!r}"}
+    except (NotDicomError, DicomDirError) as exc:
+        out = {"status": "skipped", "reason": exc.reason}
+    except DeidentificationError as exc:
+        out = {"status": "failed", "reason": exc.reason}
+    except zipfile.BadZipFile as exc:
+        out = {"status": "failed", "reason": f"unreadable zip archive: {exc}"}
+    except Exception as exc:  # a bug must surface as a per-file failure, not kill the worker
+        out = {"status": "error", "reason": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc()}
+    return json.dumps(out)

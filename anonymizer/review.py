@@ -1,0 +1,45 @@
+"""What a reviewer must see about a file before it may leave: risks the header rules cannot remove.
+
+Shared by the engine's plan (flags) and the page's study list (risk flags per series).
+"""
+
+from __future__ import annotations
+
+from pydicom.dataset import Dataset
+
+# Modalities and SOP Classes whose pixels often carry burned-in text (screen captures, ultrasound
+# banners, scanned documents, dose reports).
+TEXT_PRONE_MODALITIES = frozenset({"US", "SC", "OT", "XC", "ES", "DOC", "SR", "GM", "SM", "IVUS"})
+SECONDARY_CAPTURE_PREFIX = "1.2.840.10008.5.1.4.1.1.7"
+ENCAPSULATED_DOCUMENTS = {"1.2.840.10008.5.1.4.1.1.104.1": "PDF", "1.2.840.10008.5.1.4.1.1.104.2": "CDA"}
+SR_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
+PRESENTATION_STATE_PREFIX = "1.2.840.10008.5.1.4.1.1.11."
+
+
+def risk_flags(ds: Dataset) -> list[str]:
+    flags = []
+    sop_class = str(ds.get("SOPClassUID", "")).strip()
+    burned = str(ds.get("BurnedInAnnotation", "")).strip().upper()
+    modality = str(ds.get("Modality", "")).strip().upper()
+    if burned == "YES":
+        flags.append("Burned In Annotation = YES: the pixels hold text; review and redact them")
+    elif burned != "NO" and (
+        modality in TEXT_PRONE_MODALITIES or sop_class.startswith(SECONDARY_CAPTURE_PREFIX)
+    ):
+        flags.append(
+            f"Burned In Annotation not stated on {modality or 'a screen capture'}: text is often "
+            "burned in; review the pixels"
+        )
+    if sop_class in ENCAPSULATED_DOCUMENTS:
+        flags.append(
+            f"encapsulated {ENCAPSULATED_DOCUMENTS[sop_class]} document: its content cannot be "
+            "cleaned and is replaced (E.1-1 Note 15); excluded by default"
+        )
+    if sop_class.startswith(SR_PREFIX):
+        flags.append("structured report: free text in its content is replaced; review it")
+    if sop_class.startswith(PRESENTATION_STATE_PREFIX):
+        flags.append("presentation state: annotations and labels may carry free text; review it")
+    description = str(ds.get("SeriesDescription", "")).lower()
+    if "dose report" in description or "dose summary" in description:
+        flags.append("dose report: text is often burned into the pixels; review them")
+    return flags

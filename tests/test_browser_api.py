@@ -1,0 +1,84 @@
+"""The worker's one Python entry point: JSON in, JSON out, the same engine as the CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+from conftest import TEST_KEY
+from corpus import PYDICOM_FILES, file
+
+from anonymizer.browser_api import handle
+from anonymizer.config import Config
+from anonymizer.engine import deidentify
+
+SETTINGS = {
+    "profile": "basic",
+    "options": ["retain-modified-dates", "clean-pixel-data"],
+    "key": TEST_KEY.material.hex(),
+}
+
+
+def call(**request: object) -> dict[str, object]:
+    return json.loads(handle(json.dumps(request)))  # type: ignore[no-any-return]
+
+
+def test_index_from_a_prefix_or_the_whole_file(tmp_path: Path) -> None:
+    data = file("CT_small.dcm").read_bytes()
+    (tmp_path / "prefix").write_bytes(data[:6000])
+    out = call(cmd="index", path=str(tmp_path / "prefix"), complete=False)
+    assert out["status"] == "ok" and out["header"]["Modality"] == "CT"  # type: ignore[index]
+    (tmp_path / "short").write_bytes(data[:300])
+    assert call(cmd="index", path=str(tmp_path / "short"), complete=False)["status"] == "need_more"
+
+
+def test_index_skips_junk_and_dicomdir(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("hello")
+    assert call(cmd="index", path=str(tmp_path / "notes.txt"), complete=True)["status"] == "skipped"
+    dicomdir = PYDICOM_FILES / "dicomdirtests" / "DICOMDIR"
+    out = call(cmd="index", path=str(dicomdir), complete=True)
+    assert out["status"] == "skipped" and "DICOMDIR" in str(out["reason"])
+
+
+def test_index_flags_risks(tmp_path: Path) -> None:
+    out = call(cmd="index", path=str(file("examples_ybr_color.dcm")), complete=True)
+    assert any("Burned In Annotation" in f for f in out["flags"])  # type: ignore[union-attr]
+
+
+def test_deidentify_matches_the_engine(tmp_path: Path) -> None:
+    out_path = tmp_path / "out.dcm"
+    out = call(cmd="deidentify", path=str(file("CT_small.dcm")), out=str(out_path), settings=SETTINGS)
+    assert out["status"] == "ok"
+    assert out_path.read_bytes() == deidentify(file("CT_small.dcm").read_bytes(), Config(key=TEST_KEY)).data
+
+
+def test_failures_come_back_as_json(tmp_path: Path) -> None:
+    (tmp_path / "cut.dcm").write_bytes(file("CT_small.dcm").read_bytes()[:-100])
+    out = call(cmd="deidentify", path=str(tmp_path / "cut.dcm"), out=str(tmp_path / "o"), settings=SETTINGS)
+    assert out["status"] == "failed" and "truncated" in str(out["reason"])
+    assert not (tmp_path / "o").exists()
+    assert call(cmd="nonsense")["status"] == "error"
+
+
+def test_plan_describe_and_keys() -> None:
+    plan = call(cmd="plan", path=str(file("CT_small.dcm")), settings=SETTINGS)
+    assert plan["status"] == "ok" and plan["plan"]["steps"]  # type: ignore[index]
+    described = call(cmd="describe")
+    names = {o["name"] for o in described["options"]}  # type: ignore[union-attr, index]
+    assert "retain-safe-private" in names and len(names) == 11
+    good = call(cmd="key_check", text=TEST_KEY.to_json())
+    assert good == {"status": "ok", "key": TEST_KEY.material.hex()}
+    assert call(cmd="key_check", text="{}")["status"] == "failed"
+
+
+def test_zip_members(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("Doe/a.dcm", file("CT_small.dcm").read_bytes())
+    (tmp_path / "a.zip").write_bytes(buf.getvalue())
+    listing = call(cmd="zip_list", path=str(tmp_path / "a.zip"))
+    assert listing["members"] == [{"name": "Doe/a.dcm", "size": file("CT_small.dcm").stat().st_size}]
+    call(cmd="zip_extract", path=str(tmp_path / "a.zip"), member="Doe/a.dcm", out=str(tmp_path / "m"))
+    assert (tmp_path / "m").read_bytes() == file("CT_small.dcm").read_bytes()
