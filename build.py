@@ -58,10 +58,23 @@ def ensure_node() -> None:
     run(PY, ROOT / "tools" / "fetch_wheels.py", "--python", PY)
 
 
+def build_dist() -> Path:
+    """dist/: the page, the Pyodide runtime with precompiled stdlib, and the pinned wheels."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    from build_dist import build_dist as build  # type: ignore[import-not-found]
+
+    return Path(build(ROOT, PY))
+
+
 def setup_test() -> None:
     ensure_venv("dev")
     ensure_apt("dciodvfy", "dicom3tools")
     ensure_node()
+    sys.path.insert(0, str(ROOT / "tools"))
+    from install_browser import ensure_browser  # type: ignore[import-not-found]
+
+    ensure_browser(PY)
+    build_dist()
 
 
 def cmd_test(args: list[str]) -> int:

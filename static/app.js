@@ -1,0 +1,651 @@
+// The page: collects dropped files, shows the study list and the engine's plan, streams the result as a
+// zip. All de-identification happens in Python in the worker (worker.mjs -> anonymizer.browser_api);
+// this file holds no de-identification logic.
+import { makeZip } from "./vendor/client-zip.js";
+
+const $ = (sel) => document.querySelector(sel);
+const FIXED_DATE = new Date("2000-01-01T00:00:00Z"); // zip entry times carry no information
+const INDEX_BATCH = 40;
+
+// ---------------------------------------------------------------- worker RPC
+const worker = new Worker(new URL("./worker.mjs", import.meta.url), { type: "module" });
+let nextId = 0;
+const waiting = new Map();
+worker.onmessage = ({ data }) => {
+  const entry = waiting.get(data.id);
+  if (!entry) return;
+  waiting.delete(data.id);
+  if (data.ok) entry.resolve(data.reply);
+  else entry.reject(new Error(data.error));
+};
+worker.onerror = (event) => fatal(`the engine's worker failed: ${event.message || "unknown error"}`);
+
+function rpc(cmd, payload = {}) {
+  const id = ++nextId;
+  return new Promise((resolve, reject) => {
+    waiting.set(id, { resolve, reject });
+    worker.postMessage({ id, cmd, ...payload });
+  });
+}
+
+// ---------------------------------------------------------------- state
+const state = {
+  ready: false,
+  busy: 0,
+  files: [],        // {file, name (relative path, shown only on this page), size}
+  skipped: [],      // {name, reason}
+  series: new Map(), // SeriesInstanceUID -> {patientKey, studyUid, header, instances: [...], flags:Set}
+  included: new Set(), // series keys
+  settings: null,   // {profile, options, key}
+  describe: null,
+  cancel: false,
+};
+
+function setState(value) {
+  document.body.dataset.state = value;
+}
+
+function refreshState() {
+  if (document.body.dataset.state === "error") return;
+  if (!state.ready) setState("loading");
+  else if (state.busy > 0) setState("busy");
+  else if (document.body.dataset.state === "busy" && state.finished) setState("done");
+  else if (document.body.dataset.state !== "done") setState("ready");
+}
+
+function fatal(message) {
+  setState("error");
+  $("#engine-status").textContent = `Error: ${message}`;
+}
+
+async function busy(fn) {
+  state.busy += 1;
+  state.finished = false;
+  refreshState();
+  try {
+    return await fn();
+  } finally {
+    state.busy -= 1;
+    refreshState();
+  }
+}
+
+// ---------------------------------------------------------------- settings and key
+const KEY_STORE = "pacsbin-uploader-key";
+const SETTINGS_STORE = "pacsbin-uploader-settings";
+
+function hex(bytes) {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function loadKey() {
+  const stored = localStorage.getItem(KEY_STORE);
+  if (stored) {
+    try {
+      const parsed = JSON.parse(stored);
+      if (parsed.format === "pacsbin-uploader-key" && /^[0-9a-f]{64}$/.test(parsed.key)) return parsed.key;
+    } catch { /* replaced below */ }
+  }
+  return newKey();
+}
+
+function newKey() {
+  const key = hex(crypto.getRandomValues(new Uint8Array(32)));
+  localStorage.setItem(KEY_STORE, keyFileText(key));
+  return key;
+}
+
+function keyFileText(key) {
+  return JSON.stringify({ format: "pacsbin-uploader-key", version: 1, key }) + "\n";
+}
+
+async function fingerprint(key) {
+  const bytes = new Uint8Array(key.match(/../g).map((h) => parseInt(h, 16)));
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return hex(digest.slice(0, 8)).match(/..../g).join("-");
+}
+
+function saveSettings() {
+  const { profile, options } = state.settings;
+  localStorage.setItem(SETTINGS_STORE, JSON.stringify({ profile, options }));
+}
+
+function engineSettings() {
+  return { profile: state.settings.profile, options: state.settings.options, key: state.settings.key };
+}
+
+async function renderSettings() {
+  const box = $("#options");
+  box.querySelectorAll("label").forEach((l) => l.remove());
+  for (const option of state.describe.options) {
+    const label = document.createElement("label");
+    const input = document.createElement("input");
+    input.type = "checkbox";
+    input.name = "option";
+    input.value = option.name;
+    input.checked = state.settings.options.includes(option.name);
+    input.addEventListener("change", () => {
+      const chosen = [...box.querySelectorAll("input:checked")].map((i) => i.value);
+      state.settings.options = chosen;
+      saveSettings();
+    });
+    label.append(input, ` ${option.meaning} (${option.code})`);
+    box.append(label);
+  }
+  for (const radio of document.querySelectorAll("input[name=profile]")) {
+    radio.checked = radio.value === state.settings.profile;
+  }
+  $("#pacsbin-warning").hidden = state.settings.profile !== "pacsbin";
+  $("#key-fingerprint").textContent = await fingerprint(state.settings.key);
+}
+
+function initSettings(describe) {
+  state.describe = describe;
+  const saved = JSON.parse(localStorage.getItem(SETTINGS_STORE) || "null");
+  const defaults = describe.options.filter((o) => o.default).map((o) => o.name);
+  state.settings = {
+    profile: saved?.profile || "basic",
+    options: saved?.options || defaults,
+    key: loadKey(),
+  };
+  for (const radio of document.querySelectorAll("input[name=profile]")) {
+    radio.addEventListener("change", () => {
+      state.settings.profile = radio.value;
+      saveSettings();
+      renderSettings();
+    });
+  }
+  $("#open-settings").addEventListener("click", async () => {
+    await renderSettings();
+    $("#settings").showModal();
+  });
+  $("#key-export").addEventListener("click", () => {
+    const blob = new Blob([keyFileText(state.settings.key)], { type: "application/json" });
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = "pacsbin-uploader-key.json";
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  });
+  $("#key-import").addEventListener("change", async (event) => {
+    const file = event.target.files[0];
+    if (!file) return;
+    const result = await rpc("call", { request: { cmd: "key_check", text: await file.text() } });
+    if (result.status === "ok") {
+      state.settings.key = result.key;
+      localStorage.setItem(KEY_STORE, keyFileText(result.key));
+      $("#key-message").textContent = "Key imported.";
+    } else {
+      $("#key-message").textContent = `Not imported: ${result.reason}`;
+    }
+    event.target.value = "";
+    renderSettings();
+  });
+  $("#key-new").addEventListener("click", () => {
+    if (!confirm("A new key maps every patient differently from before. Continue?")) return;
+    state.settings.key = newKey();
+    $("#key-message").textContent = "New key generated.";
+    renderSettings();
+  });
+}
+
+// ---------------------------------------------------------------- collecting files
+function readEntries(reader) {
+  return new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+}
+
+async function walkEntry(entry, prefix, out) {
+  if (entry.isFile) {
+    const file = await new Promise((resolve, reject) => entry.file(resolve, reject));
+    out.push({ file, name: prefix + entry.name });
+  } else if (entry.isDirectory) {
+    const reader = entry.createReader();
+    for (;;) {
+      const batch = await readEntries(reader); // returns at most 100 entries per call
+      if (!batch.length) break;
+      for (const child of batch) await walkEntry(child, `${prefix}${entry.name}/`, out);
+    }
+  }
+}
+
+async function filesFromDrop(dataTransfer) {
+  const out = [];
+  const entries = [...dataTransfer.items].map((item) => item.webkitGetAsEntry && item.webkitGetAsEntry());
+  if (entries.some(Boolean)) {
+    for (const entry of entries) if (entry) await walkEntry(entry, "", out);
+  } else {
+    for (const file of dataTransfer.files) out.push({ file, name: file.name });
+  }
+  return out;
+}
+
+function isZip(item) {
+  return /\.zip$/i.test(item.name);
+}
+
+async function expandZip(item) {
+  const listing = await rpc("zip_list", { file: item.file });
+  if (listing.status !== "ok") {
+    state.skipped.push({ name: item.name, reason: listing.reason || "unreadable zip archive" });
+    return [];
+  }
+  const out = [];
+  for (const member of listing.members) {
+    const extracted = await rpc("zip_extract", { file: item.file, member: member.name });
+    if (!extracted.bytes) {
+      state.skipped.push({ name: `${item.name}!${member.name}`, reason: extracted.result.reason });
+      continue;
+    }
+    const base = member.name.split("/").pop() || "member";
+    out.push({ file: new File([extracted.bytes], base), name: `${item.name}!${member.name}` });
+  }
+  return out;
+}
+
+async function addFiles(items) {
+  await busy(async () => {
+    const expanded = [];
+    for (const item of items) {
+      if (isZip(item)) expanded.push(...(await expandZip(item)));
+      else expanded.push(item);
+    }
+    let done = 0;
+    for (let i = 0; i < expanded.length; i += INDEX_BATCH) {
+      const batch = expanded.slice(i, i + INDEX_BATCH);
+      const results = await rpc("index", { files: batch.map((b) => b.file) });
+      results.forEach((result, k) => addIndexed(batch[k], result));
+      done += batch.length;
+      $("#index-progress").textContent = `Read ${done} of ${expanded.length} files…`;
+      scheduleRender();
+    }
+    $("#index-progress").textContent = `${state.files.length} DICOM files in the list, ${state.skipped.length} skipped.`;
+    scheduleRender();
+  });
+}
+
+function addIndexed(item, result) {
+  if (result.status !== "ok") {
+    state.skipped.push({ name: item.name, reason: result.reason || result.status });
+    return;
+  }
+  const h = result.header;
+  const entry = { file: item.file, name: item.name, size: item.file.size, header: h, document: result.document };
+  state.files.push(entry);
+  const key = h.SeriesInstanceUID || `no-series:${h.StudyInstanceUID}`;
+  let series = state.series.get(key);
+  if (!series) {
+    series = {
+      key,
+      patientKey: `${h.PatientID}\u0000${h.PatientName}`,
+      studyUid: h.StudyInstanceUID,
+      header: h,
+      instances: [],
+      flags: new Set(),
+      document: result.document,
+    };
+    state.series.set(key, series);
+    if (!result.document) state.included.add(key); // encapsulated PDF/CDA: excluded by default
+  }
+  series.instances.push(entry);
+  for (const flag of result.flags) series.flags.add(flag);
+}
+
+// ---------------------------------------------------------------- study list
+let renderPending = false;
+function scheduleRender() {
+  if (renderPending) return;
+  renderPending = true;
+  requestAnimationFrame(() => {
+    renderPending = false;
+    renderStudies();
+  });
+}
+
+function groupTree() {
+  const patients = new Map();
+  for (const series of state.series.values()) {
+    const h = series.header;
+    if (!patients.has(series.patientKey)) patients.set(series.patientKey, { header: h, studies: new Map() });
+    const studies = patients.get(series.patientKey).studies;
+    if (!studies.has(series.studyUid)) studies.set(series.studyUid, { header: h, series: [] });
+    studies.get(series.studyUid).series.push(series);
+  }
+  return patients;
+}
+
+function formatSize(bytes) {
+  if (bytes > 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
+  if (bytes > 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
+  return `${Math.max(1, Math.round(bytes / 1e3))} kB`;
+}
+
+function formatDate(da) {
+  return /^\d{8}$/.test(da) ? `${da.slice(0, 4)}-${da.slice(4, 6)}-${da.slice(6)}` : da;
+}
+
+function checkbox(label, seriesList) {
+  const input = document.createElement("input");
+  input.type = "checkbox";
+  input.setAttribute("aria-label", label);
+  const included = seriesList.filter((s) => state.included.has(s.key)).length;
+  input.checked = included === seriesList.length;
+  input.indeterminate = included > 0 && included < seriesList.length;
+  input.addEventListener("change", () => {
+    for (const s of seriesList) {
+      if (input.checked) state.included.add(s.key);
+      else state.included.delete(s.key);
+    }
+    scheduleRender();
+  });
+  return input;
+}
+
+function row(cls, cells) {
+  const tr = document.createElement("tr");
+  tr.className = cls;
+  for (const cell of cells) {
+    const td = document.createElement("td");
+    if (cell instanceof Node) td.append(cell);
+    else td.textContent = cell ?? "";
+    tr.append(td);
+  }
+  return tr;
+}
+
+function renderStudies() {
+  const body = $("#studies tbody");
+  body.replaceChildren();
+  const tree = groupTree();
+  for (const [, patient] of tree) {
+    const allSeries = [...patient.studies.values()].flatMap((s) => s.series);
+    const name = patient.header.PatientName || "(no name)";
+    const pid = patient.header.PatientID || "(no ID)";
+    body.append(row("patient", [checkbox(`Include patient ${name}`, allSeries), `${name} — ${pid}`, "", "",
+      String(allSeries.reduce((n, s) => n + s.instances.length, 0)), "", "", ""]));
+    for (const [, study] of patient.studies) {
+      const h = study.header;
+      const desc = h.StudyDescription || "(no description)";
+      body.append(row("study", [checkbox(`Include study ${desc}`, study.series), `Study: ${desc}`, "",
+        formatDate(h.StudyDate), String(study.series.reduce((n, s) => n + s.instances.length, 0)), "", "", ""]));
+      for (const series of study.series) {
+        const sh = series.header;
+        const label = `Series ${sh.SeriesNumber || ""} ${sh.SeriesDescription || ""}`.trim();
+        const frames = series.instances.reduce((n, i) => n + (parseInt(i.header.NumberOfFrames, 10) || 1), 0);
+        const size = series.instances.reduce((n, i) => n + i.size, 0);
+        const title = document.createElement("span");
+        title.textContent = label;
+        for (const flag of series.flags) {
+          const f = document.createElement("span");
+          f.className = "flag";
+          f.textContent = flag.split(":")[0];
+          f.title = flag;
+          title.append(" ", f);
+        }
+        const review = document.createElement("button");
+        review.type = "button";
+        review.textContent = "Review";
+        review.setAttribute("aria-label", `Review header of ${label}`);
+        review.addEventListener("click", () => openReview(series));
+        body.append(row("series", [checkbox(`Include ${label}`, [series]), title, sh.Modality,
+          formatDate(sh.StudyDate), String(series.instances.length), String(frames), formatSize(size), review]));
+      }
+    }
+  }
+  $("#studies-section").hidden = state.series.size === 0 && state.skipped.length === 0;
+  $("#output").hidden = state.series.size === 0;
+  $("#run").disabled = !state.ready || state.included.size === 0 || state.busy > 0;
+  const skipped = $("#skipped");
+  skipped.replaceChildren(...state.skipped.map((s) => {
+    const li = document.createElement("li");
+    li.textContent = `${s.name}: ${s.reason}`;
+    return li;
+  }));
+  $("#skipped-box").hidden = state.skipped.length === 0;
+  $("#skipped-summary").textContent = `${state.skipped.length} file(s) skipped`;
+}
+
+// ---------------------------------------------------------------- header review
+let reviewSeries = null;
+let reviewSteps = [];
+
+async function openReview(series) {
+  reviewSeries = series;
+  const select = $("#review-instance");
+  select.replaceChildren(...series.instances.map((inst, i) => {
+    const opt = document.createElement("option");
+    opt.value = String(i);
+    opt.textContent = `Instance ${inst.header.InstanceNumber || i + 1}`;
+    return opt;
+  }));
+  $("#review").hidden = false;
+  await showPlan(0);
+  $("#review").scrollIntoView({ block: "start" });
+}
+
+async function showPlan(index) {
+  const inst = reviewSeries.instances[index];
+  const result = await rpc("plan", { file: inst.file, settings: engineSettings() });
+  if (result.status !== "ok") {
+    reviewSteps = [];
+    $("#review-counts").textContent = `Cannot de-identify this file: ${result.reason}`;
+    $("#review-flags").replaceChildren();
+    renderPlan();
+    return;
+  }
+  reviewSteps = result.plan.steps;
+  const c = result.plan.counts;
+  $("#review-counts").textContent = `${c.changed} changed, ${c.removed} removed, ${c.kept} kept`;
+  $("#review-flags").replaceChildren(...result.plan.flags.map((f) => {
+    const li = document.createElement("li");
+    li.textContent = f;
+    return li;
+  }));
+  renderPlan();
+}
+
+function renderPlan() {
+  const filter = $("#review-filter").value.trim().toLowerCase();
+  const body = $("#review-table tbody");
+  const rows = [];
+  for (const s of reviewSteps) {
+    const text = `${s.path} ${s.keyword} ${s.old} ${s.new ?? ""} ${s.action} ${s.rule}`.toLowerCase();
+    if (filter && !text.includes(filter)) continue;
+    const tr = row(s.new === null ? "X" : s.action, [s.path, s.keyword, s.old, s.new === null ? "(removed)" : s.new,
+      s.action, s.rule]);
+    rows.push(tr);
+    if (rows.length >= 2000) break;
+  }
+  body.replaceChildren(...rows);
+}
+
+// ---------------------------------------------------------------- de-identify and download
+function includedInstances() {
+  const out = [];
+  for (const series of state.series.values()) {
+    if (state.included.has(series.key)) out.push(...series.instances);
+  }
+  return out;
+}
+
+async function* zipEntries(instances, report, progress) {
+  const settings = engineSettings();
+  for (let i = 0; i < instances.length; i++) {
+    if (state.cancel) throw new Error("cancelled");
+    const inst = instances[i];
+    const reply = await rpc("deidentify", { file: inst.file, settings });
+    const r = reply.result;
+    if (r.status === "ok") {
+      report.files.push({ input: i + 1, status: "done", sop_instance_uid: r.sop, counts: r.counts, flags: r.flags,
+        codes: r.codes });
+      yield { name: `${r.study}/${r.series}/${r.sop}.dcm`, input: reply.bytes, lastModified: FIXED_DATE };
+    } else {
+      report.files.push({ input: i + 1, status: r.status, reason: r.reason });
+      progress.errors.push(`${inst.name}: ${r.reason}`);
+    }
+    progress.done += 1;
+    progress.bytes += inst.size;
+    progress.update();
+  }
+  report.finished = true;
+  yield {
+    name: "deidentification-report.json",
+    input: JSON.stringify(report, null, 1),
+    lastModified: FIXED_DATE,
+  };
+}
+
+function makeProgress(instances) {
+  const total = instances.length;
+  const totalBytes = instances.reduce((n, i) => n + i.size, 0);
+  const start = performance.now();
+  const progress = {
+    done: 0, bytes: 0, errors: [],
+    update() {
+      $("#progress").max = total;
+      $("#progress").value = progress.done;
+      const elapsed = (performance.now() - start) / 1000;
+      const rate = progress.bytes / Math.max(elapsed, 0.001);
+      const left = rate > 0 ? (totalBytes - progress.bytes) / rate : 0;
+      $("#progress-text").textContent = `${progress.done} of ${total} files, ${formatSize(progress.bytes)} of `
+        + `${formatSize(totalBytes)}, about ${Math.ceil(left)} s left`;
+      $("#errors").replaceChildren(...progress.errors.map((e) => {
+        const li = document.createElement("li");
+        li.textContent = e;
+        return li;
+      }));
+    },
+  };
+  return progress;
+}
+
+async function streamDownload(stream, filename) {
+  const registration = navigator.serviceWorker && await navigator.serviceWorker.ready;
+  const controller = navigator.serviceWorker && navigator.serviceWorker.controller;
+  if (!registration || !controller) {
+    // No service worker (e.g. a private window): the zip is built in memory instead.
+    const blob = await new Response(stream).blob();
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = filename;
+    a.click();
+    return;
+  }
+  const id = crypto.randomUUID();
+  const channel = new MessageChannel();
+  const reader = stream.getReader();
+  const finished = new Promise((resolve, reject) => {
+    channel.port1.onmessage = async ({ data }) => {
+      if (data.cancel) {
+        reader.cancel();
+        reject(new Error("download cancelled"));
+        return;
+      }
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          channel.port1.postMessage({ done: true });
+          resolve();
+        } else {
+          channel.port1.postMessage({ chunk: value }, [value.buffer]);
+        }
+      } catch (err) {
+        channel.port1.postMessage({ error: String(err.message || err) });
+        reject(err);
+      }
+    };
+  });
+  controller.postMessage({ type: "download", id, filename }, [channel.port2]);
+  const frame = document.createElement("iframe");
+  frame.hidden = true;
+  frame.src = `download/${id}`;
+  document.body.append(frame);
+  try {
+    await finished;
+  } finally {
+    setTimeout(() => frame.remove(), 1000);
+  }
+}
+
+async function run() {
+  const instances = includedInstances();
+  if (!instances.length) return;
+  state.cancel = false;
+  $("#cancel").hidden = false;
+  $("#progress").hidden = false;
+  const progress = makeProgress(instances);
+  progress.update();
+  const report = {
+    product: "Pacsbin Uploader",
+    profile: state.settings.profile,
+    options: state.settings.options,
+    key_fingerprint: await fingerprint(state.settings.key),
+    files: [],
+  };
+  await busy(async () => {
+    try {
+      await streamDownload(makeZip(zipEntries(instances, report, progress)), "pacsbin-deidentified.zip");
+      const done = report.files.filter((f) => f.status === "done").length;
+      $("#progress-text").textContent = `Done: ${done} de-identified, ${instances.length - done} failed. `
+        + "The zip is in your downloads.";
+      state.finished = true;
+    } catch (err) {
+      $("#progress-text").textContent = state.cancel ? "Cancelled: nothing was saved." : `Stopped: ${err.message}`;
+    } finally {
+      $("#cancel").hidden = true;
+    }
+  });
+}
+
+// ---------------------------------------------------------------- wiring
+function wire() {
+  const zone = $("#drop-zone");
+  const pending = [];
+  zone.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    zone.classList.add("over");
+  });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", async (event) => {
+    event.preventDefault();
+    zone.classList.remove("over");
+    addFiles(await filesFromDrop(event.dataTransfer));
+  });
+  zone.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      $("#pick-files").click();
+    }
+  });
+  for (const id of ["#pick-files", "#pick-folder"]) {
+    $(id).addEventListener("change", (event) => {
+      const items = [...event.target.files].map((file) => ({ file, name: file.webkitRelativePath || file.name }));
+      event.target.value = "";
+      addFiles(items);
+    });
+  }
+  $("#run").addEventListener("click", run);
+  $("#cancel").addEventListener("click", () => { state.cancel = true; });
+  $("#review-instance").addEventListener("change", (e) => showPlan(Number(e.target.value)));
+  $("#review-filter").addEventListener("input", renderPlan);
+  $("#review-close").addEventListener("click", () => { $("#review").hidden = true; });
+  return pending;
+}
+
+async function start() {
+  wire();
+  if (navigator.serviceWorker) {
+    navigator.serviceWorker.register("sw.js").catch(() => { /* falls back to in-memory zips */ });
+  }
+  try {
+    const info = await rpc("init");
+    initSettings(await rpc("call", { request: { cmd: "describe" } }));
+    state.ready = true;
+    $("#engine-status").textContent = `Ready (engine loaded in ${(info.ms / 1000).toFixed(1)} s)`;
+    refreshState();
+    scheduleRender();
+  } catch (err) {
+    fatal(String(err.message || err));
+  }
+}
+
+start();
