@@ -94,9 +94,12 @@ def cmd_test(args: list[str]) -> int:
 
 
 def cmd_serve(args: list[str]) -> int:
+    """Build the page and serve it on http://127.0.0.1:8000 (options: python -m app serve --help)."""
     ensure_venv("dev")
-    # The page (issue "uploader page") will be served from here; until then the product is the CLI.
-    return subprocess.run([str(PY), "-m", "anonymizer", *(args or ["--help"])], cwd=ROOT).returncode
+    ensure_node()
+    dist = build_dist()
+    print(f"serving {dist} on http://127.0.0.1:8000 (Ctrl-C stops)", flush=True)
+    return subprocess.run([str(PY), "-m", "app", "serve", "--dist", str(dist), *args], cwd=ROOT).returncode
 
 
 def cmd_bench(args: list[str]) -> int:

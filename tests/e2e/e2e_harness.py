@@ -201,9 +201,9 @@ def _start_app_server(dist: Path, timeout: float = 30.0) -> tuple[str, Callable[
 
 
 def start_server(dist: Path) -> tuple[str, Callable[[], None]]:
-    """Serve ``dist`` on a free loopback port; returns ``(base_url, stop)``."""
-    # Stand-in until `python -m app serve` exists; then: return _start_app_server(dist)
-    return serve_static(dist)
+    """Serve ``dist`` on a free loopback port with the product's own server (`python -m app serve`),
+    so the tests see its CSP and headers; returns ``(base_url, stop)``."""
+    return _start_app_server(dist)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -605,9 +605,9 @@ class Helpers:
     def wait_state(self, page: Page, state: str, timeout: float = 30.0) -> None:
         """Wait (``timeout`` in seconds) until ``document.body.dataset.state == state``."""
         try:
-            page.wait_for_function(
-                "s => document.body && document.body.dataset.state === s", arg=state, timeout=timeout * 1000
-            )
+            # A locator, not wait_for_function: that evaluates a string in the page, which a strict CSP
+            # (no 'unsafe-eval') blocks and reports as a violation.
+            page.locator(f'body[data-state="{state}"]').wait_for(state="attached", timeout=timeout * 1000)
         except PlaywrightTimeoutError:
             now = page.evaluate("() => document.body ? document.body.dataset.state : null")
             why = f"page state still {now!r} after {timeout} s (waited for {state!r})"

@@ -47,9 +47,8 @@ def test_folder_drop_review_and_download(recorded: Any, server: str, e2e: Any, t
     e2e.screenshot(page, "01-ready")
     folder = _folder(tmp_path)
     e2e.drop_paths(page, "#drop-zone", [folder])
-    page.wait_for_function(
-        "document.querySelector('#index-progress').textContent.includes('in the list')", timeout=60_000
-    )
+    # (not wait_for_function: it evaluates a string, which the page's CSP rightly forbids)
+    page.locator("#index-progress", has_text="in the list").wait_for(timeout=60_000)
     e2e.wait_state(page, "ready", timeout=60)
     text = page.inner_text("#studies")
     assert "Series" in text
