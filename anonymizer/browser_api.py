@@ -26,7 +26,7 @@ from .config import BASIC, PACSBIN, PACSBIN_WARNING, Config
 from .engine import deidentify, plan_bytes
 from .errors import DeidentificationError, DicomDirError, KeyFileError, NotDicomError
 from .keys import SecretKey
-from .options import DEFAULT_OPTIONS, Option
+from .options import DEFAULT_OPTIONS, EXCLUSIVE, Option
 from .review import ENCAPSULATED_DOCUMENTS, risk_flags
 
 SUMMARY_KEYWORDS = (
@@ -144,6 +144,7 @@ def describe() -> dict[str, Any]:
             }
             for o in Option
         ],
+        "exclusive": [sorted(o.value for o in group) for group in EXCLUSIVE],
     }
 
 

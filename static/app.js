@@ -125,6 +125,14 @@ async function renderSettings() {
     input.value = option.name;
     input.checked = state.settings.options.includes(option.name);
     input.addEventListener("change", () => {
+      if (input.checked) {
+        // Options that cannot be combined (the engine says which): choosing one clears the others.
+        for (const group of state.describe.exclusive.filter((g) => g.includes(option.name))) {
+          for (const other of box.querySelectorAll("input")) {
+            if (other !== input && group.includes(other.value)) other.checked = false;
+          }
+        }
+      }
       const chosen = [...box.querySelectorAll("input:checked")].map((i) => i.value);
       state.settings.options = chosen;
       saveSettings();

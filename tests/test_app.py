@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import anyio
@@ -217,7 +218,9 @@ def _raw_get(app: ASGIApp, path: str) -> tuple[int, bytes]:
         "client": ("127.0.0.1", 1),
         "server": ("127.0.0.1", 8000),
     }
-    anyio.run(app, scope, receive, send)
+    # Its own thread: the browser tests' sync Playwright keeps an event loop running in the main thread.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(anyio.run, app, scope, receive, send).result()
     body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
     return messages[0]["status"], body
 

@@ -6,6 +6,7 @@ options; identity planted in folder and file names must appear nowhere in the zi
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import zipfile
@@ -91,3 +92,97 @@ def test_folder_drop_review_and_download(recorded: Any, server: str, e2e: Any, t
         assert all(fragment not in str(r) for r in recorded.proxy.records)
     assert sum(f["status"] == "done" for f in report["files"]) == len(GOOD)
     assert [f for f in report["files"] if f["status"] == "failed"]  # the truncated file, reported
+
+
+def _download(page: Any, e2e: Any, tmp_path: Path, name: str = "out.zip") -> zipfile.ZipFile:
+    with page.expect_download(timeout=120_000) as info:
+        page.click("#run")
+    path = tmp_path / name
+    info.value.save_as(path)
+    e2e.wait_state(page, "done", timeout=60)
+    return zipfile.ZipFile(path)
+
+
+def test_zip_archive_and_folder_picker(recorded: Any, server: str, e2e: Any, tmp_path: Path) -> None:
+    page = recorded.page
+    _open(page, server, e2e)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(f"{PATIENT_FOLDER}/a.dcm", (TEST_FILES / "CT_small.dcm").read_bytes())
+        z.writestr(f"{PATIENT_FOLDER}/readme.txt", "Jane Doe")
+    archive = tmp_path / f"{PATIENT_FOLDER}.zip"
+    archive.write_bytes(buf.getvalue())
+    page.set_input_files("#pick-files", [str(archive)])
+    page.locator("#index-progress", has_text="1 DICOM files in the list").wait_for(timeout=60_000)
+    picked = tmp_path / "picked" / PATIENT_FOLDER
+    picked.mkdir(parents=True)
+    (picked / "b.dcm").write_bytes((TEST_FILES / "MR_small.dcm").read_bytes())
+    (picked / "junk.bin").write_bytes(b"\x00" * 1000)
+    page.set_input_files("#pick-folder", str(picked))
+    page.locator("#index-progress", has_text="2 DICOM files in the list").wait_for(timeout=60_000)
+    assert page.inner_text("#skipped-summary").startswith("2 file(s) skipped")  # readme.txt, junk.bin
+    with _download(page, e2e, tmp_path) as z:
+        entries = [n for n in z.namelist() if n.endswith(".dcm")]
+        assert len(entries) == 2
+        for fragment in ("Doe", "Jane", "MRN778899"):
+            assert all(fragment not in n for n in z.namelist())
+
+
+def test_excluded_series_are_not_written(recorded: Any, server: str, e2e: Any, tmp_path: Path) -> None:
+    page = recorded.page
+    _open(page, server, e2e)
+    for name in ("CT_small.dcm", "MR_small.dcm"):
+        (tmp_path / name).write_bytes((TEST_FILES / name).read_bytes())
+    page.set_input_files("#pick-files", [str(tmp_path / "CT_small.dcm"), str(tmp_path / "MR_small.dcm")])
+    page.locator("#index-progress", has_text="2 DICOM files in the list").wait_for(timeout=60_000)
+    page.get_by_role("checkbox", name="Include patient CompressedSamples^MR1").uncheck()
+    with _download(page, e2e, tmp_path) as z:
+        report = json.loads(z.read("deidentification-report.json"))
+        assert len([n for n in z.namelist() if n.endswith(".dcm")]) == 1
+        assert len(report["files"]) == 1
+
+
+def test_settings_key_export_import_and_options(recorded: Any, server: str, e2e: Any, tmp_path: Path) -> None:
+    page = recorded.page
+    _open(page, server, e2e)
+    page.click("#open-settings")
+    dialog = page.locator("#settings")
+    assert dialog.is_visible()
+    options = dialog.get_by_role("checkbox")
+    assert options.count() == 11
+    assert dialog.get_by_role(
+        "checkbox", name="Retain Longitudinal Temporal Information Modified Dates Option"
+    ).is_checked()
+    e2e.screenshot(page, "05-settings")
+    dialog.get_by_role("checkbox", name="Retain Longitudinal Temporal Information Full Dates Option").check()
+    assert not dialog.get_by_role(
+        "checkbox", name="Retain Longitudinal Temporal Information Modified Dates Option"
+    ).is_checked()
+    with page.expect_download() as info:
+        page.click("#key-export")
+    exported = json.loads(Path(info.value.path()).read_text())
+    assert exported == {"format": "pacsbin-uploader-key", "version": 1, "key": KEY_HEX}
+    other = {"format": "pacsbin-uploader-key", "version": 1, "key": "ab" * 32}
+    (tmp_path / "key.json").write_text(json.dumps(other))
+    page.set_input_files("#key-import", str(tmp_path / "key.json"))
+    page.locator("#key-message", has_text="Key imported").wait_for()
+    stored = json.loads(page.evaluate("localStorage.getItem('pacsbin-uploader-key')"))
+    assert stored["key"] == "ab" * 32
+    (tmp_path / "bad.json").write_text("{}")
+    page.set_input_files("#key-import", str(tmp_path / "bad.json"))
+    page.locator("#key-message", has_text="Not imported").wait_for()
+    page.get_by_role("radio", name="Legacy Pacsbin script").check()
+    assert page.locator("#pacsbin-warning").is_visible()
+    e2e.screenshot(page, "06-settings-pacsbin")
+
+
+def test_keyboard_reaches_every_control(recorded: Any, server: str, e2e: Any) -> None:
+    page = recorded.page
+    _open(page, server, e2e)
+    seen = []
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        seen.append(
+            page.evaluate("document.activeElement.id || document.activeElement.getAttribute('aria-label')")
+        )
+    assert {"open-settings", "drop-zone", "pick-files", "pick-folder"} <= set(seen), seen
