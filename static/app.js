@@ -8,24 +8,45 @@ const FIXED_DATE = new Date("2000-01-01T00:00:00Z"); // zip entry times carry no
 const INDEX_BATCH = 40;
 
 // ---------------------------------------------------------------- worker RPC
-const worker = new Worker(new URL("./worker.mjs", import.meta.url), { type: "module" });
+// The wasm heap grows to about twice the largest file and never shrinks (browser-runtime notes), so after
+// a very large file the worker is replaced by a fresh one.
+const RECYCLE_AFTER_BYTES = 256 * 1024 * 1024;
+let worker = null;
+let workerReady = null;
 let nextId = 0;
 const waiting = new Map();
-worker.onmessage = ({ data }) => {
-  const entry = waiting.get(data.id);
-  if (!entry) return;
-  waiting.delete(data.id);
-  if (data.ok) entry.resolve(data.reply);
-  else entry.reject(new Error(data.error));
-};
-worker.onerror = (event) => fatal(`the engine's worker failed: ${event.message || "unknown error"}`);
 
-function rpc(cmd, payload = {}) {
+function startWorker() {
+  worker = new Worker(new URL("./worker.mjs", import.meta.url), { type: "module" });
+  worker.onmessage = ({ data }) => {
+    const entry = waiting.get(data.id);
+    if (!entry) return;
+    waiting.delete(data.id);
+    if (data.ok) entry.resolve(data.reply);
+    else entry.reject(new Error(data.error));
+  };
+  worker.onerror = (event) => fatal(`the engine's worker failed: ${event.message || "unknown error"}`);
+  workerReady = send("init");
+  return workerReady;
+}
+
+function send(cmd, payload = {}) {
   const id = ++nextId;
   return new Promise((resolve, reject) => {
     waiting.set(id, { resolve, reject });
     worker.postMessage({ id, cmd, ...payload });
   });
+}
+
+function rpc(cmd, payload = {}) {
+  return send(cmd, payload);
+}
+
+async function recycleWorker() {
+  worker.terminate();
+  for (const entry of waiting.values()) entry.reject(new Error("worker replaced"));
+  waiting.clear();
+  await startWorker();
 }
 
 // ---------------------------------------------------------------- state
@@ -481,6 +502,7 @@ async function* zipEntries(instances, report, progress) {
     if (state.cancel) throw new Error("cancelled");
     const inst = instances[i];
     const reply = await rpc("deidentify", { file: inst.file, settings });
+    if (inst.size > RECYCLE_AFTER_BYTES) await recycleWorker();
     const r = reply.result;
     if (r.status === "ok") {
       report.files.push({ input: i + 1, status: "done", sop_instance_uid: r.sop, counts: r.counts, flags: r.flags,
@@ -645,7 +667,7 @@ async function start() {
     navigator.serviceWorker.register("sw.js").catch(() => { /* falls back to in-memory zips */ });
   }
   try {
-    const info = await rpc("init");
+    const info = await startWorker();
     initSettings(await rpc("call", { request: { cmd: "describe" } }));
     state.ready = true;
     $("#engine-status").textContent = `Ready (engine loaded in ${(info.ms / 1000).toFixed(1)} s)`;
