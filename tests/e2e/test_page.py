@@ -186,3 +186,13 @@ def test_keyboard_reaches_every_control(recorded: Any, server: str, e2e: Any) ->
             page.evaluate("document.activeElement.id || document.activeElement.getAttribute('aria-label')")
         )
     assert {"open-settings", "drop-zone", "pick-files", "pick-folder"} <= set(seen), seen
+
+
+def test_files_dropped_while_loading_are_queued(recorded: Any, server: str, e2e: Any, tmp_path: Path) -> None:
+    page = recorded.page
+    page.goto(server + "/")
+    assert page.evaluate("document.body.dataset.state") == "loading"
+    (tmp_path / "a.dcm").write_bytes((TEST_FILES / "CT_small.dcm").read_bytes())
+    e2e.drop_paths(page, "#drop-zone", [tmp_path / "a.dcm"])
+    page.locator("#index-progress", has_text="1 DICOM files in the list").wait_for(timeout=60_000)
+    e2e.wait_state(page, "ready", timeout=60)
