@@ -3,7 +3,7 @@
     handle('{"cmd": "index", "path": "/in/x", "name": "x"}')            -> header summary (or skip reason)
     handle('{"cmd": "plan", "path": ..., "settings": {...}}')            -> the engine's plan
     handle('{"cmd": "deidentify", "path": ..., "out": ..., "settings": {...}}') -> outcome; bytes in `out`
-    handle('{"cmd": "zip_list", "path": ...}') / ('{"cmd": "zip_extract", "path", "member", "out"}')
+    handle('{"cmd": "zip_list", "path": ...}') / ('{"cmd": "zip_extract", "path", "member", "out", "limit"}')
 
 No de-identification logic lives here: it reads settings into a Config and calls the engine. The worker
 moves bytes (WORKERFS for dropped files, MEMFS for outputs); this module never touches the network.
@@ -127,6 +127,19 @@ def index(path: str, complete: bool) -> dict[str, Any]:
     }
 
 
+def _extract(archive: str, member: str, out: str, limit: int) -> None:
+    """Copy a zip member (or its first `limit` bytes: enough to index it) to `out`, 1 MiB at a time."""
+    left = limit if limit > 0 else -1
+    with zipfile.ZipFile(archive) as z, z.open(member) as src, open(out, "wb") as dst:
+        while left != 0:
+            chunk = src.read(1 << 20 if left < 0 else min(left, 1 << 20))
+            if not chunk:
+                break
+            dst.write(chunk)
+            if left > 0:
+                left -= len(chunk)
+
+
 def describe() -> dict[str, Any]:
     """What the settings screen offers: profiles, every option with its CID 7050 meaning, the defaults."""
     return {
@@ -200,13 +213,7 @@ def handle(request: str) -> str:
                     ],
                 }
         elif cmd == "zip_extract":
-            with (
-                zipfile.ZipFile(req["path"]) as z,
-                z.open(req["member"]) as src,
-                open(req["out"], "wb") as dst,
-            ):
-                while chunk := src.read(1 << 20):
-                    dst.write(chunk)
+            _extract(req["path"], req["member"], req["out"], int(req.get("limit") or 0))
             out = {"status": "ok"}
         else:
             out = {"status": "error", "reason": f"unknown command {cmd!r}"}

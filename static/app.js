@@ -258,17 +258,10 @@ async function expandZip(item) {
     state.skipped.push({ name: item.name, reason: listing.reason || "unreadable zip archive" });
     return [];
   }
-  const out = [];
-  for (const member of listing.members) {
-    const extracted = await rpc("zip_extract", { file: item.file, member: member.name });
-    if (!extracted.bytes) {
-      state.skipped.push({ name: `${item.name}!${member.name}`, reason: extracted.result.reason });
-      continue;
-    }
-    const base = member.name.split("/").pop() || "member";
-    out.push({ file: new File([extracted.bytes], base), name: `${item.name}!${member.name}` });
-  }
-  return out;
+  // Members stay inside the archive; the worker reads each one when it needs it.
+  return listing.members.map((member) => ({
+    file: item.file, member: member.name, name: `${item.name}!${member.name}`, size: member.size,
+  }));
 }
 
 async function addFiles(items) {
@@ -281,7 +274,7 @@ async function addFiles(items) {
     let done = 0;
     for (let i = 0; i < expanded.length; i += INDEX_BATCH) {
       const batch = expanded.slice(i, i + INDEX_BATCH);
-      const results = await rpc("index", { files: batch.map((b) => b.file) });
+      const results = await rpc("index", { items: batch.map(workerItem) });
       results.forEach((result, k) => addIndexed(batch[k], result));
       done += batch.length;
       $("#index-progress").textContent = `Read ${done} of ${expanded.length} files…`;
@@ -292,13 +285,20 @@ async function addFiles(items) {
   });
 }
 
+function workerItem(entry) {
+  return { file: entry.file, member: entry.member || null, size: entry.size ?? entry.file.size };
+}
+
 function addIndexed(item, result) {
   if (result.status !== "ok") {
     state.skipped.push({ name: item.name, reason: result.reason || result.status });
     return;
   }
   const h = result.header;
-  const entry = { file: item.file, name: item.name, size: item.file.size, header: h, document: result.document };
+  const entry = {
+    file: item.file, member: item.member || null, name: item.name, size: item.size ?? item.file.size,
+    header: h, document: result.document,
+  };
   state.files.push(entry);
   const key = h.SeriesInstanceUID || `no-series:${h.StudyInstanceUID}`;
   let series = state.series.get(key);
@@ -453,7 +453,7 @@ async function openReview(series) {
 
 async function showPlan(index) {
   const inst = reviewSeries.instances[index];
-  const result = await rpc("plan", { file: inst.file, settings: engineSettings() });
+  const result = await rpc("plan", { item: workerItem(inst), settings: engineSettings() });
   if (result.status !== "ok") {
     reviewSteps = [];
     $("#review-counts").textContent = `Cannot de-identify this file: ${result.reason}`;
@@ -501,7 +501,7 @@ async function* zipEntries(instances, report, progress) {
   for (let i = 0; i < instances.length; i++) {
     if (state.cancel) throw new Error("cancelled");
     const inst = instances[i];
-    const reply = await rpc("deidentify", { file: inst.file, settings });
+    const reply = await rpc("deidentify", { item: workerItem(inst), settings });
     if (inst.size > RECYCLE_AFTER_BYTES) await recycleWorker();
     const r = reply.result;
     if (r.status === "ok") {

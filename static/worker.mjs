@@ -62,23 +62,37 @@ async function index(file) {
   return result;
 }
 
-function deidentify(file, settings) {
-  const result = withMounted(file, (path) => call({ cmd: "deidentify", path, out: "/out/result.dcm", settings }));
+// A member of a dropped zip archive: read through Python's zipfile from the mounted archive, a prefix to
+// index it and the whole member (into MEMFS, then freed) to de-identify it; nothing stays in memory.
+function withMember(item, limit, fn) {
+  return withMounted(item.file, (zipPath) => {
+    const extracted = call({ cmd: "zip_extract", path: zipPath, member: item.member, out: "/in/member", limit });
+    if (extracted.status !== "ok") return extracted;
+    try {
+      return fn("/in/member");
+    } finally {
+      py.FS.unlink("/in/member");
+    }
+  });
+}
+
+// Run a command on an item: a dropped file (mounted) or a member of a dropped zip archive.
+function onItem(item, fn) {
+  return item.member ? withMember(item, 0, fn) : withMounted(item.file, fn);
+}
+
+function indexMember(item) {
+  const run = (complete) => (path) => call({ cmd: "index", path, complete });
+  let result = withMember(item, PREFIX, run(item.size <= PREFIX));
+  if (result.status === "need_more") result = withMember(item, 0, run(true));
+  return result;
+}
+
+function deidentify(item, settings) {
+  const result = onItem(item, (path) => call({ cmd: "deidentify", path, out: "/out/result.dcm", settings }));
   if (result.status !== "ok") return { result };
   const bytes = py.FS.readFile("/out/result.dcm");
   py.FS.unlink("/out/result.dcm");
-  return { result, bytes };
-}
-
-function zipList(file) {
-  return withMounted(file, (path) => call({ cmd: "zip_list", path }));
-}
-
-function zipExtract(file, member) {
-  const result = withMounted(file, (path) => call({ cmd: "zip_extract", path, member, out: "/out/member" }));
-  if (result.status !== "ok") return { result };
-  const bytes = py.FS.readFile("/out/member");
-  py.FS.unlink("/out/member");
   return { result, bytes };
 }
 
@@ -91,12 +105,11 @@ self.onmessage = async (event) => {
     else if (cmd === "call") reply = call(event.data.request); // describe, key_check: no files involved
     else if (cmd === "index") {
       reply = [];
-      for (const file of event.data.files) reply.push(await index(file));
-    } else if (cmd === "plan") reply = withMounted(event.data.file, (path) =>
-      call({ cmd: "plan", path, settings: event.data.settings }));
-    else if (cmd === "deidentify") reply = deidentify(event.data.file, event.data.settings);
-    else if (cmd === "zip_list") reply = zipList(event.data.file);
-    else if (cmd === "zip_extract") reply = zipExtract(event.data.file, event.data.member);
+      for (const item of event.data.items) reply.push(item.member ? indexMember(item) : await index(item.file));
+    } else if (cmd === "plan") {
+      reply = onItem(event.data.item, (path) => call({ cmd: "plan", path, settings: event.data.settings }));
+    } else if (cmd === "deidentify") reply = deidentify(event.data.item, event.data.settings);
+    else if (cmd === "zip_list") reply = withMounted(event.data.file, (path) => call({ cmd: "zip_list", path }));
     else throw new Error(`unknown command ${cmd}`);
     const transfer = reply && reply.bytes ? [reply.bytes.buffer] : [];
     self.postMessage({ id, ok: true, reply }, transfer);

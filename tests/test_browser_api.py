@@ -82,3 +82,11 @@ def test_zip_members(tmp_path: Path) -> None:
     assert listing["members"] == [{"name": "Doe/a.dcm", "size": file("CT_small.dcm").stat().st_size}]
     call(cmd="zip_extract", path=str(tmp_path / "a.zip"), member="Doe/a.dcm", out=str(tmp_path / "m"))
     assert (tmp_path / "m").read_bytes() == file("CT_small.dcm").read_bytes()
+
+
+def test_zip_member_prefix(tmp_path: Path) -> None:
+    data = file("CT_small.dcm").read_bytes()
+    with zipfile.ZipFile(tmp_path / "a.zip", "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("a.dcm", data)
+    call(cmd="zip_extract", path=str(tmp_path / "a.zip"), member="a.dcm", out=str(tmp_path / "p"), limit=1000)
+    assert (tmp_path / "p").read_bytes() == data[:1000]
