@@ -7,46 +7,76 @@ const $ = (sel) => document.querySelector(sel);
 const FIXED_DATE = new Date("2000-01-01T00:00:00Z"); // zip entry times carry no information
 const INDEX_BATCH = 40;
 
-// ---------------------------------------------------------------- worker RPC
-// The wasm heap grows to about twice the largest file and never shrinks (browser-runtime notes), so after
-// a very large file the worker is replaced by a fresh one.
+// ---------------------------------------------------------------- engine workers
+// One worker per core (at most 4): the first starts at page load and decides "ready"; the others start
+// once it is ready, so they do not slow the cold start. The wasm heap grows to about twice the largest
+// file and never shrinks (browser-runtime notes), so a worker is replaced after a very large file.
 const RECYCLE_AFTER_BYTES = 256 * 1024 * 1024;
-let worker = null;
-let workerReady = null;
-let nextId = 0;
-const waiting = new Map();
+const POOL_SIZE = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
 
-function startWorker() {
-  worker = new Worker(new URL("./worker.mjs", import.meta.url), { type: "module" });
-  worker.onmessage = ({ data }) => {
-    const entry = waiting.get(data.id);
-    if (!entry) return;
-    waiting.delete(data.id);
-    if (data.ok) entry.resolve(data.reply);
-    else entry.reject(new Error(data.error));
-  };
-  worker.onerror = (event) => fatal(`the engine's worker failed: ${event.message || "unknown error"}`);
-  workerReady = send("init");
-  return workerReady;
+class Engine {
+  constructor() {
+    this.nextId = 0;
+    this.waiting = new Map();
+    this.worker = new Worker(new URL("./worker.mjs", import.meta.url), { type: "module" });
+    this.worker.onmessage = ({ data }) => {
+      const entry = this.waiting.get(data.id);
+      if (!entry) return;
+      this.waiting.delete(data.id);
+      if (data.ok) entry.resolve(data.reply);
+      else entry.reject(new Error(data.error));
+    };
+    this.worker.onerror = (event) => fatal(`the engine's worker failed: ${event.message || "unknown error"}`);
+    this.isReady = false;
+    this.ready = this.send("init").then((info) => { this.isReady = true; return info; });
+  }
+
+  send(cmd, payload = {}) {
+    const id = ++this.nextId;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage({ id, cmd, ...payload });
+    });
+  }
+
+  get load() {
+    return this.waiting.size;
+  }
+
+  terminate() {
+    this.worker.terminate();
+    for (const entry of this.waiting.values()) entry.reject(new Error("worker replaced"));
+    this.waiting.clear();
+  }
 }
 
-function send(cmd, payload = {}) {
-  const id = ++nextId;
-  return new Promise((resolve, reject) => {
-    waiting.set(id, { resolve, reject });
-    worker.postMessage({ id, cmd, ...payload });
-  });
+const engines = [];
+
+async function startEngines() {
+  engines.push(new Engine());
+  const info = await engines[0].ready;
+  for (let i = 1; i < POOL_SIZE; i++) engines.push(new Engine());
+  return info;
 }
 
-function rpc(cmd, payload = {}) {
-  return send(cmd, payload);
+// The least loaded worker that is ready (the first one queues requests until it is).
+function pickEngine() {
+  const ready = engines.filter((e) => e.isReady);
+  if (!ready.length) return engines[0];
+  return ready.reduce((a, b) => (b.load < a.load ? b : a));
 }
 
-async function recycleWorker() {
-  worker.terminate();
-  for (const entry of waiting.values()) entry.reject(new Error("worker replaced"));
-  waiting.clear();
-  await startWorker();
+async function rpc(cmd, payload = {}) {
+  const engine = pickEngine();
+  const reply = await engine.send(cmd, payload);
+  if (cmd === "deidentify" && payload.item.size > RECYCLE_AFTER_BYTES) {
+    const i = engines.indexOf(engine);
+    if (i >= 0) {
+      engine.terminate();
+      engines[i] = new Engine();
+    }
+  }
+  return reply;
 }
 
 // ---------------------------------------------------------------- state
@@ -189,12 +219,7 @@ function initSettings(describe) {
     $("#settings").showModal();
   });
   $("#key-export").addEventListener("click", () => {
-    const blob = new Blob([keyFileText(state.settings.key)], { type: "application/json" });
-    const a = document.createElement("a");
-    a.href = URL.createObjectURL(blob);
-    a.download = "pacsbin-uploader-key.json";
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+    saveBlob(new Blob([keyFileText(state.settings.key)], { type: "application/json" }), "pacsbin-uploader-key.json");
   });
   $("#key-import").addEventListener("change", async (event) => {
     const file = event.target.files[0];
@@ -272,14 +297,20 @@ async function addFiles(items) {
       else expanded.push(item);
     }
     let done = 0;
-    for (let i = 0; i < expanded.length; i += INDEX_BATCH) {
-      const batch = expanded.slice(i, i + INDEX_BATCH);
+    const batches = [];
+    for (let i = 0; i < expanded.length; i += INDEX_BATCH) batches.push(expanded.slice(i, i + INDEX_BATCH));
+    // As many batches in flight as there are workers; results are added as they come.
+    const indexBatch = async (batch) => {
       const results = await rpc("index", { items: batch.map(workerItem) });
       results.forEach((result, k) => addIndexed(batch[k], result));
       done += batch.length;
       $("#index-progress").textContent = `Read ${done} of ${expanded.length} files…`;
       scheduleRender();
-    }
+    };
+    const lanes = Array.from({ length: Math.max(1, engines.length) }, async () => {
+      while (batches.length) await indexBatch(batches.shift());
+    });
+    await Promise.all(lanes);
     $("#index-progress").textContent = `${state.files.length} DICOM files in the list, ${state.skipped.length} skipped.`;
     scheduleRender();
   });
@@ -498,11 +529,18 @@ function includedInstances() {
 
 async function* zipEntries(instances, report, progress) {
   const settings = engineSettings();
+  // One request in flight per worker, consumed in order, so at most that many outputs wait in memory.
+  const inFlight = [];
+  let launched = 0;
+  const launch = () => {
+    const inst = instances[launched++];
+    inFlight.push(rpc("deidentify", { item: workerItem(inst), settings }));
+  };
   for (let i = 0; i < instances.length; i++) {
     if (state.cancel) throw new Error("cancelled");
+    while (launched < instances.length && inFlight.length < Math.max(1, engines.length)) launch();
     const inst = instances[i];
-    const reply = await rpc("deidentify", { item: workerItem(inst), settings });
-    if (inst.size > RECYCLE_AFTER_BYTES) await recycleWorker();
+    const reply = await inFlight.shift();
     const r = reply.result;
     if (r.status === "ok") {
       report.files.push({ input: i + 1, status: "done", sop_instance_uid: r.sop, counts: r.counts, flags: r.flags,
@@ -548,33 +586,39 @@ function makeProgress(instances) {
   return progress;
 }
 
-async function streamDownload(stream, filename) {
-  const registration = navigator.serviceWorker && await navigator.serviceWorker.ready;
+function saveBlob(blob, filename) {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = filename;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}
+
+// Stream through the service worker (sw.js) into a download. Resolves false, having consumed nothing, when
+// the service worker does not take the download within a few seconds (not controlling yet, restarted).
+async function streamThroughServiceWorker(stream, filename) {
   const controller = navigator.serviceWorker && navigator.serviceWorker.controller;
-  if (!registration || !controller) {
-    // No service worker (e.g. a private window): the zip is built in memory instead.
-    const blob = await new Response(stream).blob();
-    const a = document.createElement("a");
-    a.href = URL.createObjectURL(blob);
-    a.download = filename;
-    a.click();
-    return;
-  }
+  if (!controller) return false;
   const id = crypto.randomUUID();
   const channel = new MessageChannel();
-  const reader = stream.getReader();
+  let reader = null;
+  let started = false;
   const finished = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { if (!started) resolve(false); }, 5000);
     channel.port1.onmessage = async ({ data }) => {
+      started = true;
+      clearTimeout(timer);
       if (data.cancel) {
-        reader.cancel();
+        if (reader) reader.cancel();
         reject(new Error("download cancelled"));
         return;
       }
       try {
+        reader = reader || stream.getReader();
         const { done, value } = await reader.read();
         if (done) {
           channel.port1.postMessage({ done: true });
-          resolve();
+          resolve(true);
         } else {
           channel.port1.postMessage({ chunk: value }, [value.buffer]);
         }
@@ -590,10 +634,16 @@ async function streamDownload(stream, filename) {
   frame.src = `download/${id}`;
   document.body.append(frame);
   try {
-    await finished;
+    return await finished;
   } finally {
     setTimeout(() => frame.remove(), 1000);
   }
+}
+
+async function streamDownload(stream, filename) {
+  if (await streamThroughServiceWorker(stream, filename)) return;
+  // No service worker took it (e.g. a private window): the zip is built in memory instead.
+  saveBlob(await new Response(stream).blob(), filename);
 }
 
 async function run() {
@@ -667,7 +717,7 @@ async function start() {
     navigator.serviceWorker.register("sw.js").catch(() => { /* falls back to in-memory zips */ });
   }
   try {
-    const info = await startWorker();
+    const info = await startEngines();
     initSettings(await rpc("call", { request: { cmd: "describe" } }));
     state.ready = true;
     $("#engine-status").textContent = `Ready (engine loaded in ${(info.ms / 1000).toFixed(1)} s)`;
