@@ -3,6 +3,7 @@
     .venv/bin/python bench/run.py             # 2,000 CT slices (~1 GB) + 3 Enhanced CT files of ~210 MB
     .venv/bin/python bench/run.py --small     # 200 slices + one ~52 MB file: a quick run
     .venv/bin/python bench/run.py --profile 300   # cProfile our CLI (--jobs 1) on 300 slices, top functions
+    .venv/bin/python bench/run.py --sets page     # only the page in headless Chromium (bench/page.py)
 
 (`python3 build.py bench [args]` runs this with the project's venv.) Every tool writes into a fresh output
 folder; the wall clock covers the whole command (interpreter start-up, imports, reading, writing), best of
@@ -29,6 +30,7 @@ from importlib import metadata
 from pathlib import Path
 
 import gen_corpus
+import page
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -380,6 +382,24 @@ def profile(info: gen_corpus.SetInfo, count: int, out_dir: Path, top: int) -> in
     return code
 
 
+def run_page(args: argparse.Namespace, infos: list[gen_corpus.SetInfo], out: Path) -> dict[str, object]:
+    """The page benchmark (bench/page.py): --page-files CT slices and the large set's first file."""
+    ct = next((i for i in infos if i.name == f"ct-{args.page_files}"), None)
+    ct = ct or gen_corpus.ct_slices(args.corpus, args.page_files)
+    large = None
+    if not args.page_no_large and args.large_count > 0:
+        large = next((i for i in infos if i.name.startswith("large-")), None)
+        large = large or gen_corpus.large_files(args.corpus, args.large_count, args.frames)
+    return page.run_page_bench(
+        ct=ct,
+        large=large,
+        launches=args.page_launches,
+        out=out,
+        rebuild=args.page_rebuild,
+        timeout=args.timeout,
+    )
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="bench/run.py", description=__doc__.split("\n\n")[0] if __doc__ else None
@@ -393,7 +413,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--repeat", type=int, default=1, help="runs per tool on the CT set, best kept (default 1)")
     p.add_argument("--repeat-large", type=int, default=1, help="runs per tool on the large set (default 1)")
     p.add_argument("--tools", default=",".join(TOOLS), help=f"comma-separated subset of {','.join(TOOLS)}")
-    p.add_argument("--sets", default="ct,large", help="ct, large or both (default ct,large)")
+    p.add_argument("--sets", default="ct,large,page", help="any of ct, large, page (default ct,large,page)")
+    p.add_argument("--page-files", type=int, help="page: CT slices dropped on the page (default: --slices)")
+    p.add_argument("--page-launches", type=int, default=5, help="page: launches per cold-start figure (5)")
+    p.add_argument("--page-no-large", action="store_true", help="page: skip the large-file run")
+    p.add_argument("--page-rebuild", action="store_true", help="page: rebuild dist/ (default: if missing)")
     p.add_argument(
         "--timeout", type=float, default=3600, help="seconds before a run is killed (default 3600)"
     )
@@ -410,6 +434,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.slices = args.slices or (200 if args.small else 2000)
     args.large_count = args.large_count if args.large_count is not None else (1 if args.small else 3)
     args.frames = args.frames or (100 if args.small else 400)
+    args.page_files = args.page_files or args.slices
     return args
 
 
@@ -454,6 +479,9 @@ def main(argv: list[str] | None = None) -> int:
         repeat = args.repeat if info.name.startswith("ct-") else args.repeat_large
         runs += bench_set(info, tools, repeat, out / "work", out / "logs", args.timeout, args.keep_outputs)
 
+    if "page" in sets and not infos:  # the page alone: its results go to bench/out/page.json only
+        run_page(args, infos, out)
+        return 0
     set_names = [i.name for i in infos]
     text, rows = table(runs, set_names, wanted)
     ct = next((i.name for i in infos if i.name.startswith("ct-")), None)
@@ -486,8 +514,14 @@ def main(argv: list[str] | None = None) -> int:
     (out / "results.json").write_text(text_json)
     history = out / "history"
     history.mkdir(exist_ok=True)
-    (history / f"results-{time.strftime('%Y%m%d-%H%M%S')}-{'-'.join(set_names)}.json").write_text(text_json)
+    copy = history / f"results-{time.strftime('%Y%m%d-%H%M%S')}-{'-'.join(set_names)}.json"
+    copy.write_text(text_json)
     print(f"\nresults: {out / 'results.json'}; logs: {out / 'logs'}")
+    if "page" in sets:
+        results["page"] = run_page(args, infos, out)
+        text_json = json.dumps(results, indent=2) + "\n"
+        (out / "results.json").write_text(text_json)
+        copy.write_text(text_json)
     return 0
 
 
