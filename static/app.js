@@ -11,7 +11,7 @@ const INDEX_BATCH = 40;
 // One worker per core (at most 4): the first starts at page load and decides "ready"; the others start
 // once it is ready, so they do not slow the cold start. The wasm heap grows to about twice the largest
 // file and never shrinks (browser-runtime notes), so a worker is replaced after a very large file.
-const RECYCLE_AFTER_BYTES = 256 * 1024 * 1024;
+const RECYCLE_AFTER_BYTES = 128 * 1024 * 1024;
 const POOL_SIZE = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
 
 class Engine {

@@ -31,7 +31,7 @@ self.addEventListener("fetch", (event) => {
       return new Promise((resolve) => { const prev = port.onmessage; port.onmessage = (e) => { port.onmessage = prev; prev(e); resolve(); }; });
     },
     cancel() { port.postMessage({ cancel: true }); },
-  }, { highWaterMark: 0 });
+  }, new ByteLengthQueuingStrategy({ highWaterMark: 4 * 1024 * 1024 })); // a few MB ahead, not the zip
   event.respondWith(new Response(stream, {
     headers: {
       "Content-Type": "application/zip",

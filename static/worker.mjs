@@ -3,7 +3,7 @@
 import { loadPyodide } from "./pyodide/pyodide.mjs";
 
 const base = new URL("./", import.meta.url).href;
-const PREFIX = 64 * 1024; // a header usually fits; the engine asks for more when it does not
+const PREFIX = 16 * 1024; // a header usually fits (CT: ~7 kB); the engine asks for more when it does not
 
 let py = null;
 let handle = null;
@@ -48,12 +48,8 @@ function withMounted(file, fn) {
   }
 }
 
-async function writeMem(path, blob) {
-  py.FS.writeFile(path, new Uint8Array(await blob.arrayBuffer()));
-}
-
-async function index(file) {
-  await writeMem("/in/prefix", file.slice(0, PREFIX));
+async function index(file, prefix) {
+  py.FS.writeFile("/in/prefix", new Uint8Array(await prefix));
   let result = call({ cmd: "index", path: "/in/prefix", complete: file.size <= PREFIX });
   if (result.status === "need_more") {
     result = withMounted(file, (path) => call({ cmd: "index", path, complete: true }));
@@ -105,7 +101,12 @@ self.onmessage = async (event) => {
     else if (cmd === "call") reply = call(event.data.request); // describe, key_check: no files involved
     else if (cmd === "index") {
       reply = [];
-      for (const item of event.data.items) reply.push(item.member ? indexMember(item) : await index(item.file));
+      // All prefixes of a batch are read at once; Python then takes them one by one.
+      const items = event.data.items;
+      const prefixes = items.map((item) => (item.member ? null : item.file.slice(0, PREFIX).arrayBuffer()));
+      for (let i = 0; i < items.length; i++) {
+        reply.push(items[i].member ? indexMember(items[i]) : await index(items[i].file, prefixes[i]));
+      }
     } else if (cmd === "plan") {
       reply = onItem(event.data.item, (path) => call({ cmd: "plan", path, settings: event.data.settings }));
     } else if (cmd === "deidentify") reply = deidentify(event.data.item, event.data.settings);
