@@ -679,7 +679,6 @@ async function run() {
 // ---------------------------------------------------------------- wiring
 function wire() {
   const zone = $("#drop-zone");
-  const pending = [];
   zone.addEventListener("dragover", (event) => {
     event.preventDefault();
     zone.classList.add("over");
@@ -708,7 +707,6 @@ function wire() {
   $("#review-instance").addEventListener("change", (e) => showPlan(Number(e.target.value)));
   $("#review-filter").addEventListener("input", renderPlan);
   $("#review-close").addEventListener("click", () => { $("#review").hidden = true; });
-  return pending;
 }
 
 async function start() {
