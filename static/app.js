@@ -608,6 +608,14 @@ async function streamThroughServiceWorker(stream, filename) {
     channel.port1.onmessage = async ({ data }) => {
       started = true;
       clearTimeout(timer);
+      if (data.registered) {
+        const frame = document.createElement("iframe");
+        frame.hidden = true;
+        frame.src = `download/${id}`;
+        document.body.append(frame);
+        setTimeout(() => frame.remove(), 60_000);
+        return;
+      }
       if (data.cancel) {
         if (reader) reader.cancel();
         reject(new Error("download cancelled"));
@@ -629,15 +637,7 @@ async function streamThroughServiceWorker(stream, filename) {
     };
   });
   controller.postMessage({ type: "download", id, filename }, [channel.port2]);
-  const frame = document.createElement("iframe");
-  frame.hidden = true;
-  frame.src = `download/${id}`;
-  document.body.append(frame);
-  try {
-    return await finished;
-  } finally {
-    setTimeout(() => frame.remove(), 1000);
-  }
+  return finished;
 }
 
 async function streamDownload(stream, filename) {

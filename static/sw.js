@@ -9,6 +9,9 @@ self.addEventListener("message", (event) => {
   const data = event.data || {};
   if (data.type === "download" && event.ports[0]) {
     pending.set(data.id, { port: event.ports[0], filename: data.filename });
+    // The page navigates to the download only after this reply: a message and a fetch are separate tasks,
+    // and the fetch must not arrive before the download is known here.
+    event.ports[0].postMessage({ registered: true });
   }
 });
 
