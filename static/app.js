@@ -529,7 +529,7 @@ function includedInstances() {
 
 async function* zipEntries(instances, report, progress) {
   const settings = engineSettings();
-  // One request in flight per worker, consumed in order, so at most that many outputs wait in memory.
+  // Requests in flight per worker, consumed in order, so at most that many outputs wait in memory.
   const inFlight = [];
   let launched = 0;
   const launch = () => {
@@ -538,7 +538,8 @@ async function* zipEntries(instances, report, progress) {
   };
   for (let i = 0; i < instances.length; i++) {
     if (state.cancel) throw new Error("cancelled");
-    while (launched < instances.length && inFlight.length < Math.max(1, engines.length)) launch();
+    // Two per worker: each worker reads the next file while Python works on the current one.
+    while (launched < instances.length && inFlight.length < 2 * Math.max(1, engines.length)) launch();
     const inst = instances[i];
     const reply = await inFlight.shift();
     const r = reply.result;

@@ -84,16 +84,34 @@ function indexMember(item) {
   return result;
 }
 
-function deidentify(item, settings) {
-  const result = onItem(item, (path) => call({ cmd: "deidentify", path, out: "/out/result.dcm", settings }));
+function deidentify(item, settings, input) {
+  const run = (path) => call({ cmd: "deidentify", path, out: "/out/result.dcm", settings });
+  let result;
+  if (input) {
+    // Read ahead while the previous file was in Python (see onmessage): hand Python the bytes from MEMFS.
+    py.FS.writeFile("/in/file", new Uint8Array(input));
+    try {
+      result = run("/in/file");
+    } finally {
+      py.FS.unlink("/in/file");
+    }
+  } else {
+    result = onItem(item, run);
+  }
   if (result.status !== "ok") return { result };
   const bytes = py.FS.readFile("/out/result.dcm");
   py.FS.unlink("/out/result.dcm");
   return { result, bytes };
 }
 
+// Small files are read as soon as their request arrives, so the read overlaps the Python work of the
+// request before it; large ones stay mounted (WORKERFS) to keep memory bounded.
+const READ_AHEAD_MAX = 32 * 1024 * 1024;
+
 self.onmessage = async (event) => {
   const { id, cmd } = event.data;
+  const item = event.data.item;
+  const early = cmd === "deidentify" && !item.member && item.size <= READ_AHEAD_MAX ? item.file.arrayBuffer() : null;
   try {
     const info = await ready;
     let reply;
@@ -109,7 +127,7 @@ self.onmessage = async (event) => {
       }
     } else if (cmd === "plan") {
       reply = onItem(event.data.item, (path) => call({ cmd: "plan", path, settings: event.data.settings }));
-    } else if (cmd === "deidentify") reply = deidentify(event.data.item, event.data.settings);
+    } else if (cmd === "deidentify") reply = deidentify(item, event.data.settings, early && (await early));
     else if (cmd === "zip_list") reply = withMounted(event.data.file, (path) => call({ cmd: "zip_list", path }));
     else throw new Error(`unknown command ${cmd}`);
     const transfer = reply && reply.bytes ? [reply.bytes.buffer] : [];
