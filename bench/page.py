@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
 import io
 import json
 import os
@@ -290,33 +289,14 @@ def ensure_dist(rebuild: bool = False) -> tuple[Path, list[str]]:
 @contextlib.contextmanager
 def serve(dist: Path, timeout: float = 30.0) -> Iterator[str]:
     """The product's server (`python -m app serve`: CSP, ETags, immutable pinned assets) on a free port."""
-    port = _free_port()
-    cmd = [str(VENV_PY if VENV_PY.exists() else PY), "-m", "app", "serve", "--port", str(port)]
-    cmd += ["--dist", str(dist)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    from app.launch import start_server_process
+
+    python = str(VENV_PY if VENV_PY.exists() else PY)
+    url, stop = start_server_process(dist, python=python, timeout=timeout)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{' '.join(cmd)} exited with {proc.returncode}: {proc.stderr.read()}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                conn.request("GET", "/")
-                conn.getresponse().read()
-                conn.close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"the server did not answer on port {port}") from None
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop()
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -25,8 +25,6 @@ import os
 import re
 import select
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -152,52 +150,17 @@ def free_port() -> int:
 
 
 def _start_app_server(dist: Path, timeout: float = 30.0) -> tuple[str, Callable[[], None]]:
-    """The product's server: ``python -m app serve --host 127.0.0.1 --port PORT --dist DIST``."""
-    port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "app",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--dist",
-        str(dist),
-    ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            out = proc.stdout.read() if proc.stdout else ""
-            raise RuntimeError(f"{' '.join(cmd)} exited with {proc.returncode}:\n{out}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/")
-            conn.getresponse().read()
-            conn.close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                why = f"{' '.join(cmd)} did not answer on port {port} in {timeout:.0f} s"
-                raise RuntimeError(why) from None
-            time.sleep(0.1)
-    unregister = _register(f"127.0.0.1:{port}")
+    """The product's server (app.launch), its origin registered so the proxies forward to it."""
+    from app.launch import start_server_process
+
+    url, stop_server = start_server_process(dist, timeout=timeout)
+    unregister = _register(url.removeprefix("http://"))
 
     def stop() -> None:
         unregister()
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        if proc.stdout:
-            proc.stdout.close()
+        stop_server()
 
-    return f"http://127.0.0.1:{port}", stop
+    return url, stop
 
 
 def start_server(dist: Path) -> tuple[str, Callable[[], None]]:
