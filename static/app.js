@@ -90,6 +90,7 @@ const state = {
   settings: null,   // {profile, options, key}
   describe: null,
   cancel: false,
+  indexing: 0,      // drops being indexed
 };
 
 function setState(value) {
@@ -244,33 +245,47 @@ function initSettings(describe) {
 }
 
 // ---------------------------------------------------------------- collecting files
+// Files are indexed while the drop is still being walked: the walk yields items as it finds them.
 function readEntries(reader) {
   return new Promise((resolve, reject) => reader.readEntries(resolve, reject));
 }
 
-async function walkEntry(entry, prefix, out) {
+function fileOf(entry) {
+  return new Promise((resolve, reject) => entry.file(resolve, reject));
+}
+
+async function* walkEntry(entry, prefix) {
   if (entry.isFile) {
-    const file = await new Promise((resolve, reject) => entry.file(resolve, reject));
-    out.push({ file, name: prefix + entry.name });
-  } else if (entry.isDirectory) {
-    const reader = entry.createReader();
-    for (;;) {
-      const batch = await readEntries(reader); // returns at most 100 entries per call
-      if (!batch.length) break;
-      for (const child of batch) await walkEntry(child, `${prefix}${entry.name}/`, out);
+    yield { file: await fileOf(entry), name: prefix + entry.name };
+    return;
+  }
+  if (!entry.isDirectory) return;
+  const reader = entry.createReader();
+  const inside = `${prefix}${entry.name}/`;
+  for (;;) {
+    const batch = await readEntries(reader); // at most 100 entries per call
+    if (!batch.length) break;
+    // The File objects of one batch are asked for at once (one at a time, the walk outlasted indexing).
+    const files = await Promise.all(batch.filter((e) => e.isFile).map(fileOf));
+    let k = 0;
+    for (const child of batch) {
+      if (child.isFile) yield { file: files[k++], name: inside + child.name };
     }
+    for (const child of batch) if (child.isDirectory) yield* walkEntry(child, inside);
   }
 }
 
-async function filesFromDrop(dataTransfer) {
-  const out = [];
+// The entries must be taken from the DataTransfer inside the drop event, before anything is awaited.
+function dropSource(dataTransfer) {
   const entries = [...dataTransfer.items].map((item) => item.webkitGetAsEntry && item.webkitGetAsEntry());
-  if (entries.some(Boolean)) {
-    for (const entry of entries) if (entry) await walkEntry(entry, "", out);
-  } else {
-    for (const file of dataTransfer.files) out.push({ file, name: file.name });
-  }
-  return out;
+  const files = [...dataTransfer.files];
+  return (async function* () {
+    if (entries.some(Boolean)) {
+      for (const entry of entries) if (entry) yield* walkEntry(entry, "");
+    } else {
+      for (const file of files) yield { file, name: file.name };
+    }
+  })();
 }
 
 function isZip(item) {
@@ -289,30 +304,62 @@ async function expandZip(item) {
   }));
 }
 
-async function addFiles(items) {
+// Index everything `source` (an iterable or async iterable of {file, name}) yields: batches go to the
+// workers as soon as they fill; results are added as they come.
+async function addFiles(source) {
   await busy(async () => {
-    const expanded = [];
-    for (const item of items) {
-      if (isZip(item)) expanded.push(...(await expandZip(item)));
-      else expanded.push(item);
-    }
+    state.indexing += 1;
+    const pending = [];
+    let found = 0;
     let done = 0;
-    const batches = [];
-    for (let i = 0; i < expanded.length; i += INDEX_BATCH) batches.push(expanded.slice(i, i + INDEX_BATCH));
-    // As many batches in flight as there are workers; results are added as they come.
-    const indexBatch = async (batch) => {
-      const results = await rpc("index", { items: batch.map(workerItem) });
-      results.forEach((result, k) => addIndexed(batch[k], result));
-      done += batch.length;
-      $("#index-progress").textContent = `Read ${done} of ${expanded.length} files…`;
-      scheduleRender();
+    let walking = true;
+    let signal = Promise.withResolvers();
+    const wake = () => {
+      signal.resolve();
+      signal = Promise.withResolvers();
     };
-    const lanes = Array.from({ length: Math.max(1, engines.length) }, async () => {
-      while (batches.length) await indexBatch(batches.shift());
-    });
-    await Promise.all(lanes);
+    const progress = () => {
+      $("#index-progress").textContent = `Read ${done} of ${found} files${walking ? " found so far" : ""}…`;
+    };
+    const walk = (async () => {
+      try {
+        for await (const item of source) {
+          const items = isZip(item) ? await expandZip(item) : [item];
+          pending.push(...items);
+          found += items.length;
+          if (pending.length >= INDEX_BATCH) wake();
+        }
+      } catch (err) {
+        state.skipped.push({ name: "(the dropped folder)", reason: `could not be read to the end: ${err.message || err}` });
+      } finally {
+        walking = false;
+        wake();
+      }
+    })();
+    const lane = async () => {
+      for (;;) {
+        if (pending.length < INDEX_BATCH && walking) {
+          await signal.promise;
+          continue;
+        }
+        if (!pending.length) return;
+        const batch = pending.splice(0, INDEX_BATCH);
+        const results = await rpc("index", { items: batch.map(workerItem) });
+        results.forEach((result, k) => addIndexed(batch[k], result));
+        done += batch.length;
+        progress();
+        scheduleRender();
+      }
+    };
+    // Two batches in flight per worker: the next batch's prefixes are read while Python indexes this one.
+    const lanes = Array.from({ length: 2 * Math.max(1, engines.length) }, lane);
+    try {
+      await Promise.all([walk, ...lanes]);
+    } finally {
+      state.indexing -= 1;
+    }
     $("#index-progress").textContent = `${state.files.length} DICOM files in the list, ${state.skipped.length} skipped.`;
-    scheduleRender();
+    renderStudies(); // now, with the message (a throttled render may still be waiting)
   });
 }
 
@@ -341,36 +388,64 @@ function addIndexed(item, result) {
       header: h,
       instances: [],
       flags: new Set(),
+      failed: new Map(), // file name -> why the engine refused it
       document: result.document,
     };
     state.series.set(key, series);
     if (!result.document) state.included.add(key); // encapsulated PDF/CDA: excluded by default
   }
+  entry.seriesKey = key;
   series.instances.push(entry);
   for (const flag of result.flags) series.flags.add(flag);
 }
 
 // ---------------------------------------------------------------- study list
+// While a drop is being indexed the list is redrawn a few times a second, not every frame: the main
+// thread is needed for the walk and the workers' messages (2,000 files: 2.5 s of main-thread work).
+const INDEXING_RENDER_MS = 250;
 let renderPending = false;
+let lastRender = 0;
 function scheduleRender() {
   if (renderPending) return;
   renderPending = true;
-  requestAnimationFrame(() => {
+  const wait = state.indexing ? Math.max(0, lastRender + INDEXING_RENDER_MS - performance.now()) : 0;
+  setTimeout(() => requestAnimationFrame(() => {
     renderPending = false;
+    lastRender = performance.now();
     renderStudies();
-  });
+  }), wait);
 }
+
+// Patients by name, studies by date, series by number: the list keeps its order while files arrive
+// (they are indexed in parallel, so they arrive in any order).
+const byText = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+const byNumber = (a, b) => (parseFloat(a) || 0) - (parseFloat(b) || 0);
 
 function groupTree() {
   const patients = new Map();
-  for (const series of state.series.values()) {
-    const h = series.header;
-    if (!patients.has(series.patientKey)) patients.set(series.patientKey, { header: h, studies: new Map() });
-    const studies = patients.get(series.patientKey).studies;
-    if (!studies.has(series.studyUid)) studies.set(series.studyUid, { header: h, series: [] });
-    studies.get(series.studyUid).series.push(series);
+  const series = [...state.series.values()].sort((a, b) => byText(a.patientKey, b.patientKey)
+    || byText(a.header.StudyDate, b.header.StudyDate) || byText(a.studyUid, b.studyUid)
+    || byNumber(a.header.SeriesNumber, b.header.SeriesNumber) || byText(a.key, b.key));
+  for (const s of series) {
+    const h = s.header;
+    if (!patients.has(s.patientKey)) patients.set(s.patientKey, { header: h, studies: new Map() });
+    const studies = patients.get(s.patientKey).studies;
+    if (!studies.has(s.studyUid)) studies.set(s.studyUid, { header: h, series: [] });
+    studies.get(s.studyUid).series.push(s);
   }
   return patients;
+}
+
+function instanceOrder(a, b) {
+  return byNumber(a.header.InstanceNumber, b.header.InstanceNumber) || byText(a.name, b.name);
+}
+
+// A file the engine refused (in review or in a run) is shown on its series; it is never in the output.
+function markFailed(inst, reason) {
+  inst.failure = reason;
+  const series = state.series.get(inst.seriesKey);
+  if (series) series.failed.set(inst.name, reason);
+  scheduleRender();
 }
 
 function formatSize(bytes) {
@@ -441,6 +516,13 @@ function renderStudies() {
           f.title = flag;
           title.append(" ", f);
         }
+        if (series.failed.size) {
+          const f = document.createElement("span");
+          f.className = "flag failed";
+          f.textContent = `${series.failed.size} file(s) cannot be de-identified (left out)`;
+          f.title = [...series.failed].map(([name, reason]) => `${name}: ${reason}`).join("\n");
+          title.append(" ", f);
+        }
         const review = document.createElement("button");
         review.type = "button";
         review.textContent = "Review";
@@ -469,6 +551,7 @@ let reviewSeries = null;
 let reviewSteps = [];
 
 async function openReview(series) {
+  series.instances.sort(instanceOrder);
   reviewSeries = series;
   const select = $("#review-instance");
   select.replaceChildren(...series.instances.map((inst, i) => {
@@ -487,6 +570,7 @@ async function showPlan(index) {
   const result = await rpc("plan", { item: workerItem(inst), settings: engineSettings() });
   if (result.status !== "ok") {
     reviewSteps = [];
+    markFailed(inst, result.reason);
     $("#review-counts").textContent = `Cannot de-identify this file: ${result.reason}`;
     $("#review-flags").replaceChildren();
     renderPlan();
@@ -549,6 +633,7 @@ async function* zipEntries(instances, report, progress) {
       yield { name: `${r.study}/${r.series}/${r.sop}.dcm`, input: reply.bytes, lastModified: FIXED_DATE };
     } else {
       report.files.push({ input: i + 1, status: r.status, reason: r.reason });
+      markFailed(inst, r.reason);
       progress.errors.push(`${inst.name}: ${r.reason}`);
     }
     progress.done += 1;
@@ -688,7 +773,7 @@ function wire() {
   zone.addEventListener("drop", async (event) => {
     event.preventDefault();
     zone.classList.remove("over");
-    addFiles(await filesFromDrop(event.dataTransfer));
+    addFiles(dropSource(event.dataTransfer));
   });
   zone.addEventListener("keydown", (event) => {
     if (event.key === "Enter" || event.key === " ") {

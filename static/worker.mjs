@@ -48,14 +48,25 @@ function withMounted(file, fn) {
   }
 }
 
-async function index(file, prefix) {
-  py.FS.writeFile("/in/prefix", new Uint8Array(await prefix));
-  let result = call({ cmd: "index", path: "/in/prefix", complete: file.size <= PREFIX });
-  if (result.status === "need_more") {
-    result = withMounted(file, (path) => call({ cmd: "index", path, complete: true }));
+// A batch of dropped files: their prefixes are read at once and indexed in one Python call; a file whose
+// header is longer than the prefix is then mounted and read whole.
+async function indexFiles(files) {
+  // Every read is awaited before the first write: the handler of the next batch (two are in flight per
+  // worker, so its reads overlap this batch's Python call) cannot interleave with this one.
+  const prefixes = await Promise.all(files.map((file) => file.slice(0, PREFIX).arrayBuffer()));
+  const items = prefixes.map((prefix, i) => {
+    const path = `/in/prefix${i}`;
+    py.FS.writeFile(path, new Uint8Array(prefix));
+    return { path, complete: files[i].size <= PREFIX };
+  });
+  let results;
+  try {
+    results = call({ cmd: "index_many", items }).results;
+  } finally {
+    for (const item of items) py.FS.unlink(item.path);
   }
-  py.FS.unlink("/in/prefix");
-  return result;
+  return results.map((result, i) => result.status !== "need_more" ? result
+    : withMounted(files[i], (path) => call({ cmd: "index", path, complete: true })));
 }
 
 // A member of a dropped zip archive: read through Python's zipfile from the mounted archive, a prefix to
@@ -118,13 +129,10 @@ self.onmessage = async (event) => {
     if (cmd === "init") reply = info;
     else if (cmd === "call") reply = call(event.data.request); // describe, key_check: no files involved
     else if (cmd === "index") {
-      reply = [];
-      // All prefixes of a batch are read at once; Python then takes them one by one.
       const items = event.data.items;
-      const prefixes = items.map((item) => (item.member ? null : item.file.slice(0, PREFIX).arrayBuffer()));
-      for (let i = 0; i < items.length; i++) {
-        reply.push(items[i].member ? indexMember(items[i]) : await index(items[i].file, prefixes[i]));
-      }
+      const direct = items.filter((item) => !item.member);
+      const indexed = await indexFiles(direct.map((item) => item.file));
+      reply = items.map((item) => (item.member ? indexMember(item) : indexed.shift()));
     } else if (cmd === "plan") {
       reply = onItem(event.data.item, (path) => call({ cmd: "plan", path, settings: event.data.settings }));
     } else if (cmd === "deidentify") reply = deidentify(item, event.data.settings, early && (await early));
