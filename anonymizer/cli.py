@@ -14,6 +14,10 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from redaction.apply import PixelEdit
+from redaction.errors import RegionsError
+from redaction.regions import Region, load_regions
+
 from .config import BASIC, PACSBIN, PACSBIN_WARNING, Config
 from .errors import DeidentificationError, DicomDirError, KeyFileError, NotDicomError, ScriptError
 from .inputs import Source, discover
@@ -67,6 +71,17 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME",
         help="drop one of the default options (" + ", ".join(sorted(o.value for o in DEFAULT_OPTIONS)) + ")",
+    )
+    p.add_argument(
+        "--redact",
+        type=Path,
+        metavar="REGIONS.json",
+        help="black out these regions (original UIDs; the page exports this file); claims Clean Pixel Data",
+    )
+    p.add_argument(
+        "--redact-signatures",
+        action="store_true",
+        help="also black out what CTP's burned-in annotation library lists for the file's device",
     )
     p.add_argument("--jobs", type=int, default=0, help="worker processes (default: one per core)")
     p.add_argument("--what-if", action="store_true", help="print the plan for each file; write nothing")
@@ -124,13 +139,29 @@ def _config(args: argparse.Namespace) -> Config:
     return Config(key=_key(args), options=_options(args), profile=profile, script=script)
 
 
+def _pixel_edit(args: argparse.Namespace) -> PixelEdit | None:
+    """Clean Pixel Data from the command line: the reviewer's regions file and/or the CTP library."""
+    regions: tuple[Region, ...] = ()
+    if args.redact is not None:
+        try:
+            regions = tuple(load_regions(args.redact.read_text("utf-8"), str(args.redact)))
+        except OSError as exc:
+            raise SystemExit(f"error: cannot read {args.redact}: {exc.strerror or exc}") from None
+        except RegionsError as exc:
+            raise SystemExit(f"error: {exc.reason}") from None
+    if not regions and not args.redact_signatures:
+        return None
+    return PixelEdit(regions=regions, signatures=args.redact_signatures)
+
+
 _WORKER_CONFIG: Config | None = None
 _WORKER_OUT: Path | None = None
+_WORKER_PIXELS: PixelEdit | None = None
 
 
-def _init_worker(config: Config, out: Path) -> None:
-    global _WORKER_CONFIG, _WORKER_OUT
-    _WORKER_CONFIG, _WORKER_OUT = config, out
+def _init_worker(config: Config, out: Path, pixels: PixelEdit | None = None) -> None:
+    global _WORKER_CONFIG, _WORKER_OUT, _WORKER_PIXELS
+    _WORKER_CONFIG, _WORKER_OUT, _WORKER_PIXELS = config, out, pixels
 
 
 def _write_atomic(path: Path, data: bytes) -> bool:
@@ -149,7 +180,7 @@ def process(source: Source) -> Outcome:
 
     assert _WORKER_CONFIG is not None and _WORKER_OUT is not None
     try:
-        result = deidentify(source.read(), _WORKER_CONFIG, path=source.name)
+        result = deidentify(source.read(), _WORKER_CONFIG, path=source.name, pixels=_WORKER_PIXELS)
     except (NotDicomError, DicomDirError) as exc:
         return Outcome(source.name, "skipped", exc.reason)
     except DeidentificationError as exc:
@@ -183,13 +214,13 @@ class Progress:
             sys.stderr.write("\n")
 
 
-def _what_if(sources: list[Source], config: Config, as_json: bool) -> int:
+def _what_if(sources: list[Source], config: Config, as_json: bool, pixels: PixelEdit | None) -> int:
     from .engine import plan_bytes
 
     status = 0
     for source in sources:
         try:
-            plan = plan_bytes(source.read(), config, path=source.name)
+            plan = plan_bytes(source.read(), config, path=source.name, pixels=pixels)
         except DeidentificationError as exc:
             print(f"{source.name}: {exc.reason}", file=sys.stderr)
             status = 1
@@ -206,13 +237,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    pixels = _pixel_edit(args)
     found = list(discover(args.inputs))
     sources = [s for s in found if isinstance(s, Source)]
     unreadable = [Outcome(str(p), "failed", why) for p, why in (s for s in found if isinstance(s, tuple))]
     if args.what_if:
         for o in unreadable:
             print(f"{o.source}: {o.detail}", file=sys.stderr)
-        return max(_what_if(sources, config, args.json), 1 if unreadable else 0)
+        return max(_what_if(sources, config, args.json, pixels), 1 if unreadable else 0)
     if args.output is None:
         print("error: -o OUTDIR is required (or use --what-if)", file=sys.stderr)
         return 2
@@ -222,12 +254,14 @@ def main(argv: list[str] | None = None) -> int:
     # Processes pay off past a few dozen files; below that, starting them costs more than it saves.
     jobs = args.jobs or ((os.cpu_count() or 1) if len(sources) >= 32 else 1)
     if jobs > 1:
-        with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(config, args.output)) as pool:
+        with ProcessPoolExecutor(
+            jobs, initializer=_init_worker, initargs=(config, args.output, pixels)
+        ) as pool:
             for outcome in pool.map(process, sources, chunksize=max(1, min(8, len(sources) // (jobs * 4)))):
                 outcomes.append(outcome)
                 progress.step()
     else:
-        _init_worker(config, args.output)
+        _init_worker(config, args.output, pixels)
         for source in sources:
             outcomes.append(process(source))
             progress.step()

@@ -15,6 +15,9 @@ from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.filewriter import dcmwrite
 from pydicom.uid import UID, ImplicitVRLittleEndian
 
+from redaction.apply import PixelEdit, redact_dataset
+from redaction.errors import RedactionError
+
 from . import __version__
 from .config import PACSBIN, Config
 from .encapsulated_text import strip_encapsulated_text
@@ -197,23 +200,46 @@ def write(ds: FileDataset) -> bytes:
     return buf.getvalue()
 
 
-def plan_bytes(data: bytes, config: Config, *, path: str | None = None) -> Plan:
+def _with_pixel_edit(ds: FileDataset, config: Config, pixels: PixelEdit | None) -> Config:
+    """Clean Pixel Data is claimed (113101, Burned In Annotation NO) only for pixels a person cleaned or
+    confirmed clean: regions drawn or accepted for this file, or the file reviewed (PS3.15 E.3.1)."""
+    if pixels is not None and "PixelData" in ds and pixels.cleans(ds):
+        return replace(config, pixels_cleaned=True)
+    return config
+
+
+def plan_bytes(
+    data: bytes, config: Config, *, path: str | None = None, pixels: PixelEdit | None = None
+) -> Plan:
     ds = read_dataset(data, path=path)
     try:
-        return make_plan(ds, config)
+        pixels = pixels.for_dataset(ds) if pixels is not None else None
+        return make_plan(ds, _with_pixel_edit(ds, config, pixels))
     except DeidentificationError as exc:
         raise (exc.with_path(path) if path else exc) from None
     except Exception as exc:
         raise UnsupportedError(f"cannot plan: {type(exc).__name__}: {exc}", path=path) from exc
 
 
-def deidentify(data: bytes, config: Config, *, path: str | None = None) -> Result:
-    """De-identify one file. Raises DeidentificationError (with the reason); never returns partial data."""
+def deidentify(
+    data: bytes, config: Config, *, path: str | None = None, pixels: PixelEdit | None = None
+) -> Result:
+    """De-identify one file. Raises DeidentificationError (with the reason); never returns partial data.
+
+    `pixels`: the reviewer's regions and decision for this file (Clean Pixel Data). Regions are matched on
+    the original UIDs, so pixels are redacted first; the header plan then sees the redacted file."""
     ds = read_dataset(data, path=path)
     try:
+        pixels = pixels.for_dataset(ds) if pixels is not None else None
+        config = _with_pixel_edit(ds, config, pixels)
+        redacted = redact_dataset(ds, pixels.regions, decoded=pixels.decoded) if pixels else 0
         plan = make_plan(ds, config)
+        plan.redacted = redacted
         apply_plan(ds, plan)
         out = write(ds)
+    except RedactionError as exc:
+        err = UnsupportedError(f"pixels not redacted: {exc.reason}", path=path)
+        raise err from None
     except DeidentificationError as exc:
         raise (exc.with_path(path) if path else exc) from None
     except Exception as exc:

@@ -69,6 +69,9 @@ def marking_steps(ds: Dataset, config: Config, method: list[str] | None = None) 
         (0x00120064, "DeidentificationMethodCodeSequence", "SQ", code_sequence(applied_codes(config))),
         (0x00280303, "LongitudinalTemporalInformationModified", "CS", temporal_state(config)),
     ]
+    if config.pixels_cleaned and "PixelData" in ds:
+        # A person redacted or confirmed these pixels: no burned-in identity remains (PS3.3 C.7.6.1).
+        wanted.append((0x00280301, "BurnedInAnnotation", "CS", "NO"))
     steps = []
     for tag, keyword, vr, value in wanted:
         old = ds.get(tag)

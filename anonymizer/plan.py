@@ -110,6 +110,7 @@ class Plan:
     codes: list[str]  # CID 7050 code values this output will carry
     flags: list[str] = field(default_factory=list)  # things a reviewer must see (not errors)
     preamble_zeroed: bool = True
+    redacted: int = 0  # (rectangle, frame) fills of pixel data made by the reviewer's regions
 
     def steps(self) -> list[Step]:
         out: list[Step] = []
@@ -132,6 +133,7 @@ class Plan:
                 "codes": self.codes,
                 "flags": self.flags,
                 "counts": self.counts(),
+                "redacted": self.redacted,
                 "steps": [s.to_dict() for s in self.steps()],
             },
             indent=1,

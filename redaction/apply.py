@@ -11,6 +11,7 @@ to the caller's output (the caller writes nothing).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydicom.uid import UID, ExplicitVRBigEndian
@@ -20,6 +21,29 @@ from .errors import UnsupportedPixelsError
 from .layout import layout_of
 from .rectangles import fill_rectangles
 from .regions import Region, regions_for
+from .signatures import suggested_regions
+
+
+@dataclass(frozen=True)
+class PixelEdit:
+    """What a reviewer decided about one file's pixels (the engine's input for Clean Pixel Data)."""
+
+    regions: tuple[Region, ...] = ()  # rectangles to black out (matched on the file's original UIDs)
+    reviewed: bool = False  # a person looked at every frame and confirmed the pixels clean as written
+    decoded: DecodedPixels | None = None  # compressed pixels decoded by the page's codecs
+    signatures: bool = False  # also black out what CTP's library proposes for this device (CLI opt-in)
+
+    def for_dataset(self, ds: Any) -> PixelEdit:
+        """The edit with the library's proposals for this (original) header resolved into regions."""
+        if not self.signatures:
+            return self
+        sop = str(ds.get("SOPInstanceUID", ""))
+        found = tuple(replace(r, sop_instance_uid=sop) for r in suggested_regions(ds))
+        return replace(self, regions=self.regions + found, signatures=False)
+
+    def cleans(self, ds: Any) -> bool:
+        """Whether the pixels will be clean by a person's decision: redacted, or reviewed and confirmed."""
+        return self.reviewed or bool(regions_for(self.regions, ds))
 
 
 def redact_dataset(

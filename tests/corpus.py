@@ -40,3 +40,11 @@ def public_files() -> list[Path]:
 
 def file(name: str) -> Path:
     return PYDICOM_FILES / name
+
+
+def data_file(name: str) -> Path:
+    """A file of either corpus by name (pydicom's own first, then pydicom-data)."""
+    for root in (PYDICOM_FILES, _pydicom_data_root()):
+        if root is not None and (root / name).is_file():
+            return root / name
+    raise FileNotFoundError(f"{name} is in neither pydicom's test files nor pydicom-data")

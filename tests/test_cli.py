@@ -166,3 +166,73 @@ def test_malformed_inputs_never_stop_the_batch(tmp_path: Path) -> None:
     for name in ("empty.dcm", "random.bin"):
         assert any(x.startswith("skipped:") and name in x for x in proc.stderr.splitlines()), proc.stderr
     assert not list(out.rglob("*.tmp"))
+
+
+def _sop(name: str) -> tuple[str, str]:
+    ds = pydicom.dcmread(file(name), stop_before_pixels=True)
+    return str(ds.SOPInstanceUID), str(ds.SeriesInstanceUID)
+
+
+def test_redact_regions_file(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("CT_small.dcm", "MR_small.dcm", "SC_rgb_rle_2frame.dcm"):
+        (src / name).write_bytes(file(name).read_bytes())
+    ct_sop, _ = _sop("CT_small.dcm")
+    _, rle_series = _sop("SC_rgb_rle_2frame.dcm")
+    regions = [
+        {"sop_instance_uid": ct_sop, "frames": None, "x": 0, "y": 0, "width": 10, "height": 4},
+        {"series_instance_uid": rle_series, "frames": [2], "x": 5, "y": 5, "width": 3, "height": 3},
+    ]
+    (tmp_path / "regions.json").write_text(json.dumps(regions))
+    out = tmp_path / "out"
+    proc = _run(str(src), "-o", str(out), "--secret", "k", "--redact", str(tmp_path / "regions.json"))
+    assert proc.returncode == 0, proc.stderr
+    by_modality = {pydicom.dcmread(p).Modality: pydicom.dcmread(p) for p in out.rglob("*.dcm")}
+    ct, mr, sc = by_modality["CT"], by_modality["MR"], by_modality["OT"]
+    codes = {
+        m: [str(i.CodeValue) for i in ds.DeidentificationMethodCodeSequence] for m, ds in by_modality.items()
+    }
+    assert "113101" in codes["CT"] and ct.BurnedInAnnotation == "NO"
+    assert (ct.pixel_array[:4, :10] == -(1 << (ct.BitsStored - 1))).all()  # signed: the lowest value
+    assert "113101" not in codes["MR"] and mr.get("BurnedInAnnotation") != "NO"  # nobody looked at it
+    assert "113101" in codes["OT"] and sc.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"
+    frames = sc.pixel_array
+    assert (frames[1, 5:8, 5:8] == 0).all() and not (frames[0, 5:8, 5:8] == 0).all()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [('[{"x": 1}]', "exactly one of"), ("not json", "not JSON")],
+)
+def test_bad_regions_file_stops_before_anything_is_written(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    (tmp_path / "r.json").write_text(content)
+    with pytest.raises(SystemExit, match=message):
+        main(
+            [
+                str(file("CT_small.dcm")),
+                "-o",
+                str(tmp_path / "out"),
+                "--secret",
+                "k",
+                "--redact",
+                str(tmp_path / "r.json"),
+            ]
+        )
+    assert not (tmp_path / "out").exists()
+
+
+def test_redact_signatures_applies_the_library(tmp_path: Path) -> None:
+    ds = pydicom.dcmread(file("CT_small.dcm"))
+    ds.SeriesDescription = "Dose Report"  # CTP: GE CT dose series, (0,0,512,110)
+    src = tmp_path / "dose.dcm"
+    ds.save_as(src)
+    out = tmp_path / "out"
+    proc = _run(str(src), "-o", str(out), "--secret", "k", "--redact-signatures")
+    assert proc.returncode == 0, proc.stderr
+    (written,) = out.rglob("*.dcm")
+    result = pydicom.dcmread(written)
+    lowest = -(1 << (result.BitsStored - 1))
+    assert (result.pixel_array[:110, :] == lowest).all() and result.BurnedInAnnotation == "NO"

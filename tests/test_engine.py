@@ -125,3 +125,62 @@ def test_clean_pixel_data_only_claimed_when_cleaned() -> None:
     for cleaned in (False, True):
         out = pydicom.dcmread(io.BytesIO(deidentify(data, Config(key=TEST_KEY, pixels_cleaned=cleaned)).data))
         assert ("113101" in [i.CodeValue for i in out.DeidentificationMethodCodeSequence]) is cleaned
+
+
+def _codes(out: Dataset) -> list[str]:
+    return [str(i.CodeValue) for i in out.DeidentificationMethodCodeSequence]
+
+
+@pytest.mark.parametrize("name", ["CT_small.dcm", "SC_rgb_jpeg_dcmtk.dcm", "US1_UNCR.dcm"])
+def test_regions_are_redacted_and_clean_pixel_data_claimed(name: str) -> None:
+    from corpus import data_file as file
+    from redaction.apply import PixelEdit
+    from redaction.rectangles import Rect
+    from redaction.regions import Region
+
+    data = file(name).read_bytes()
+    original = pydicom.dcmread(io.BytesIO(data))
+    region = Region(Rect(0, 0, 16, 8), None, series_instance_uid=original.SeriesInstanceUID)
+    result = deidentify(data, CONFIG, pixels=PixelEdit(regions=(region,)))
+    out = pydicom.dcmread(io.BytesIO(result.data))
+    assert result.plan.redacted == int(original.get("NumberOfFrames", 1))
+    assert "113101" in _codes(out) and out.BurnedInAnnotation == "NO"
+    pixels = out.pixel_array
+    frames = pixels if int(original.get("NumberOfFrames", 1)) > 1 else pixels[None]
+    lowest = frames.min() if out.PixelRepresentation == 0 else -(1 << (out.BitsStored - 1))
+    assert (frames[:, :8, :16] == (0 if out.PixelRepresentation == 0 else lowest)).all()
+    assert not any("Clean Pixel Data not claimed" in f for f in result.plan.flags)
+
+
+def test_reviewed_is_claimed_without_changing_pixels_and_nothing_is_claimed_otherwise() -> None:
+    from corpus import data_file as file
+    from redaction.apply import PixelEdit
+    from redaction.rectangles import Rect
+    from redaction.regions import Region
+
+    data = file("US1_UNCR.dcm").read_bytes()
+    before = pydicom.dcmread(io.BytesIO(data)).PixelData
+    reviewed = pydicom.dcmread(io.BytesIO(deidentify(data, CONFIG, pixels=PixelEdit(reviewed=True)).data))
+    assert "113101" in _codes(reviewed) and reviewed.BurnedInAnnotation == "NO"
+    assert reviewed.PixelData == before
+    elsewhere = PixelEdit(regions=(Region(Rect(0, 0, 5, 5), None, "1.2.3.4"),))  # another file's region
+    for pixels in (None, PixelEdit(), elsewhere):
+        result = deidentify(data, CONFIG, pixels=pixels)
+        out = pydicom.dcmread(io.BytesIO(result.data))
+        assert "113101" not in _codes(out) and out.get("BurnedInAnnotation") != "NO"
+        assert out.PixelData == before
+        assert any("Clean Pixel Data not claimed" in f for f in result.plan.flags)
+
+
+def test_pixels_that_cannot_be_redacted_fail_the_file() -> None:
+    from corpus import data_file as file
+    from redaction.apply import PixelEdit
+    from redaction.rectangles import Rect
+    from redaction.regions import Region
+
+    data = file("JPEG-lossy.dcm").read_bytes()  # no installed decoder reads it
+    sop = pydicom.dcmread(io.BytesIO(data)).SOPInstanceUID
+    with pytest.raises(DeidentificationError, match="pixels not redacted: cannot decode"):
+        deidentify(
+            data, CONFIG, path="x.dcm", pixels=PixelEdit(regions=(Region(Rect(0, 0, 5, 5), None, sop),))
+        )
