@@ -3,7 +3,10 @@
     handle('{"cmd": "index", "path": "/in/x", "complete": false}')      -> header summary (or skip reason)
     handle('{"cmd": "index_many", "items": [{"path": ..., "complete": ...}, ...]}') -> {"results": [...]}
     handle('{"cmd": "plan", "path": ..., "settings": {...}}')            -> the engine's plan
-    handle('{"cmd": "deidentify", "path": ..., "out": ..., "settings": {...}}') -> outcome; bytes in `out`
+    handle('{"cmd": "deidentify", "path": ..., "out": ..., "settings": {...}, "pixels": {...}}') -> outcome
+    (plan and deidentify take "pixels": the reviewer's regions and decision, see _pixel_edit)
+    handle('{"cmd": "image", "path": ..., "frame": 0, "out": ...}')     -> layout, suggestions; frame in out
+    handle('{"cmd": "codestreams", "path": ..., "out": DIR}')          -> every frame's codestream in DIR/i
     handle('{"cmd": "zip_list", "path": ...}') / ('{"cmd": "zip_extract", "path", "member", "out", "limit"}')
 
 No de-identification logic lives here: it reads settings into a Config and calls the engine. The worker
@@ -25,12 +28,20 @@ import pydicom.filereader
 from pydicom.datadict import tag_for_keyword
 from pydicom.errors import InvalidDicomError
 
+from redaction.apply import PixelEdit
+from redaction.decoded import DecodedPixels
+from redaction.errors import RedactionError
+from redaction.frames import frame_bytes, image_info
+from redaction.regions import regions_from_json
+from redaction.signatures import suggested_regions
+
 from .config import BASIC, PACSBIN, PACSBIN_WARNING, Config
 from .engine import deidentify, plan_bytes
 from .errors import DeidentificationError, DicomDirError, KeyFileError, NotDicomError
 from .keys import SecretKey
 from .options import DEFAULT_OPTIONS, EXCLUSIVE, Option
-from .review import ENCAPSULATED_DOCUMENTS, risk_flags
+from .reader import read_dataset
+from .review import ENCAPSULATED_DOCUMENTS, needs_pixel_review, risk_flags
 
 SUMMARY_KEYWORDS = (
     "PatientName",
@@ -153,6 +164,7 @@ def index(path: str, complete: bool) -> dict[str, Any]:
         "header": summary,
         "document": ENCAPSULATED_DOCUMENTS.get(sop_class, ""),
         "flags": risk_flags(ds),
+        "pixel_review": needs_pixel_review(ds),
     }
 
 
@@ -167,6 +179,57 @@ def _extract(archive: str, member: str, out: str, limit: int) -> None:
             dst.write(chunk)
             if left > 0:
                 left -= len(chunk)
+
+
+def _pixel_edit(raw: Any) -> PixelEdit | None:
+    """The page's decision about one file's pixels: {"regions": [REGIONS.json entries], "reviewed": bool,
+    "decoded": {"path": MEMFS file of every decoded frame, "rows", "columns", "frames", "samples",
+    "bits_allocated", "bits_stored", "signed", "photometric"}} (decoded: compressed pixels, page codecs)."""
+    if not raw:
+        return None
+    decoded = None
+    if raw.get("decoded"):
+        d = raw["decoded"]
+        decoded = DecodedPixels(
+            data=_read(d["path"]),
+            rows=int(d["rows"]),
+            columns=int(d["columns"]),
+            frames=int(d["frames"]),
+            samples=int(d["samples"]),
+            bits_allocated=int(d["bits_allocated"]),
+            bits_stored=int(d["bits_stored"]),
+            signed=bool(d["signed"]),
+            photometric=str(d["photometric"]),
+        )
+    return PixelEdit(
+        regions=tuple(regions_from_json(raw.get("regions") or [])),
+        reviewed=bool(raw.get("reviewed")),
+        decoded=decoded,
+    )
+
+
+def image(path: str, frame: int, out: str) -> dict[str, Any]:
+    """What the viewer needs for one frame: layout, display values, codec, the CTP library's suggested
+    regions for this file (never applied here), and the frame's bytes written to `out`."""
+    ds = read_dataset(_read(path), path=path)
+    info = image_info(ds)
+    with open(out, "wb") as f:
+        f.write(frame_bytes(ds, frame))
+    suggested = [
+        {**r.to_json(), "sop_instance_uid": str(ds.get("SOPInstanceUID", "")), "source": r.source}
+        for r in suggested_regions(ds)
+    ]
+    return {"status": "ok", "image": info, "suggested": suggested}
+
+
+def codestreams(path: str, out_dir: str) -> dict[str, Any]:
+    """Every frame's codestream written to out_dir/0, /1, ... (the page decodes them to redact the file)."""
+    ds = read_dataset(_read(path), path=path)
+    info = image_info(ds)
+    for i in range(info["frames"]):
+        with open(f"{out_dir}/{i}", "wb") as f:
+            f.write(frame_bytes(ds, i))
+    return {"status": "ok", "image": info}
 
 
 def describe() -> dict[str, Any]:
@@ -222,12 +285,18 @@ def _dispatch(req: dict[str, Any]) -> dict[str, Any]:
             out: dict[str, Any] = index(req["path"], bool(req.get("complete")))
         elif cmd == "plan":
             plan = plan_bytes(
-                _read(req["path"]), _config(json.dumps(req["settings"], sort_keys=True)), path=req.get("name")
+                _read(req["path"]),
+                _config(json.dumps(req["settings"], sort_keys=True)),
+                path=req.get("name"),
+                pixels=_pixel_edit(req.get("pixels")),
             )
             out = {"status": "ok", "plan": json.loads(plan.to_json())}
         elif cmd == "deidentify":
             result = deidentify(
-                _read(req["path"]), _config(json.dumps(req["settings"], sort_keys=True)), path=req.get("name")
+                _read(req["path"]),
+                _config(json.dumps(req["settings"], sort_keys=True)),
+                path=req.get("name"),
+                pixels=_pixel_edit(req.get("pixels")),
             )
             with open(req["out"], "wb") as f:
                 f.write(result.data)
@@ -239,6 +308,13 @@ def _dispatch(req: dict[str, Any]) -> dict[str, Any]:
                 "size": len(result.data),
                 **_outcome(result.plan),
             }
+        elif cmd == "image":
+            out = image(req["path"], int(req.get("frame") or 0), req["out"])
+        elif cmd == "codestreams":
+            out = codestreams(req["path"], req["out"])
+        elif cmd == "regions_check":
+            regions = regions_from_json(json.loads(req["text"]), req.get("name") or "regions file")
+            out = {"status": "ok", "regions": [r.to_json() for r in regions]}
         elif cmd == "describe":
             out = describe()
         elif cmd == "key_check":
@@ -258,6 +334,10 @@ def _dispatch(req: dict[str, Any]) -> dict[str, Any]:
             out = {"status": "error", "reason": f"unknown command {cmd!r}"}
     except (NotDicomError, DicomDirError) as exc:
         out = {"status": "skipped", "reason": exc.reason}
+    except RedactionError as exc:
+        out = {"status": "failed", "reason": exc.reason}
+    except json.JSONDecodeError as exc:
+        out = {"status": "failed", "reason": f"not JSON: {exc}"}
     except DeidentificationError as exc:
         out = {"status": "failed", "reason": exc.reason}
     except zipfile.BadZipFile as exc:

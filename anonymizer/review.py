@@ -43,3 +43,18 @@ def risk_flags(ds: Dataset) -> list[str]:
     if "dose report" in description or "dose summary" in description:
         flags.append("dose report: text is often burned into the pixels; review them")
     return flags
+
+
+def needs_pixel_review(ds: Dataset) -> bool:
+    """Whether a person must look at the pixels before the file may leave (the page's review gate): an
+    image (it has Rows) whose Burned In Annotation is YES, or not NO on a text-prone modality or screen
+    capture, or a dose report. Works on a header read up to (0028,0301), as the study list reads it."""
+    sop_class = str(ds.get("SOPClassUID", "")).strip()
+    if "Rows" not in ds or sop_class.startswith((SR_PREFIX, PRESENTATION_STATE_PREFIX)):
+        return False
+    burned = str(ds.get("BurnedInAnnotation", "")).strip().upper()
+    modality = str(ds.get("Modality", "")).strip().upper()
+    description = str(ds.get("SeriesDescription", "")).lower()
+    prone = modality in TEXT_PRONE_MODALITIES or sop_class.startswith(SECONDARY_CAPTURE_PREFIX)
+    dose = "dose report" in description or "dose summary" in description
+    return burned == "YES" or (burned != "NO" and prone) or dose

@@ -2,6 +2,7 @@
 // zip. All de-identification happens in Python in the worker (worker.mjs -> anonymizer.browser_api);
 // this file holds no de-identification logic.
 import { makeZip } from "./vendor/client-zip.js";
+import { Viewer } from "./viewer.mjs";
 
 const $ = (sel) => document.querySelector(sel);
 const FIXED_DATE = new Date("2000-01-01T00:00:00Z"); // zip entry times carry no information
@@ -91,7 +92,9 @@ const state = {
   describe: null,
   cancel: false,
   indexing: 0,      // drops being indexed
+  regions: [],      // the reviewer's regions: REGIONS.json entries (original UIDs), applied by the engine
 };
+let viewer = null;
 
 function setState(value) {
   document.body.dataset.state = value;
@@ -392,11 +395,14 @@ function addIndexed(item, result) {
       document: result.document,
     };
     state.series.set(key, series);
-    if (!result.document) state.included.add(key); // encapsulated PDF/CDA: excluded by default
+    // Encapsulated PDF/CDA: excluded by default. Images likely to hold burned-in text: excluded until a
+    // person has checked them in the viewer (the review gate).
+    if (!result.document && !result.pixel_review) state.included.add(key);
   }
   entry.seriesKey = key;
   series.instances.push(entry);
   for (const flag of result.flags) series.flags.add(flag);
+  series.pixelReview = series.pixelReview || result.pixel_review;
 }
 
 // ---------------------------------------------------------------- study list
@@ -458,12 +464,17 @@ function formatDate(da) {
   return /^\d{8}$/.test(da) ? `${da.slice(0, 4)}-${da.slice(4, 6)}-${da.slice(6)}` : da;
 }
 
+// A series that must be looked at first cannot be ticked until it is checked in the viewer.
+const gated = (s) => s.pixelReview && !s.checked;
+
 function checkbox(label, seriesList) {
   const input = document.createElement("input");
   input.type = "checkbox";
   input.setAttribute("aria-label", label);
+  input.disabled = seriesList.every(gated);
+  seriesList = seriesList.filter((s) => !gated(s));
   const included = seriesList.filter((s) => state.included.has(s.key)).length;
-  input.checked = included === seriesList.length;
+  input.checked = seriesList.length > 0 && included === seriesList.length;
   input.indeterminate = included > 0 && included < seriesList.length;
   input.addEventListener("change", () => {
     for (const s of seriesList) {
@@ -516,6 +527,17 @@ function renderStudies() {
           f.title = flag;
           title.append(" ", f);
         }
+        if (gated(series)) {
+          const f = document.createElement("span");
+          f.className = "flag gate";
+          f.textContent = "check the images before including";
+          title.append(" ", f);
+        } else if (series.pixelReview) {
+          const f = document.createElement("span");
+          f.className = "flag gate";
+          f.textContent = "images checked";
+          title.append(" ", f);
+        }
         if (series.failed.size) {
           const f = document.createElement("span");
           f.className = "flag failed";
@@ -553,6 +575,8 @@ let reviewSteps = [];
 async function openReview(series) {
   series.instances.sort(instanceOrder);
   reviewSeries = series;
+  const sh = series.header;
+  $("#review-series").textContent = `Series ${sh.SeriesNumber || ""} ${sh.SeriesDescription || ""} (${sh.Modality || "?"})`;
   const select = $("#review-instance");
   select.replaceChildren(...series.instances.map((inst, i) => {
     const opt = document.createElement("option");
@@ -561,13 +585,32 @@ async function openReview(series) {
     return opt;
   }));
   $("#review").hidden = false;
-  await showPlan(0);
+  await Promise.all([showPlan(0), viewer.open(series, series.instances[0])]);
   $("#review").scrollIntoView({ block: "start" });
+}
+
+// What the engine gets about one file's pixels: the regions that may apply to it (the engine matches
+// size and frames), whether a person checked its series, and whether its pixel data is compressed (then
+// the worker decodes it for the engine).
+const UNCOMPRESSED = new Set(["1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2"]);
+function pixelEdit(inst) {
+  const h = inst.header;
+  const regions = state.regions.filter((r) => r.sop_instance_uid === h.SOPInstanceUID
+    || r.series_instance_uid === h.SeriesInstanceUID);
+  const series = state.series.get(inst.seriesKey);
+  return { regions, reviewed: Boolean(series && series.checked), compressed: !UNCOMPRESSED.has(h.TransferSyntaxUID) };
+}
+
+function regionsChanged() {
+  if (reviewSeries && reviewSeries.checked) state.included.add(reviewSeries.key);
+  scheduleRender();
+  const i = Number($("#review-instance").value || 0);
+  if (reviewSeries) showPlan(i);
 }
 
 async function showPlan(index) {
   const inst = reviewSeries.instances[index];
-  const result = await rpc("plan", { item: workerItem(inst), settings: engineSettings() });
+  const result = await rpc("plan", { item: workerItem(inst), settings: engineSettings(), pixels: pixelEdit(inst) });
   if (result.status !== "ok") {
     reviewSteps = [];
     markFailed(inst, result.reason);
@@ -606,7 +649,7 @@ function renderPlan() {
 function includedInstances() {
   const out = [];
   for (const series of state.series.values()) {
-    if (state.included.has(series.key)) out.push(...series.instances);
+    if (state.included.has(series.key) && !gated(series)) out.push(...series.instances);
   }
   return out;
 }
@@ -618,7 +661,7 @@ async function* zipEntries(instances, report, progress) {
   let launched = 0;
   const launch = () => {
     const inst = instances[launched++];
-    inFlight.push(rpc("deidentify", { item: workerItem(inst), settings }));
+    inFlight.push(rpc("deidentify", { item: workerItem(inst), settings, pixels: pixelEdit(inst) }));
   };
   for (let i = 0; i < instances.length; i++) {
     if (state.cancel) throw new Error("cancelled");
@@ -790,13 +833,38 @@ function wire() {
   }
   $("#run").addEventListener("click", run);
   $("#cancel").addEventListener("click", () => { state.cancel = true; });
-  $("#review-instance").addEventListener("change", (e) => showPlan(Number(e.target.value)));
+  $("#review-instance").addEventListener("change", (e) => {
+    const i = Number(e.target.value);
+    showPlan(i);
+    viewer.open(reviewSeries, reviewSeries.instances[i]);
+  });
+  $("#regions-export").addEventListener("click", () => {
+    const blob = new Blob([JSON.stringify(state.regions, null, 1)], { type: "application/json" });
+    saveBlob(blob, "regions.json");
+  });
+  $("#regions-import").addEventListener("change", async (event) => {
+    const file = event.target.files[0];
+    event.target.value = "";
+    if (!file) return;
+    const result = await rpc("call", { request: { cmd: "regions_check", text: await file.text(), name: file.name } });
+    if (result.status !== "ok") {
+      $("#regions-message").textContent = `Not imported: ${result.reason}`;
+      return;
+    }
+    const known = new Set(state.regions.map((r) => JSON.stringify(r)));
+    const fresh = result.regions.filter((r) => !known.has(JSON.stringify(r)));
+    state.regions.push(...fresh);
+    $("#regions-message").textContent = `${fresh.length} region(s) imported.`;
+    regionsChanged();
+    if (reviewSeries) viewer.changed();
+  });
   $("#review-filter").addEventListener("input", renderPlan);
   $("#review-close").addEventListener("click", () => { $("#review").hidden = true; });
 }
 
 async function start() {
   wire();
+  viewer = new Viewer({ rpc, workerItem, regions: state.regions, onChange: regionsChanged });
   if (navigator.serviceWorker) {
     navigator.serviceWorker.register("sw.js").catch(() => { /* falls back to in-memory zips */ });
   }

@@ -95,19 +95,98 @@ function indexMember(item) {
   return result;
 }
 
-function deidentify(item, settings, input) {
-  const run = (path) => call({ cmd: "deidentify", path, out: "/out/result.dcm", settings });
-  let result;
-  if (input) {
-    // Read ahead while the previous file was in Python (see onmessage): hand Python the bytes from MEMFS.
-    py.FS.writeFile("/in/file", new Uint8Array(input));
-    try {
-      result = run("/in/file");
-    } finally {
-      py.FS.unlink("/in/file");
+// The pixel decoders (dist/codecs.js, bundled at build time) load on first use only.
+let codecs = null;
+const loadCodecs = () => (codecs ??= import("./codecs.js"));
+
+// One frame for the viewer: the engine's image description, the CTP library's suggestions and the frame's
+// samples (decoded when compressed; as stored otherwise, the page's renderer reads every stored layout).
+async function image(item, frame) {
+  const result = onItem(item, (path) => call({ cmd: "image", path, frame, out: "/out/frame" }));
+  if (result.status !== "ok") return result;
+  const stored = py.FS.readFile("/out/frame");
+  py.FS.unlink("/out/frame");
+  if (result.image.codec === "none") return { ...result, frame: { data: stored, stored: true } };
+  try {
+    const decoded = await (await loadCodecs()).decodeFrame(stored, result.image);
+    return { ...result, frame: { ...decoded, stored: false } };
+  } catch (err) {
+    return { ...result, status: "undecodable", reason: String(err.message || err) };
+  }
+}
+
+// Compressed pixels with regions to redact: every frame decoded here, handed to Python as one file.
+// Two requests are in flight per worker and this one awaits the codecs: its files are its own.
+let decodeCount = 0;
+async function decodeAll(item, request) {
+  const tag = ++decodeCount;
+  const dir = `/out/frames-${tag}`;
+  py.FS.mkdirTree(dir);
+  const listed = onItem(item, (path) => call({ cmd: "codestreams", path, out: dir }));
+  if (listed.status !== "ok") {
+    py.FS.rmdir(dir);
+    return listed;
+  }
+  const info = listed.image;
+  const { decodeFrame } = await loadCodecs();
+  const parts = [];
+  let bits = 8;
+  let photometric = info.photometric;
+  try {
+    for (let i = 0; i < info.frames; i++) {
+      const path = `${dir}/${i}`;
+      const decoded = await decodeFrame(py.FS.readFile(path), info);
+      py.FS.unlink(path);
+      parts.push(decoded.data);
+      bits = decoded.bitsAllocated;
+      photometric = decoded.photometric;
     }
-  } else {
-    result = onItem(item, run);
+  } catch (err) {
+    return { status: "failed", reason: `pixels not redacted: cannot decode: ${err.message || err}` };
+  } finally {
+    for (const name of py.FS.readdir(dir)) if (name !== "." && name !== "..") py.FS.unlink(`${dir}/${name}`);
+    py.FS.rmdir(dir);
+  }
+  const total = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    total.set(part, offset);
+    offset += part.length;
+  }
+  const decodedPath = `/in/decoded-${tag}`;
+  py.FS.writeFile(decodedPath, total);
+  request.pixels = {
+    ...request.pixels,
+    decoded: {
+      path: decodedPath, rows: info.rows, columns: info.columns, frames: info.frames, samples: info.samples,
+      bits_allocated: bits, bits_stored: Math.min(info.bits_stored, bits), signed: info.signed, photometric,
+    },
+  };
+  return null;
+}
+
+async function deidentify(item, settings, pixels, input) {
+  const request = { cmd: "deidentify", out: "/out/result.dcm", settings, pixels };
+  if (pixels && pixels.regions && pixels.regions.length && pixels.compressed) {
+    const failed = await decodeAll(item, request);
+    if (failed) return { result: failed };
+  }
+  const run = (path) => call({ ...request, path });
+  let result;
+  try {
+    if (input) {
+      // Read ahead while the previous file was in Python (see onmessage): hand Python the bytes from MEMFS.
+      py.FS.writeFile("/in/file", new Uint8Array(input));
+      try {
+        result = run("/in/file");
+      } finally {
+        py.FS.unlink("/in/file");
+      }
+    } else {
+      result = onItem(item, run);
+    }
+  } finally {
+    if (request.pixels && request.pixels.decoded) py.FS.unlink(request.pixels.decoded.path);
   }
   if (result.status !== "ok") return { result };
   const bytes = py.FS.readFile("/out/result.dcm");
@@ -134,11 +213,15 @@ self.onmessage = async (event) => {
       const indexed = await indexFiles(direct.map((item) => item.file));
       reply = items.map((item) => (item.member ? indexMember(item) : indexed.shift()));
     } else if (cmd === "plan") {
-      reply = onItem(event.data.item, (path) => call({ cmd: "plan", path, settings: event.data.settings }));
-    } else if (cmd === "deidentify") reply = deidentify(item, event.data.settings, early && (await early));
+      const { settings, pixels } = event.data;
+      reply = onItem(item, (path) => call({ cmd: "plan", path, settings, pixels }));
+    } else if (cmd === "image") reply = await image(item, event.data.frame || 0);
+    else if (cmd === "deidentify") {
+      reply = await deidentify(item, event.data.settings, event.data.pixels, early && (await early));
+    }
     else if (cmd === "zip_list") reply = withMounted(event.data.file, (path) => call({ cmd: "zip_list", path }));
     else throw new Error(`unknown command ${cmd}`);
-    const transfer = reply && reply.bytes ? [reply.bytes.buffer] : [];
+    const transfer = reply && reply.bytes ? [reply.bytes.buffer] : reply && reply.frame ? [reply.frame.data.buffer] : [];
     self.postMessage({ id, ok: true, reply }, transfer);
   } catch (err) {
     self.postMessage({ id, ok: false, error: String(err && err.stack || err) });

@@ -172,9 +172,10 @@ def _write_wheel(dest: Path, members: Mapping[str, bytes | None], *, compress: i
 # Inputs
 
 
-def _load_fetch_wheels(root: Path) -> ModuleType:
-    path = root / "tools" / "fetch_wheels.py"
-    spec = importlib.util.spec_from_file_location("_pacsbin_build_fetch_wheels", path)
+def _load_tool(root: Path, name: str) -> ModuleType:
+    """Import tools/<name>.py (tools/ is not a package; this file also runs as a script)."""
+    path = root / "tools" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"_pacsbin_build_{name}", path)
     if spec is None or spec.loader is None:
         raise BuildError(f"cannot import {path}")
     module = importlib.util.module_from_spec(spec)
@@ -424,7 +425,7 @@ def _copy_static(static: Path, dest: Path, log: Log) -> int:
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         rel_dir = Path(dirpath).relative_to(static)
         for fname in sorted(filenames):
-            if fname.startswith("."):
+            if fname.startswith(".") or fname in BUNDLED_SOURCES:
                 continue
             rel = rel_dir / fname
             if rel.parts[0] in RESERVED_TOP:
@@ -438,6 +439,8 @@ def _copy_static(static: Path, dest: Path, log: Log) -> int:
 # Browser modules the page imports, vendored from node_modules (pinned by package-lock.json): nothing is
 # loaded from a CDN.
 VENDOR = {"vendor/client-zip.js": "client-zip/index.js"}
+# Sources in static/ that are bundled (tools/bundle_codecs.py) rather than copied.
+BUNDLED_SOURCES = {"codecs.mjs"}
 
 
 def _copy_vendor(root: Path, dest: Path) -> None:
@@ -504,7 +507,7 @@ def build_dist(
     pyodide_dir = root / "node_modules" / "pyodide"
     versions = _check_pyodide(pyodide_dir)
 
-    fetch_wheels = _load_fetch_wheels(root)
+    fetch_wheels = _load_tool(root, "fetch_wheels")
     lock_path = root / "tools" / "wheels.lock.json"
     try:
         pins = fetch_wheels.load_lock(lock_path)
@@ -551,6 +554,11 @@ def build_dist(
         stage.mkdir()
         n_static = _copy_static(root / "static", stage, log)
         _copy_vendor(root, stage)
+        codecs = _load_tool(root, "bundle_codecs")
+        try:
+            codecs.bundle_codecs(root, stage)
+        except codecs.BundleError as exc:
+            raise BuildError(str(exc)) from None
         (stage / "pyodide").mkdir()
         (stage / "wheels").mkdir()
         for name in PYODIDE_RUNTIME:

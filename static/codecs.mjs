@@ -1,0 +1,121 @@
+// Decoders for compressed pixel data, for the viewer and for redacting compressed files. Bundled as an
+// ES module by esbuild at build time (tools/build_dist.py): dist/codecs.js + dist/codecs/*.wasm.
+// Packages (npm, pinned): @cornerstonejs/codec-libjpeg-turbo-8bit (JPEG baseline), -charls (JPEG-LS),
+// -openjpeg (JPEG 2000), jpeg-lossless-decoder-js (JPEG lossless); RLE (PS3.5 Annex G) is decoded here.
+// No de-identification logic: bytes of one frame in, samples out.
+//
+// Output: {data: Uint8Array of little-endian samples, interleaved per pixel, bitsAllocated (8/16/32),
+//          photometric as decoded (JPEG baseline and JPEG 2000 colour come out RGB)}.
+import CharLS from "@cornerstonejs/codec-charls/decodewasmjs";
+import OpenJPEG from "@cornerstonejs/codec-openjpeg/decodewasmjs";
+import Turbo from "@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs";
+import { Decoder as LosslessDecoder } from "jpeg-lossless-decoder-js";
+
+const WASM = new URL("./codecs/", import.meta.url);
+const options = { locateFile: (f) => new URL(f, WASM).href, print: () => {}, printErr: () => {} };
+const modules = {};
+const factories = { jls: [CharLS, "JpegLSDecoder"], j2k: [OpenJPEG, "J2KDecoder"], jpeg: [Turbo, "JPEGDecoder"] };
+
+export class CodecError extends Error {}
+
+async function wasmDecode(kind, bytes) {
+  const [factory, cls] = factories[kind];
+  modules[kind] ??= factory(options);
+  let decoder;
+  try {
+    const module = await modules[kind];
+    decoder = new module[cls]();
+    decoder.getEncodedBuffer(bytes.length).set(bytes);
+    decoder.decode(); // throws a bare number (a C++ exception pointer) on bad data
+    const info = decoder.getFrameInfo();
+    const data = decoder.getDecodedBuffer().slice(); // copy out of the wasm heap before delete()
+    return { info, data };
+  } catch (err) {
+    throw new CodecError(typeof err === "number" ? `${kind} codec error ${err}` : String(err.message || err));
+  } finally {
+    decoder?.delete();
+  }
+}
+
+// JPEG with Photometric RGB and no Adobe APP14 marker: browsers' libjpeg assumes YCbCr and converts. An
+// APP14 "Adobe" segment with transform 0 right after SOI says the components are RGB already.
+function markRgb(bytes) {
+  for (let i = 2; i + 4 < bytes.length && bytes[i] === 0xff; ) {
+    const marker = bytes[i + 1];
+    if (marker === 0xee) return bytes; // APP14 present
+    if (marker === 0xda) break;
+    i += 2 + ((bytes[i + 2] << 8) | bytes[i + 3]);
+  }
+  const app14 = [0xff, 0xee, 0, 14, 0x41, 0x64, 0x6f, 0x62, 0x65, 0, 100, 0, 0, 0, 0, 0];
+  const out = new Uint8Array(bytes.length + app14.length);
+  out.set(bytes.subarray(0, 2));
+  out.set(app14, 2);
+  out.set(bytes.subarray(2), 2 + app14.length);
+  return out;
+}
+
+// RLE Lossless (PS3.5 Annex G): a 64-byte header of segment offsets; PackBits segments, one per byte of
+// each sample, most significant byte first.
+export function decodeRle(bytes, image) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const count = view.getUint32(0, true);
+  const bytesPerSample = image.bits_allocated / 8;
+  const pixels = image.rows * image.columns;
+  if (count !== bytesPerSample * image.samples) throw new CodecError(`RLE: ${count} segments, expected ${bytesPerSample * image.samples}`);
+  const out = new Uint8Array(pixels * count);
+  for (let s = 0; s < count; s++) {
+    const start = view.getUint32(4 + 4 * s, true);
+    const end = s + 1 < count ? view.getUint32(8 + 4 * s, true) : bytes.length;
+    const sample = Math.floor(s / bytesPerSample);
+    const byte = bytesPerSample - 1 - (s % bytesPerSample); // MSB segment first; output little endian
+    let pos = start;
+    let px = 0;
+    const put = (value) => {
+      if (px < pixels) out[(px * image.samples + sample) * bytesPerSample + byte] = value;
+      px++;
+    };
+    while (pos < end && px < pixels) {
+      const n = (bytes[pos++] << 24) >> 24;
+      if (n >= 0) for (let k = 0; k <= n; k++) put(bytes[pos++]);
+      else if (n !== -128) { const v = bytes[pos++]; for (let k = 0; k < 1 - n; k++) put(v); }
+    }
+    if (px < pixels) throw new CodecError(`RLE: segment ${s + 1} ends after ${px} of ${pixels} pixels`);
+  }
+  return out;
+}
+
+function lossless(bytes, image) {
+  const decoder = new LosslessDecoder();
+  const typed = decoder.decode(bytes.buffer, bytes.byteOffset, bytes.length, image.bits_allocated <= 8 ? 1 : 2);
+  return new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength).slice();
+}
+
+// Decode one frame. `image` is the engine's image_info (rows, columns, samples, bits, photometric, codec).
+export async function decodeFrame(bytes, image) {
+  const codec = image.codec;
+  let data;
+  let photometric = image.photometric;
+  let bitsAllocated = image.bits_allocated;
+  if (codec === "rle") {
+    data = decodeRle(bytes, image);
+  } else if (codec === "jpeg-lossless") {
+    data = lossless(bytes, image);
+    bitsAllocated = image.bits_allocated <= 8 ? 8 : 16;
+  } else if (codec === "jpeg" || codec === "jls" || codec === "j2k") {
+    const input = codec === "jpeg" && image.samples === 3 && photometric === "RGB" ? markRgb(bytes) : bytes;
+    const { info, data: out } = await wasmDecode(codec, input);
+    if (info.width !== image.columns || info.height !== image.rows) {
+      throw new CodecError(`decoded ${info.width}x${info.height}, the header says ${image.columns}x${image.rows}`);
+    }
+    data = out;
+    bitsAllocated = info.bitsPerSample <= 8 ? 8 : 16;
+    if (image.samples === 3 && codec !== "jls") photometric = "RGB"; // colour converted by the codec
+  } else if (codec === "jpeg12") {
+    throw new CodecError("12-bit JPEG (JPEG Extended) cannot be decoded exactly in the browser");
+  } else {
+    throw new CodecError(`no decoder for transfer syntax ${image.transfer_syntax}`);
+  }
+  const expected = image.rows * image.columns * image.samples * (bitsAllocated / 8);
+  if (data.length < expected) throw new CodecError(`decoded ${data.length} bytes, expected ${expected}`);
+  return { data: data.length === expected ? data : data.slice(0, expected), bitsAllocated, photometric };
+}

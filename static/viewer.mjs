@@ -1,0 +1,364 @@
+// The image viewer of the review screen: frames on a canvas (window/level, zoom, pan, cine), and the
+// reviewer's regions (draw, move, resize, delete; this frame, this instance, or the whole series with the
+// same geometry), the CTP library's suggestions to accept, and "checked" per series.
+// Regions are kept as REGIONS.json entries (original UIDs); the engine applies them (redaction/ in
+// Python). Nothing here decides what is written.
+import { autoWindow, samplesOf, toRGBA } from "./render.mjs";
+
+const $ = (sel) => document.querySelector(sel);
+const HANDLE_PX = 8; // screen pixels around a rectangle's bottom-right corner that resize it
+const CINE_FPS = 10;
+
+export class Viewer {
+  constructor({ rpc, workerItem, regions, onChange }) {
+    this.rpc = rpc;
+    this.workerItem = workerItem;
+    this.regions = regions; // the page's list of REGIONS.json entries (shared, edited in place)
+    this.onChange = onChange; // regions or review state changed
+    this.canvas = $("#viewer-canvas");
+    this.ctx = this.canvas.getContext("2d");
+    this.series = null;
+    this.instance = null;
+    this.frameNumber = 1;
+    this.view = { scale: 1, x: 0, y: 0 };
+    this.window = null;
+    this.bitmap = null;
+    this.image = null;
+    this.samples = null;
+    this.suggested = [];
+    this.selected = null;
+    this.drag = null;
+    this.cine = null;
+    this.cache = new Map(); // "sop/frame" -> {image, samples, suggested}; the last few frames
+    this.wire();
+  }
+
+  // ---------------------------------------------------------------- showing
+  async open(series, instance) {
+    this.stop();
+    this.series = series;
+    this.instance = instance;
+    this.frameNumber = 1;
+    this.window = null;
+    this.selected = null;
+    await this.load(true);
+  }
+
+  frames() {
+    return this.image ? this.image.frames : 1;
+  }
+
+  async load(fit = false) {
+    const inst = this.instance;
+    const key = `${inst.header.SOPInstanceUID}/${this.frameNumber}`;
+    let entry = this.cache.get(key);
+    if (!entry) {
+      const reply = await this.rpc("image", { item: this.workerItem(inst), frame: this.frameNumber - 1 });
+      if (reply.status !== "ok") {
+        this.failed(reply.reason || reply.status);
+        return;
+      }
+      entry = { image: reply.image, samples: samplesOf(reply.frame, reply.image), suggested: reply.suggested };
+      this.cache.set(key, entry);
+      if (this.cache.size > 64) this.cache.delete(this.cache.keys().next().value);
+    }
+    if (inst !== this.instance) return; // another instance was opened meanwhile
+    this.image = entry.image;
+    this.samples = entry.samples;
+    this.suggested = entry.suggested;
+    this.series.undecodable = false;
+    const grey = this.samples.photometric.startsWith("MONOCHROME");
+    if (grey && !this.window) this.window = this.image.window || autoWindow(this.samples.values, this.image);
+    this.bitmap = await createImageBitmap(toRGBA(this.samples, this.image, this.window || [0, 1]));
+    if (fit) this.fit();
+    $("#viewer-message").textContent = "";
+    this.updateControls();
+    this.draw();
+  }
+
+  failed(reason) {
+    this.series.undecodable = true;
+    this.bitmap = null;
+    this.image = null;
+    $("#viewer-message").textContent = `This image cannot be shown: ${reason}. It cannot be marked as checked.`;
+    this.updateControls();
+    this.draw();
+    this.onChange();
+  }
+
+  fit() {
+    const { width, height } = this.canvas;
+    const scale = Math.min(width / this.image.columns, height / this.image.rows);
+    this.view = { scale, x: (width - this.image.columns * scale) / 2, y: (height - this.image.rows * scale) / 2 };
+  }
+
+  // Regions that apply to what is on screen (the engine matches the same way: original UIDs, frame, size).
+  visibleRegions() {
+    const h = this.instance.header;
+    const n = this.frameNumber;
+    return this.regions.filter((r) => (r.sop_instance_uid ? r.sop_instance_uid === h.SOPInstanceUID
+      : r.series_instance_uid === h.SeriesInstanceUID && (!r.rows || (r.rows === this.image?.rows
+        && r.columns === this.image?.columns)))
+      && (!r.frames || r.frames.includes(n)));
+  }
+
+  // As it will be written: YBR_FULL_422 stored uncompressed shares chroma between two pixels, so the
+  // engine widens rectangles to even x edges; show that.
+  written(r) {
+    if (this.image && this.image.photometric === "YBR_FULL_422" && this.image.codec === "none") {
+      const x0 = r.x - (r.x % 2);
+      const x1 = r.x + r.width + ((r.x + r.width) % 2);
+      return { ...r, x: x0, width: x1 - x0 };
+    }
+    return r;
+  }
+
+  draw() {
+    const { ctx, canvas } = this;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.fillStyle = "#111";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    if (!this.bitmap) return;
+    const { scale, x, y } = this.view;
+    ctx.setTransform(scale, 0, 0, scale, x, y);
+    ctx.imageSmoothingEnabled = scale < 1;
+    ctx.drawImage(this.bitmap, 0, 0);
+    for (const r of this.visibleRegions()) {
+      const w = this.written(r);
+      ctx.fillStyle = "#000";
+      ctx.fillRect(w.x, w.y, w.width, w.height);
+      ctx.lineWidth = 2 / scale;
+      ctx.strokeStyle = r === this.selected ? "#ffcc00" : "#3a86ff";
+      ctx.strokeRect(w.x, w.y, w.width, w.height);
+    }
+    ctx.setLineDash([6 / scale, 4 / scale]);
+    ctx.strokeStyle = "#ff7b00";
+    for (const s of this.suggested) ctx.strokeRect(s.x, s.y, s.width, s.height);
+    ctx.setLineDash([]);
+    if (this.drag && this.drag.kind === "new") {
+      const r = this.drag.rect;
+      ctx.strokeStyle = "#ffcc00";
+      ctx.strokeRect(r.x, r.y, r.width, r.height);
+    }
+  }
+
+  updateControls() {
+    const frames = this.frames();
+    const slider = $("#viewer-frame");
+    slider.max = String(frames);
+    slider.value = String(this.frameNumber);
+    slider.disabled = frames < 2;
+    $("#viewer-play").disabled = frames < 2;
+    $("#viewer-frame-label").textContent = `Frame ${this.frameNumber} of ${frames}`;
+    const s = this.series;
+    const checked = s && s.checked;
+    $("#viewer-checked").disabled = !s || s.undecodable || checked;
+    $("#viewer-checked").textContent = checked ? "Checked" : "I have checked every image of this series";
+    $("#viewer-suggestions").replaceChildren(...this.suggested.map((sug) => {
+      const li = document.createElement("li");
+      const accept = document.createElement("button");
+      accept.type = "button";
+      accept.textContent = "Accept";
+      accept.setAttribute("aria-label", `Accept suggested region ${sug.x},${sug.y} ${sug.width}x${sug.height}`);
+      accept.addEventListener("click", () => this.accept(sug));
+      li.append(`${sug.source}: ${sug.width}x${sug.height} at ${sug.x},${sug.y} `, accept);
+      return li;
+    }));
+    $("#viewer-regions").replaceChildren(...this.regionsOfSeries().map((r) => {
+      const li = document.createElement("li");
+      const del = document.createElement("button");
+      del.type = "button";
+      del.textContent = "Delete";
+      del.setAttribute("aria-label", `Delete region ${r.x},${r.y} ${r.width}x${r.height}`);
+      del.addEventListener("click", () => this.remove(r));
+      const scope = r.series_instance_uid ? "every image of the series this size"
+        : r.frames ? `frame ${r.frames.join(", ")} of one instance` : "every frame of one instance";
+      li.append(`${r.width}x${r.height} at ${r.x},${r.y}: ${scope} `, del);
+      return li;
+    }));
+  }
+
+  regionsOfSeries() {
+    const sops = new Set(this.series.instances.map((i) => i.header.SOPInstanceUID));
+    return this.regions.filter((r) => sops.has(r.sop_instance_uid)
+      || r.series_instance_uid === this.series.header.SeriesInstanceUID);
+  }
+
+  // ---------------------------------------------------------------- editing
+  scoped(rect) {
+    const h = this.instance.header;
+    const scope = $("#viewer-scope").value;
+    const r = { x: rect.x, y: rect.y, width: rect.width, height: rect.height };
+    if (scope === "series") {
+      return { series_instance_uid: h.SeriesInstanceUID, frames: null, ...r, rows: this.image.rows, columns: this.image.columns };
+    }
+    return { sop_instance_uid: h.SOPInstanceUID, frames: scope === "frame" ? [this.frameNumber] : null, ...r };
+  }
+
+  add(rect) {
+    const region = this.scoped(rect);
+    this.regions.push(region);
+    this.selected = region;
+    this.changed();
+  }
+
+  accept(sug) {
+    const { source, ...entry } = sug;
+    void source;
+    if (!this.regions.some((r) => JSON.stringify(r) === JSON.stringify(entry))) this.regions.push(entry);
+    this.changed();
+  }
+
+  remove(region) {
+    const i = this.regions.indexOf(region);
+    if (i >= 0) this.regions.splice(i, 1);
+    if (this.selected === region) this.selected = null;
+    this.changed();
+  }
+
+  changed() {
+    this.updateControls();
+    this.draw();
+    this.onChange();
+  }
+
+  toImage(event) {
+    const box = this.canvas.getBoundingClientRect();
+    const sx = ((event.clientX - box.left) * this.canvas.width) / box.width;
+    const sy = ((event.clientY - box.top) * this.canvas.height) / box.height;
+    return { x: (sx - this.view.x) / this.view.scale, y: (sy - this.view.y) / this.view.scale, sx, sy };
+  }
+
+  hit(p) {
+    const regions = this.visibleRegions().reverse();
+    const corner = HANDLE_PX / this.view.scale;
+    for (const r of regions) {
+      if (Math.abs(p.x - (r.x + r.width)) <= corner && Math.abs(p.y - (r.y + r.height)) <= corner) return { r, kind: "resize" };
+    }
+    for (const r of regions) {
+      if (p.x >= r.x && p.x <= r.x + r.width && p.y >= r.y && p.y <= r.y + r.height) return { r, kind: "move" };
+    }
+    return null;
+  }
+
+  wire() {
+    const c = this.canvas;
+    c.addEventListener("pointerdown", (event) => {
+      if (!this.image) return;
+      c.setPointerCapture(event.pointerId);
+      const p = this.toImage(event);
+      const tool = $("#viewer-tool").value;
+      if (tool === "draw") {
+        const hit = this.hit(p);
+        if (hit) {
+          this.selected = hit.r;
+          this.drag = { kind: hit.kind, start: p, orig: { ...hit.r } };
+        } else {
+          this.selected = null;
+          const x = Math.round(p.x);
+          const y = Math.round(p.y);
+          this.drag = { kind: "new", start: { x, y }, rect: { x, y, width: 0, height: 0 } };
+        }
+      } else {
+        this.drag = { kind: tool, start: p, view: { ...this.view }, window: this.window && [...this.window] };
+      }
+      this.draw();
+    });
+    c.addEventListener("pointermove", (event) => {
+      if (!this.drag) return;
+      const p = this.toImage(event);
+      const d = this.drag;
+      const clampX = (v) => Math.max(0, Math.min(this.image.columns, Math.round(v)));
+      const clampY = (v) => Math.max(0, Math.min(this.image.rows, Math.round(v)));
+      if (d.kind === "new") {
+        const x0 = clampX(Math.min(d.start.x, p.x));
+        const y0 = clampY(Math.min(d.start.y, p.y));
+        d.rect = { x: x0, y: y0, width: clampX(Math.max(d.start.x, p.x)) - x0, height: clampY(Math.max(d.start.y, p.y)) - y0 };
+      } else if (d.kind === "move") {
+        this.selected.x = clampX(d.orig.x + p.x - d.start.x);
+        this.selected.y = clampY(d.orig.y + p.y - d.start.y);
+      } else if (d.kind === "resize") {
+        this.selected.width = Math.max(1, clampX(d.orig.x + d.orig.width + p.x - d.start.x) - this.selected.x);
+        this.selected.height = Math.max(1, clampY(d.orig.y + d.orig.height + p.y - d.start.y) - this.selected.y);
+      } else if (d.kind === "pan") {
+        this.view.x = d.view.x + (p.sx - d.start.sx);
+        this.view.y = d.view.y + (p.sy - d.start.sy);
+      } else if (d.kind === "window" && d.window) {
+        this.window = [d.window[0] + (p.sy - d.start.sy) * d.window[1] / 256, Math.max(1, d.window[1] + (p.sx - d.start.sx) * d.window[1] / 256)];
+        this.rerender();
+        return;
+      }
+      this.draw();
+    });
+    const end = () => {
+      const d = this.drag;
+      this.drag = null;
+      if (!d) return;
+      if (d.kind === "new" && d.rect.width >= 1 && d.rect.height >= 1) this.add(d.rect);
+      else if (d.kind === "move" || d.kind === "resize") this.changed();
+      else this.draw();
+    };
+    c.addEventListener("pointerup", end);
+    c.addEventListener("pointercancel", end);
+    c.addEventListener("wheel", (event) => {
+      if (!this.image) return;
+      event.preventDefault();
+      const p = this.toImage(event);
+      const factor = event.deltaY < 0 ? 1.25 : 0.8;
+      this.view.scale *= factor;
+      this.view.x = p.sx - p.x * this.view.scale;
+      this.view.y = p.sy - p.y * this.view.scale;
+      this.draw();
+    }, { passive: false });
+    c.addEventListener("keydown", (event) => {
+      if ((event.key === "Delete" || event.key === "Backspace") && this.selected) this.remove(this.selected);
+      if (event.key === "ArrowRight" || event.key === "ArrowLeft") this.step(event.key === "ArrowRight" ? 1 : -1);
+    });
+    $("#viewer-frame").addEventListener("input", (e) => this.goto(Number(e.target.value)));
+    $("#viewer-play").addEventListener("click", () => (this.cine ? this.stop() : this.play()));
+    $("#viewer-fit").addEventListener("click", () => {
+      if (!this.image) return;
+      this.fit();
+      this.window = this.image.window || (this.samples.photometric.startsWith("MONOCHROME") ? autoWindow(this.samples.values, this.image) : null);
+      this.rerender();
+    });
+    $("#viewer-checked").addEventListener("click", () => {
+      if (!this.series || this.series.undecodable) return;
+      this.series.checked = true;
+      this.changed();
+    });
+  }
+
+  async rerender() {
+    if (!this.samples) return;
+    this.bitmap = await createImageBitmap(toRGBA(this.samples, this.image, this.window || [0, 1]));
+    this.draw();
+  }
+
+  async goto(n) {
+    this.frameNumber = Math.max(1, Math.min(this.frames(), n));
+    await this.load();
+  }
+
+  step(delta) {
+    const n = this.frameNumber + delta;
+    return this.goto(n > this.frames() ? 1 : n < 1 ? this.frames() : n);
+  }
+
+  play() {
+    $("#viewer-play").textContent = "Pause";
+    let busy = false;
+    this.cine = setInterval(async () => {
+      if (busy) return; // a slow frame delays the next one rather than queueing
+      busy = true;
+      await this.step(1);
+      busy = false;
+    }, 1000 / CINE_FPS);
+  }
+
+  stop() {
+    if (this.cine) clearInterval(this.cine);
+    this.cine = null;
+    $("#viewer-play").textContent = "Play";
+  }
+}
