@@ -36,6 +36,7 @@ export class Viewer {
   // ---------------------------------------------------------------- showing
   async open(series, instance) {
     this.stop();
+    delete this.canvas.dataset.shown;
     this.series = series;
     this.instance = instance;
     this.frameNumber = 1;
@@ -74,10 +75,12 @@ export class Viewer {
     $("#viewer-message").textContent = "";
     this.updateControls();
     this.draw();
+    this.canvas.dataset.shown = `${this.frameNumber}`; // for tests and assistive tools: what is on screen
   }
 
   failed(reason) {
     this.series.undecodable = true;
+    this.canvas.dataset.shown = "none";
     this.bitmap = null;
     this.image = null;
     $("#viewer-message").textContent = `This image cannot be shown: ${reason}. It cannot be marked as checked.`;

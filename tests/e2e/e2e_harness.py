@@ -582,6 +582,10 @@ class Helpers:
         safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "page"
         path = SCREENSHOTS / (safe if safe.endswith(".png") else f"{safe}.png")
         page.screenshot(path=str(path), full_page=True)
+        # A full-page capture resizes the view and Chromium can keep a stale visual viewport offset after
+        # it (clicks then land hundreds of pixels off); setting the size again resets it.
+        if page.viewport_size:
+            page.set_viewport_size(page.viewport_size)
         return path
 
 

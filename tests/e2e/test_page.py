@@ -58,9 +58,21 @@ def test_folder_drop_review_and_download(recorded: Any, server: str, e2e: Any, t
 
     page.get_by_role("button", name="Review header of").first.click()
     page.wait_for_selector("#review-table tbody tr")
+    page.wait_for_selector("#viewer-canvas[data-shown]")  # the viewer has drawn; the layout is settled
     assert "changed" in page.inner_text("#review-counts")
     page.fill("#review-filter", "PatientName")
     e2e.screenshot(page, "03-review")
+
+    # The review gate: images likely to hold burned-in text cannot be ticked until someone checked them.
+    nm_row = page.locator("tr.series", has_text="stated on NM")
+    ot_row = page.locator("tr.series", has_text="stated on OT")
+    assert nm_row.get_by_role("checkbox").is_disabled() and ot_row.get_by_role("checkbox").is_disabled()
+    assert "check the images before including" in ot_row.inner_text()
+    ot_row.get_by_role("button").click()
+    page.wait_for_selector("#viewer-canvas[data-shown]")
+    page.click("#viewer-checked")
+    page.locator("tr.series", has_text="images checked").wait_for()
+    assert ot_row.get_by_role("checkbox").is_checked() and not nm_row.get_by_role("checkbox").is_checked()
 
     with page.expect_download(timeout=120_000) as info:
         page.click("#run")
@@ -74,10 +86,15 @@ def test_folder_drop_review_and_download(recorded: Any, server: str, e2e: Any, t
     from anonymizer.engine import deidentify
     from anonymizer.keys import SecretKey
 
+    from redaction.apply import PixelEdit
+
     config = Config(key=SecretKey(bytes(range(32))))
     expected = {}
     for name in GOOD:
-        r = deidentify((TEST_FILES / name).read_bytes(), config)
+        if name == "JPEG2000.dcm":  # the NM series nobody checked: left out
+            continue
+        checked = PixelEdit(reviewed=True) if name == "SC_rgb_jpeg_dcmtk.dcm" else None
+        r = deidentify((TEST_FILES / name).read_bytes(), config, pixels=checked)
         expected[f"{r.study_instance_uid}/{r.series_instance_uid}/{r.sop_instance_uid}.dcm"] = r.data
     with zipfile.ZipFile(path) as z:
         names = set(z.namelist())
@@ -90,7 +107,7 @@ def test_folder_drop_review_and_download(recorded: Any, server: str, e2e: Any, t
         assert fragment.encode() not in everything
         assert all(fragment not in url for url in recorded.requests)
         assert all(fragment not in str(r) for r in recorded.proxy.records)
-    assert sum(f["status"] == "done" for f in report["files"]) == len(GOOD)
+    assert sum(f["status"] == "done" for f in report["files"]) == len(GOOD) - 1
     assert [f for f in report["files"] if f["status"] == "failed"]  # the truncated file, reported
 
 
