@@ -134,6 +134,7 @@ def _codes(out: Dataset) -> list[str]:
 @pytest.mark.parametrize("name", ["CT_small.dcm", "SC_rgb_jpeg_dcmtk.dcm", "US1_UNCR.dcm"])
 def test_regions_are_redacted_and_clean_pixel_data_claimed(name: str) -> None:
     from corpus import data_file as file
+
     from redaction.apply import PixelEdit
     from redaction.rectangles import Rect
     from redaction.regions import Region
@@ -154,6 +155,7 @@ def test_regions_are_redacted_and_clean_pixel_data_claimed(name: str) -> None:
 
 def test_reviewed_is_claimed_without_changing_pixels_and_nothing_is_claimed_otherwise() -> None:
     from corpus import data_file as file
+
     from redaction.apply import PixelEdit
     from redaction.rectangles import Rect
     from redaction.regions import Region
@@ -174,6 +176,7 @@ def test_reviewed_is_claimed_without_changing_pixels_and_nothing_is_claimed_othe
 
 def test_pixels_that_cannot_be_redacted_fail_the_file() -> None:
     from corpus import data_file as file
+
     from redaction.apply import PixelEdit
     from redaction.rectangles import Rect
     from redaction.regions import Region

@@ -85,7 +85,6 @@ def test_folder_drop_review_and_download(recorded: Any, server: str, e2e: Any, t
     from anonymizer.config import Config
     from anonymizer.engine import deidentify
     from anonymizer.keys import SecretKey
-
     from redaction.apply import PixelEdit
 
     config = Config(key=SecretKey(bytes(range(32))))
