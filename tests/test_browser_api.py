@@ -134,3 +134,66 @@ def test_zip_member_prefix(tmp_path: Path) -> None:
         z.writestr("a.dcm", data)
     call(cmd="zip_extract", path=str(tmp_path / "a.zip"), member="a.dcm", out=str(tmp_path / "p"), limit=1000)
     assert (tmp_path / "p").read_bytes() == data[:1000]
+
+
+def test_image_gives_layout_suggestions_and_the_frame(tmp_path: Path) -> None:
+    ds = pydicom.dcmread(file("CT_small.dcm"))
+    ds.SeriesDescription = "Dose Report"  # the CTP library suggests (0,0,512,110) for it
+    src = tmp_path / "dose.dcm"
+    ds.save_as(src)
+    out = call(cmd="image", path=str(src), frame=0, out=str(tmp_path / "frame"))
+    assert out["status"] == "ok" and out["image"]["codec"] == "none"
+    assert (tmp_path / "frame").read_bytes() == ds.PixelData
+    (suggested,) = out["suggested"]
+    assert suggested["sop_instance_uid"] == ds.SOPInstanceUID and suggested["source"].startswith(
+        "CTP signature"
+    )
+    assert call(cmd="image", path=str(src), frame=3, out=str(tmp_path / "f"))["status"] == "failed"
+
+
+def test_codestreams_writes_every_frame(tmp_path: Path) -> None:
+    out = call(cmd="codestreams", path=str(file("SC_rgb_rle_2frame.dcm")), out=str(tmp_path))
+    assert out["status"] == "ok" and sorted(p.name for p in tmp_path.iterdir()) == ["0", "1"]
+
+
+def test_regions_check_normalises_or_explains() -> None:
+    good = [{"sop_instance_uid": "1.2", "x": 1, "y": 2, "width": 3, "height": 4}]
+    out = call(cmd="regions_check", text=json.dumps(good), name="r.json")
+    assert out == {"status": "ok", "regions": [{**good[0], "frames": None}]}
+    bad = call(cmd="regions_check", text=json.dumps([{"x": 1}]), name="r.json")
+    assert bad["status"] == "failed" and "r.json[0]" in bad["reason"]
+    assert call(cmd="regions_check", text="{", name="r.json")["status"] == "failed"
+
+
+def test_deidentify_with_regions_and_decoded_pixels(tmp_path: Path) -> None:
+    """The page's path for a compressed file: frames decoded by the page, handed over as one file."""
+    from redaction.decoded import native_decode
+
+    src = file("SC_rgb_rle_2frame.dcm")
+    ds = pydicom.dcmread(src)
+    decoded = native_decode(ds)
+    (tmp_path / "decoded").write_bytes(decoded.data)
+    pixels = {
+        "regions": [{"series_instance_uid": ds.SeriesInstanceUID, "x": 0, "y": 0, "width": 4, "height": 4}],
+        "reviewed": False,
+        "decoded": {
+            "path": str(tmp_path / "decoded"),
+            "rows": decoded.rows,
+            "columns": decoded.columns,
+            "frames": decoded.frames,
+            "samples": decoded.samples,
+            "bits_allocated": decoded.bits_allocated,
+            "bits_stored": decoded.bits_stored,
+            "signed": decoded.signed,
+            "photometric": decoded.photometric,
+        },
+    }
+    out = call(
+        cmd="deidentify", path=str(src), out=str(tmp_path / "out.dcm"), settings=SETTINGS, pixels=pixels
+    )
+    assert out["status"] == "ok" and "113101" in out["codes"]
+    result = pydicom.dcmread(tmp_path / "out.dcm")
+    assert result.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"
+    assert (result.pixel_array[:, :4, :4] == 0).all()
+    plan = call(cmd="plan", path=str(src), settings=SETTINGS, pixels={**pixels, "decoded": None})
+    assert "113101" in plan["plan"]["codes"]

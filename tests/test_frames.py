@@ -1,0 +1,86 @@
+"""What the viewer gets for one frame: layout, display values, codec, and the frame's bytes."""
+
+from __future__ import annotations
+
+import pydicom
+import pytest
+from corpus import data_file
+from pydicom.encaps import get_frame
+
+from redaction.errors import UnsupportedPixelsError
+from redaction.frames import frame_bytes, image_info
+
+
+@pytest.mark.parametrize(
+    ("name", "codec", "photometric"),
+    [
+        ("CT_small.dcm", "none", "MONOCHROME2"),
+        ("SC_rgb_rle_2frame.dcm", "rle", "RGB"),
+        ("SC_rgb_jpeg_dcmtk.dcm", "jpeg", "YBR_FULL"),
+        ("JPEG2000.dcm", "j2k", "MONOCHROME2"),
+        ("MR_small_jpeg_ls_lossless.dcm", "jls", "MONOCHROME2"),
+        ("SC_rgb_jpeg_gdcm.dcm", "jpeg-lossless", "RGB"),
+        ("JPGExtended.dcm", "jpeg12", "MONOCHROME2"),
+        ("SC_ybr_full_422_uncompressed.dcm", "none", "YBR_FULL_422"),
+    ],
+)
+def test_info_names_the_codec_and_layout(name: str, codec: str, photometric: str) -> None:
+    ds = pydicom.dcmread(data_file(name))
+    info = image_info(ds)
+    assert info["codec"] == codec and info["photometric"] == photometric
+    assert (info["rows"], info["columns"]) == (ds.Rows, ds.Columns)
+    assert info["slope"] == float(ds.get("RescaleSlope", 1)) and info["intercept"] == float(
+        ds.get("RescaleIntercept", 0)
+    )
+
+
+def test_window_from_the_header_or_none() -> None:
+    ct = image_info(pydicom.dcmread(data_file("CT_small.dcm")))
+    assert ct["window"] is None or len(ct["window"]) == 2
+    ds = pydicom.dcmread(data_file("CT_small.dcm"))
+    ds.WindowCenter, ds.WindowWidth = ["40", "300"], ["400", "1500"]
+    assert image_info(ds)["window"] == [40.0, 400.0]  # the first of several windows
+
+
+def test_window_and_rescale_from_shared_functional_groups() -> None:
+    ds = pydicom.dcmread(data_file("CT_small.dcm"))
+    for k in ("WindowCenter", "WindowWidth", "RescaleSlope", "RescaleIntercept"):
+        if k in ds:
+            delattr(ds, k)
+    voi, transform, group = pydicom.Dataset(), pydicom.Dataset(), pydicom.Dataset()
+    voi.WindowCenter, voi.WindowWidth = 50, 350
+    transform.RescaleSlope, transform.RescaleIntercept = 2, -1024
+    group.FrameVOILUTSequence = [voi]
+    group.PixelValueTransformationSequence = [transform]
+    ds.SharedFunctionalGroupsSequence = [group]
+    info = image_info(ds)
+    assert info["window"] == [50.0, 350.0] and (info["slope"], info["intercept"]) == (2.0, -1024.0)
+
+
+def test_uncompressed_frames_are_slices_of_the_stored_bytes() -> None:
+    ds = pydicom.dcmread(data_file("SC_rgb_2frame.dcm"))
+    size = ds.Rows * ds.Columns * 3
+    assert frame_bytes(ds, 0) == ds.PixelData[:size]
+    assert frame_bytes(ds, 1) == ds.PixelData[size : 2 * size]
+    with pytest.raises(UnsupportedPixelsError, match="frame 3 does not exist"):
+        frame_bytes(ds, 2)
+
+
+def test_encapsulated_frames_are_codestreams() -> None:
+    ds = pydicom.dcmread(data_file("SC_rgb_rle_2frame.dcm"))
+    assert frame_bytes(ds, 1) == get_frame(ds.PixelData, 1, number_of_frames=2)
+
+
+def test_palette_is_passed_as_stored() -> None:
+    ds = pydicom.dcmread(data_file("OBXXXX1A.dcm"))
+    info = image_info(ds)
+    assert info["photometric"] == "PALETTE COLOR"
+    pal = info["palette"]
+    assert len(pal["red"]) == int(ds.RedPaletteColorLookupTableDescriptor[0] or 65536)
+    assert pal["bits"] == ds.RedPaletteColorLookupTableDescriptor[2]
+
+
+def test_no_pixel_data_is_an_error() -> None:
+    ds = pydicom.dcmread(data_file("rtplan.dcm"))
+    with pytest.raises(UnsupportedPixelsError, match="no Pixel Data"):
+        image_info(ds)

@@ -1,0 +1,49 @@
+"""Risk flags and the page's review gate: which files a person must look at before they may leave."""
+
+from __future__ import annotations
+
+import pytest
+from pydicom.dataset import Dataset
+
+from anonymizer.review import needs_pixel_review, risk_flags
+
+CT = "1.2.840.10008.5.1.4.1.1.2"
+US = "1.2.840.10008.5.1.4.1.1.6.1"
+SC = "1.2.840.10008.5.1.4.1.1.7"
+SR = "1.2.840.10008.5.1.4.1.1.88.22"
+
+
+def _ds(
+    sop: str, modality: str, burned: str | None = None, description: str = "", image: bool = True
+) -> Dataset:
+    ds = Dataset()
+    ds.SOPClassUID, ds.Modality, ds.SeriesDescription = sop, modality, description
+    if burned is not None:
+        ds.BurnedInAnnotation = burned
+    if image:
+        ds.Rows, ds.Columns = 64, 64
+    return ds
+
+
+@pytest.mark.parametrize(
+    ("ds", "gate"),
+    [
+        (_ds(CT, "CT"), False),
+        (_ds(CT, "CT", "YES"), True),
+        (_ds(US, "US"), True),
+        (_ds(US, "US", "NO"), False),
+        (_ds(SC, "OT"), True),  # a screen capture, whatever its modality
+        (_ds(CT, "CT", description="Patient Dose Report"), True),
+        (_ds(CT, "CT", "NO", description="dose summary"), True),
+        (_ds(SR, "SR"), False),  # no pixels to look at
+        (_ds(US, "US", image=False), False),
+    ],
+    ids=["ct", "ct-burned", "us", "us-no", "sc", "dose", "dose-no", "sr", "no-rows"],
+)
+def test_review_gate(ds: Dataset, gate: bool) -> None:
+    assert needs_pixel_review(ds) is gate
+
+
+def test_flags_explain_the_gate() -> None:
+    assert any("Burned In Annotation not stated on US" in f for f in risk_flags(_ds(US, "US")))
+    assert risk_flags(_ds(CT, "CT")) == []
