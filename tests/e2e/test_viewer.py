@@ -1,0 +1,112 @@
+"""The viewer and pixel redaction in Chromium: draw a region on a multi-frame RGB ultrasound series, apply it to
+the series, download, and check every frame of every file natively (uncompressed and RLE-compressed input)."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, RLELossless, generate_uid
+
+KEY_HEX = bytes(range(32)).hex()
+ROWS, COLS, FRAMES = 120, 160, 6
+US_MULTIFRAME = "1.2.840.10008.5.1.4.1.1.3.1"
+
+
+def _cine(series_uid: str, number: int, rle: bool) -> Dataset:
+    """A small RGB ultrasound cine with a burned-in banner (bright rows at the top of every frame)."""
+    rng = np.random.default_rng(number)
+    frames = rng.integers(30, 200, (FRAMES, ROWS, COLS, 3), dtype=np.uint8)
+    frames[:, 2:12, 4:100] = 255  # the "name" banner
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.SOPClassUID = US_MULTIFRAME
+    ds.SOPInstanceUID = generate_uid()
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = "1.2.826.0.1.3680043.8.498.1", series_uid
+    ds.PatientName, ds.PatientID, ds.Modality = "Cine^Carla", "CINE001", "US"
+    ds.SeriesNumber, ds.InstanceNumber = 3, number
+    ds.Rows, ds.Columns, ds.NumberOfFrames = ROWS, COLS, FRAMES
+    ds.SamplesPerPixel, ds.PhotometricInterpretation, ds.PlanarConfiguration = 3, "RGB", 0
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    ds.FrameIncrementPointer = 0x00181063
+    ds.FrameTime = 40
+    ds.PixelData = frames.tobytes()
+    if rle:
+        ds.compress(RLELossless, encoding_plugin="pydicom")
+    return ds
+
+
+def test_region_drawn_once_blacks_out_every_frame_of_the_series(
+    recorded: Any, server: str, e2e: Any, tmp_path: Path
+) -> None:
+    series_uid = generate_uid()
+    inputs = []
+    for number, rle in ((1, False), (2, True)):
+        path = tmp_path / f"cine{number}.dcm"
+        _cine(series_uid, number, rle).save_as(path, enforce_file_format=True)
+        inputs.append(path)
+    page = recorded.page
+    page.add_init_script(
+        f"localStorage.setItem('pacsbin-uploader-key', JSON.stringify({{format: 'pacsbin-uploader-key', "
+        f"version: 1, key: '{KEY_HEX}'}}))"
+    )
+    page.goto(server + "/")
+    e2e.wait_state(page, "ready", timeout=60)
+    page.set_input_files("#pick-files", [str(p) for p in inputs])
+    page.locator("#index-progress", has_text="in the list").wait_for(timeout=60_000)
+    row = page.locator("tr.series", has_text="US")
+    assert row.get_by_role("checkbox").is_disabled()  # ultrasound: checked before it may be included
+
+    row.get_by_role("button").click()
+    page.wait_for_selector("#viewer-canvas[data-shown]")
+    assert page.inner_text("#viewer-frame-label") == f"Frame 1 of {FRAMES}"
+    page.select_option("#viewer-tool", "draw")
+    page.select_option("#viewer-scope", "series")
+    box = page.locator("#viewer-canvas").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.02, box["y"] + box["height"] * 0.05)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.3, steps=6)
+    page.mouse.up()
+    listed = page.inner_text("#viewer-regions")
+    m = re.search(r"(\d+)x(\d+) at (\d+),(\d+): every image of the series", listed)
+    assert m, listed
+    w, h, x, y = (int(v) for v in m.groups())
+    assert x <= 4 and y <= 2 and x + w >= 100 and y + h >= 12, "the region covers the banner"
+    page.fill("#viewer-frame", "4")  # scroll to frame 4: the region is shown there too
+    page.wait_for_selector("#viewer-canvas[data-shown='4']")
+    e2e.screenshot(page, "viewer-01-us-region")
+    page.click("#viewer-checked")
+    page.locator("tr.series", has_text="images checked").wait_for()
+    assert row.get_by_role("checkbox").is_checked()
+
+    with page.expect_download(timeout=120_000) as info:
+        page.click("#run")
+    out = tmp_path / "out.zip"
+    info.value.save_as(out)
+    e2e.wait_state(page, "done", timeout=60)
+    e2e.screenshot(page, "viewer-02-done")
+
+    originals = {pydicom.dcmread(p).InstanceNumber: pydicom.dcmread(p).pixel_array for p in inputs}
+    with zipfile.ZipFile(out) as z:
+        written = [pydicom.dcmread(io.BytesIO(z.read(n))) for n in z.namelist() if n.endswith(".dcm")]
+    assert len(written) == 2
+    for ds in written:
+        assert ds.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian  # RLE input: decoded, written plain
+        assert ds.BurnedInAnnotation == "NO"
+        assert "113101" in [str(c.CodeValue) for c in ds.DeidentificationMethodCodeSequence]
+        after = ds.pixel_array
+        before = originals[ds.InstanceNumber]
+        inside = np.zeros(after.shape, dtype=bool)
+        inside[:, y : y + h, x : x + w, :] = True
+        assert (after[inside] == 0).all(), "every frame blacked out inside the region"
+        assert (after[~inside] == before[~inside]).all(), "every other pixel unchanged"
