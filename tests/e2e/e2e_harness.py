@@ -576,11 +576,15 @@ class Helpers:
             why = f"page state still {now!r} after {timeout} s (waited for {state!r})"
             raise AssertionError(why) from None
 
-    def screenshot(self, page: Page, name: str) -> Path:
-        """Save a full-page PNG as tests/e2e/screenshots/<name>.png; returns the path."""
+    def screenshot_path(self, name: str) -> Path:
+        """tests/e2e/screenshots/<name>.png (the folder is created)."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "page"
-        path = SCREENSHOTS / (safe if safe.endswith(".png") else f"{safe}.png")
+        return SCREENSHOTS / (safe if safe.endswith(".png") else f"{safe}.png")
+
+    def screenshot(self, page: Page, name: str) -> Path:
+        """Save a full-page PNG as tests/e2e/screenshots/<name>.png; returns the path."""
+        path = self.screenshot_path(name)
         page.screenshot(path=str(path), full_page=True)
         # A full-page capture resizes the view and Chromium can keep a stale visual viewport offset after
         # it (clicks then land hundreds of pixels off); setting the size again resets it.

@@ -1,5 +1,5 @@
-"""The viewer and pixel redaction in Chromium: draw a region on a multi-frame RGB ultrasound series, apply it to
-the series, download, and check every frame of every file natively (uncompressed and RLE-compressed input)."""
+"""The viewer and pixel redaction in Chromium: draw a region on a multi-frame RGB ultrasound series, apply it
+to the series, download, and check every frame of every file natively (uncompressed and RLE input)."""
 
 from __future__ import annotations
 
