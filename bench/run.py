@@ -4,6 +4,7 @@
     .venv/bin/python bench/run.py --small     # 200 slices + one ~52 MB file: a quick run
     .venv/bin/python bench/run.py --profile 300   # cProfile our CLI (--jobs 1) on 300 slices, top functions
     .venv/bin/python bench/run.py --sets page     # only the page in headless Chromium (bench/page.py)
+    .venv/bin/python bench/run.py --sets viewer   # frames shown in the page, cine redaction (bench/viewer.py)
 
 (`python3 build.py bench [args]` runs this with the project's venv.) Every tool writes into a fresh output
 folder; the wall clock covers the whole command (interpreter start-up, imports, reading, writing), best of
@@ -413,7 +414,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--repeat", type=int, default=1, help="runs per tool on the CT set, best kept (default 1)")
     p.add_argument("--repeat-large", type=int, default=1, help="runs per tool on the large set (default 1)")
     p.add_argument("--tools", default=",".join(TOOLS), help=f"comma-separated subset of {','.join(TOOLS)}")
-    p.add_argument("--sets", default="ct,large,page", help="any of ct, large, page (default ct,large,page)")
+    p.add_argument(
+        "--sets", default="ct,large,page,viewer", help="any of ct, large, page, viewer (default: all four)"
+    )
     p.add_argument("--page-files", type=int, help="page: CT slices dropped on the page (default: --slices)")
     p.add_argument("--page-launches", type=int, default=5, help="page: launches per cold-start figure (5)")
     p.add_argument("--page-no-large", action="store_true", help="page: skip the large-file run")
@@ -479,6 +482,13 @@ def main(argv: list[str] | None = None) -> int:
         repeat = args.repeat if info.name.startswith("ct-") else args.repeat_large
         runs += bench_set(info, tools, repeat, out / "work", out / "logs", args.timeout, args.keep_outputs)
 
+    if "viewer" in sets:  # frames shown in the page, cine redaction: bench/out/viewer.json
+        import viewer
+
+        print("viewer and redaction:", flush=True)
+        viewer.run(out)
+    if not infos and "page" not in sets:
+        return 0
     if "page" in sets and not infos:  # the page alone: its results go to bench/out/page.json only
         run_page(args, infos, out)
         return 0
