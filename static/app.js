@@ -2,7 +2,7 @@
 // zip. All de-identification happens in Python in the worker (worker.mjs -> anonymizer.browser_api);
 // this file holds no de-identification logic.
 import { makeZip } from "./vendor/client-zip.js";
-import { Viewer } from "./viewer.mjs";
+import { Viewer, thumbnail } from "./viewer.mjs";
 
 const $ = (sel) => document.querySelector(sel);
 const FIXED_DATE = new Date("2000-01-01T00:00:00Z"); // zip entry times carry no information
@@ -545,12 +545,15 @@ function renderStudies() {
           f.title = [...series.failed].map(([name, reason]) => `${name}: ${reason}`).join("\n");
           title.append(" ", f);
         }
+        const cell = document.createElement("span");
+        cell.className = "series-title";
+        cell.append(thumbCanvas(series), title);
         const review = document.createElement("button");
         review.type = "button";
         review.textContent = "Review";
         review.setAttribute("aria-label", `Review header of ${label}`);
         review.addEventListener("click", () => openReview(series));
-        body.append(row("series", [checkbox(`Include ${label}`, [series]), title, sh.Modality,
+        body.append(row("series", [checkbox(`Include ${label}`, [series]), cell, sh.Modality,
           formatDate(sh.StudyDate), String(series.instances.length), String(frames), formatSize(size), review]));
       }
     }
@@ -566,6 +569,47 @@ function renderStudies() {
   }));
   $("#skipped-box").hidden = state.skipped.length === 0;
   $("#skipped-summary").textContent = `${state.skipped.length} file(s) skipped`;
+}
+
+// ---------------------------------------------------------------- thumbnails
+// One per series, made after indexing, one at a time (the workers are needed for the rest), kept.
+const THUMB = 48;
+const thumbQueue = [];
+let thumbBusy = false;
+
+function thumbCanvas(series) {
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = THUMB;
+  canvas.className = "thumb";
+  canvas.setAttribute("aria-hidden", "true");
+  if (series.thumb) {
+    const ctx = canvas.getContext("2d");
+    ctx.fillStyle = "#111";
+    ctx.fillRect(0, 0, THUMB, THUMB);
+    ctx.drawImage(series.thumb, (THUMB - series.thumb.width) / 2, (THUMB - series.thumb.height) / 2);
+  } else if (!series.thumbAsked && series.header.Rows) {
+    series.thumbAsked = true;
+    thumbQueue.push(series);
+    setTimeout(nextThumb, 0);
+  }
+  return canvas;
+}
+
+async function nextThumb() {
+  if (thumbBusy || state.indexing || state.busy || !thumbQueue.length) {
+    if (thumbQueue.length && !thumbBusy) setTimeout(nextThumb, 500);
+    return;
+  }
+  thumbBusy = true;
+  const series = thumbQueue.shift();
+  try {
+    series.thumb = await thumbnail(rpc, workerItem(series.instances[0]), THUMB);
+  } catch {
+    series.thumb = null; // shown without one; the viewer says why when opened
+  }
+  thumbBusy = false;
+  if (series.thumb) scheduleRender();
+  nextThumb();
 }
 
 // ---------------------------------------------------------------- header review

@@ -9,6 +9,21 @@ const $ = (sel) => document.querySelector(sel);
 const HANDLE_PX = 8; // screen pixels around a rectangle's bottom-right corner that resize it
 const CINE_FPS = 10;
 
+// A series' thumbnail: the first frame of its first instance, windowed as the viewer would show it.
+export async function thumbnail(rpc, item, size) {
+  const reply = await rpc("image", { item, frame: 0 });
+  if (reply.status !== "ok") return null;
+  const samples = samplesOf(reply.frame, reply.image);
+  const grey = samples.photometric.startsWith("MONOCHROME");
+  const window = grey ? reply.image.window || autoWindow(samples.values, reply.image) : [0, 1];
+  const scale = Math.min(size / reply.image.columns, size / reply.image.rows, 1);
+  return createImageBitmap(toRGBA(samples, reply.image, window), {
+    resizeWidth: Math.max(1, Math.round(reply.image.columns * scale)),
+    resizeHeight: Math.max(1, Math.round(reply.image.rows * scale)),
+    resizeQuality: "medium",
+  });
+}
+
 export class Viewer {
   constructor({ rpc, workerItem, regions, onChange }) {
     this.rpc = rpc;
