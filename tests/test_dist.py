@@ -12,6 +12,7 @@ import base64
 import hashlib
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -67,8 +68,19 @@ def test_layout(dist: Path) -> None:
     if static.is_dir():
         for p in static.rglob("*"):
             rel = p.relative_to(static)
-            if p.is_file() and not any(part.startswith(".") for part in rel.parts):
+            if rel.name in build_dist_mod.BUNDLED_SOURCES:
+                assert not (dist / rel).exists(), f"{rel} is bundled, not copied"
+            elif p.is_file() and not any(part.startswith(".") for part in rel.parts):
                 assert (dist / rel).read_bytes() == p.read_bytes(), rel
+    # The pixel decoders: one ES module bundled by esbuild, and the wasm it locates in codecs/.
+    bundle = (dist / "codecs.js").read_text()
+    assert re.search(r"export\{[^}]*\bas decodeFrame\b", bundle), "an ES module exporting decodeFrame"
+    assert not re.search(r"https?://", bundle), "no URL to load anything from"
+    assert sorted(p.name for p in (dist / "codecs").iterdir()) == [
+        "charlswasm_decode.wasm",
+        "libjpegturbowasm_decode.wasm",
+        "openjpegwasm_decode.wasm",
+    ]
 
 
 def test_lock_entries_match_the_served_files(dist: Path) -> None:

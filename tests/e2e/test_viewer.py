@@ -110,3 +110,52 @@ def test_region_drawn_once_blacks_out_every_frame_of_the_series(
         inside[:, y : y + h, x : x + w, :] = True
         assert (after[inside] == 0).all(), "every frame blacked out inside the region"
         assert (after[~inside] == before[~inside]).all(), "every other pixel unchanged"
+
+
+def test_jpeg_redacted_in_the_page_matches_the_decoded_original_outside(
+    recorded: Any, server: str, e2e: Any, tmp_path: Path
+) -> None:
+    """JPEG baseline 4:2:2 (YBR) decoded by the page's libjpeg-turbo, redacted, written uncompressed RGB.
+
+    Tolerance: outside the region the written pixels equal pydicom's Pillow decoding (libjpeg too) within 1;
+    pydicom's default pylibjpeg decoding differs from both by up to 5 on subsampled chroma (browser-codecs
+    notes), which is why the CLI's output may differ from the page's by that much for the same file."""
+    src = pydicom.dcmread(Path(pydicom.__file__).parent / "data" / "test_files" / "SC_rgb_jpeg_dcmtk.dcm")
+    src.Modality, src.BurnedInAnnotation = "US", "YES"
+    path = tmp_path / "jpeg.dcm"
+    src.save_as(path, enforce_file_format=True)
+    page = recorded.page
+    page.goto(server + "/")
+    e2e.wait_state(page, "ready", timeout=60)
+    page.set_input_files("#pick-files", [str(path)])
+    page.locator("#index-progress", has_text="in the list").wait_for(timeout=60_000)
+    page.locator("tr.series", has_text="US").get_by_role("button").click()
+    page.wait_for_selector("#viewer-canvas[data-shown='1']")
+    page.select_option("#viewer-tool", "draw")
+    page.select_option("#viewer-scope", "instance")
+    box = page.locator("#viewer-canvas").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.5, steps=4)
+    page.mouse.up()
+    m = re.search(r"(\d+)x(\d+) at (\d+),(\d+)", page.inner_text("#viewer-regions"))
+    assert m
+    w, h, x, y = (int(v) for v in m.groups())
+    page.click("#viewer-checked")
+    with page.expect_download(timeout=120_000) as info:
+        page.click("#run")
+    out = tmp_path / "out.zip"
+    info.value.save_as(out)
+    e2e.wait_state(page, "done", timeout=60)
+    with zipfile.ZipFile(out) as z:
+        (name,) = [n for n in z.namelist() if n.endswith(".dcm")]
+        ds = pydicom.dcmread(io.BytesIO(z.read(name)))
+    assert ds.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
+    assert ds.PhotometricInterpretation == "RGB" and ds.LossyImageCompression == "01"
+    after = ds.pixel_array.astype(int)
+    before = pydicom.pixels.pixel_array(src, decoding_plugin="pillow").astype(int)
+    inside = np.zeros(after.shape, dtype=bool)
+    inside[y : y + h, x : x + w, :] = True
+    assert (after[inside] == 0).all()
+    assert np.abs(after[~inside] - before[~inside]).max() <= 1
