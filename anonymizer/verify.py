@@ -1,0 +1,157 @@
+"""The re-check on arrival (the server's last line of defence): is this file de-identified by the rules?
+
+    verdict = check_deidentified(data, Policy())
+    verdict.ok, verdict.problems, verdict.options
+
+The file is planned again by the same engine with the options its De-identification Method Code Sequence
+claims (PS3.15 E.1.1; CID 7050). A de-identified file is a fixed point of the profile's removals: any
+element the plan would remove (X, and what the safety nets remove), or empty (Z) while it holds a value, is
+identity left behind. Replaced values (D, U, shifted dates, pseudonyms) cannot be told from originals
+without the uploader's key, so they are not judged here; what is judged is written in `CHECKS`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+from pydicom.dataset import Dataset
+
+from .config import BASIC, PACSBIN, Config
+from .engine import make_plan
+from .errors import DeidentificationError
+from .keys import SecretKey
+from .options import Option, check_options
+from .plan import Step
+from .reader import read_dataset
+
+BASIC_PROFILE_CODE = "113100"
+# Every check, in the order applied; each refusal names the check and the element.
+CHECKS = (
+    "readable: the whole file parses (fail-closed reader: truncation, bad lengths, DICOMDIR refused)",
+    "marked: Patient Identity Removed (0012,0062) is YES",
+    "profile: the De-identification Method Code Sequence (0012,0064) holds 113100 (Basic Profile)",
+    "options: every claimed option is one the server's policy accepts, and the set is consistent",
+    "legacy profile: the Pacsbin script's marks are accepted only when the policy allows it",
+    "no private elements, at any depth",
+    "no element the profile removes (X, overlays, curves, unknown free text...), at any depth",
+    "no value in an element the profile empties (Z)",
+    "pixels: Burned In Annotation (0028,0301) is not YES",
+)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What the server accepts."""
+
+    options: frozenset[Option] = frozenset(Option)  # options an upload may claim
+    allow_legacy_pacsbin: bool = False
+
+
+@dataclass
+class Verdict:
+    problems: list[str] = field(default_factory=list)
+    options: frozenset[Option] = frozenset()
+    profile: str = BASIC
+    sop_instance_uid: str = ""
+    study_instance_uid: str = ""
+    series_instance_uid: str = ""
+    sop_class_uid: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _private_elements(ds: Dataset, path: str = "") -> list[str]:
+    found = []
+    for elem in ds:
+        where = f"{path}({elem.tag.group:04X},{elem.tag.element:04X})"
+        if elem.tag.is_private:
+            found.append(where)
+        elif elem.VR == "SQ":
+            for i, item in enumerate(elem.value):
+                found.extend(_private_elements(item, f"{where}[{i}]>"))
+    return found
+
+
+def _left_behind(step: Step) -> str | None:
+    if step.created or step.action in ("K", "mark"):
+        return None
+    if step.removed:
+        return f"{step.path} {step.keyword or ''} is present; the profile removes it ({step.rule})"
+    if step.action == "Z" and step.old not in (None, "", b"") and step.new in (None, "", b""):
+        return f"{step.path} {step.keyword or ''} holds a value; the profile empties it ({step.rule})"
+    return None
+
+
+# What the legacy Pacsbin script writes in De-identification Method (0012,0063): "Pacsbin: <profile>: <date>"
+# (ours writes "Pacsbin Uploader <version>: ...").
+LEGACY_METHOD_PREFIX = "Pacsbin: "
+
+
+def _claimed(ds: Dataset) -> tuple[set[str], list[str]]:
+    codes = {str(item.get("CodeValue", "")) for item in ds.get("DeidentificationMethodCodeSequence") or []}
+    method = ds.get("DeidentificationMethod")
+    values = [] if method is None else [method] if isinstance(method, str) else [str(v) for v in method]
+    return codes, values
+
+
+def check_deidentified(data: bytes, policy: Policy) -> Verdict:
+    verdict = Verdict()
+    try:
+        ds = read_dataset(data)
+    except DeidentificationError as exc:
+        verdict.problems.append(f"unreadable: {exc.reason}")
+        return verdict
+    verdict.sop_instance_uid = str(ds.get("SOPInstanceUID", ""))
+    verdict.study_instance_uid = str(ds.get("StudyInstanceUID", ""))
+    verdict.series_instance_uid = str(ds.get("SeriesInstanceUID", ""))
+    verdict.sop_class_uid = str(ds.get("SOPClassUID", ""))
+    if str(ds.get("PatientIdentityRemoved", "")).strip().upper() != "YES":
+        verdict.problems.append("Patient Identity Removed (0012,0062) is not YES")
+    codes, method = _claimed(ds)
+    if BASIC_PROFILE_CODE not in codes:
+        verdict.problems.append("no 113100 (Basic Application Confidentiality Profile) in (0012,0064)")
+    options = frozenset(o for o in Option if o.code.value in codes)
+    verdict.options = options
+    refused = sorted(o.value for o in options - policy.options)
+    if refused:
+        verdict.problems.append(f"option(s) not accepted by this server: {', '.join(refused)}")
+    try:
+        check_options(options)
+    except ValueError as exc:
+        verdict.problems.append(f"claimed options are inconsistent: {exc}")
+    if any(v.startswith(LEGACY_METHOD_PREFIX) for v in method):
+        verdict.profile = PACSBIN
+        if not policy.allow_legacy_pacsbin:
+            verdict.problems.append("the legacy Pacsbin profile is not accepted by this server")
+    verdict.problems += [f"private element {where} present" for where in _private_elements(ds)]
+    if str(ds.get("BurnedInAnnotation", "")).strip().upper() == "YES":
+        verdict.problems.append("Burned In Annotation (0028,0301) is YES: the pixels hold text")
+    if verdict.problems and not verdict.sop_instance_uid:
+        return verdict
+    script = None
+    if verdict.profile == PACSBIN:
+        from .ctp_script import load_builtin_pacsbin
+
+        script = load_builtin_pacsbin()
+    # Any key will do: only which elements would be removed or emptied is looked at, not new values.
+    config = Config(
+        key=SecretKey(secrets.token_bytes(32)),
+        options=options,
+        profile=verdict.profile,
+        script=script,
+        pixels_cleaned=Option.CLEAN_PIXEL_DATA in options,
+    )
+    try:
+        plan = make_plan(ds, config)
+    except DeidentificationError as exc:
+        verdict.problems.append(f"cannot be checked: {exc.reason}")
+        return verdict
+    for step in plan.dataset:
+        for s in step.walk():
+            problem = _left_behind(s)
+            if problem:
+                verdict.problems.append(problem)
+    return verdict
