@@ -1,0 +1,166 @@
+"""Where accepted instances are kept: files by Study/Series/SOP Instance UID under a data folder, and an
+SQLite index (for QIDO-RS and duplicate detection).
+
+Writes are atomic: a temporary file in the same folder, fsync, rename, fsync of the folder; a crash leaves
+the old file or the new one, never half of one (temporary files are removed on start). Same SOP Instance UID:
+- same bytes: stored once (the upload is answered as stored);
+- different bytes from the same token (e.g. re-redacted): the new file replaces the old;
+- different bytes from another token: refused (409 in the response's failure reason), nothing replaced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS instances (
+    sop_instance_uid TEXT PRIMARY KEY,
+    study_instance_uid TEXT NOT NULL,
+    series_instance_uid TEXT NOT NULL,
+    sop_class_uid TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    token_id INTEGER NOT NULL,
+    stored_at TEXT NOT NULL,
+    attributes TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS by_study ON instances (study_instance_uid, series_instance_uid);
+CREATE INDEX IF NOT EXISTS by_token ON instances (token_id);
+"""
+_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+
+
+class StoreConflict(Exception):
+    """The SOP Instance UID is held with different bytes uploaded by another token."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    outcome: str  # "stored", "duplicate", "replaced"
+    path: Path
+    sha256: str
+
+
+def _valid_uid(uid: str) -> str:
+    if not _UID.match(uid) or len(uid) > 64:
+        raise ValueError(f"not a valid UID: {uid[:80]!r}")
+    return uid
+
+
+class Store:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        (root / "instances").mkdir(parents=True, exist_ok=True)
+        self.db_path = root / "index.sqlite"
+        with self._connect() as db:
+            db.executescript(SCHEMA)
+        for stale in (root / "instances").rglob(".*.tmp"):
+            stale.unlink(missing_ok=True)  # a crash mid-write: the temporary file, never the stored one
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.db_path, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        return db
+
+    def path_for(self, study: str, series: str, sop: str) -> Path:
+        return self.root / "instances" / _valid_uid(study) / _valid_uid(series) / f"{_valid_uid(sop)}.dcm"
+
+    def _write_atomic(self, path: Path, data: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def put(
+        self,
+        data: bytes,
+        *,
+        study: str,
+        series: str,
+        sop: str,
+        sop_class: str,
+        token_id: int,
+        attributes: str,
+    ) -> Stored:
+        digest = hashlib.sha256(data).hexdigest()
+        path = self.path_for(study, series, sop)
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")  # one writer per SOP Instance UID decision at a time
+            row = db.execute(
+                "SELECT sha256, token_id, study_instance_uid, series_instance_uid FROM instances "
+                "WHERE sop_instance_uid = ?",
+                (sop,),
+            ).fetchone()
+            if row is not None and row[0] == digest and path.is_file():
+                return Stored("duplicate", path, digest)
+            if row is not None and row[0] != digest and row[1] != token_id:
+                raise StoreConflict(
+                    f"SOP Instance UID {sop} is already stored with different content by another uploader"
+                )
+            self._write_atomic(path, data)
+            if row is not None and (row[2], row[3]) != (study, series):
+                old = self.path_for(row[2], row[3], sop)
+                if old != path:
+                    old.unlink(missing_ok=True)
+            db.execute(
+                "INSERT OR REPLACE INTO instances VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    sop,
+                    study,
+                    series,
+                    sop_class,
+                    digest,
+                    len(data),
+                    token_id,
+                    time.strftime("%Y%m%d%H%M%S"),
+                    attributes,
+                ),
+            )
+        return Stored("replaced" if row is not None else "stored", path, digest)
+
+    def query(self, token_id: int, **where: str) -> list[dict[str, Any]]:
+        """Instances this token uploaded, filtered by exact UIDs (study/series/sop_instance_uid)."""
+        keys = (
+            "sop_instance_uid",
+            "study_instance_uid",
+            "series_instance_uid",
+            "sop_class_uid",
+            "sha256",
+            "size",
+            "attributes",
+        )
+        sql = f"SELECT {', '.join(keys)} FROM instances WHERE token_id = ?"
+        args: list[Any] = [token_id]
+        for column in ("study_instance_uid", "series_instance_uid", "sop_instance_uid"):
+            if where.get(column):
+                sql += f" AND {column} = ?"
+                args.append(where[column])
+        with self._connect() as db:
+            rows = db.execute(
+                sql + " ORDER BY study_instance_uid, series_instance_uid, sop_instance_uid", args
+            ).fetchall()
+        keys = (
+            "sop_instance_uid",
+            "study_instance_uid",
+            "series_instance_uid",
+            "sop_class_uid",
+            "sha256",
+            "size",
+            "attributes",
+        )
+        return [dict(zip(keys, row, strict=True)) for row in rows]

@@ -1,0 +1,184 @@
+"""STOW-RS and QIDO-RS on our server (Starlette TestClient): tokens, the re-check, storage, refusals per part."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pydicom
+import pytest
+from conftest import TEST_KEY
+from corpus import file
+from starlette.testclient import TestClient
+
+from anonymizer.config import Config
+from anonymizer.engine import deidentify
+from app.cli import build_app
+from app.tokens import Tokens
+
+GOOD = ["CT_small.dcm", "MR_small.dcm", "rtplan.dcm"]
+CONFIG = Config(key=TEST_KEY)
+
+
+def deidentified(name: str) -> bytes:
+    return deidentify(file(name).read_bytes(), CONFIG).data
+
+
+def multipart(parts: list[bytes], kinds: list[str] | None = None) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    body = io.BytesIO()
+    for i, part in enumerate(parts):
+        kind = kinds[i] if kinds else "application/dicom"
+        body.write(f"--{boundary}\r\nContent-Type: {kind}\r\n\r\n".encode())
+        body.write(part)
+        body.write(b"\r\n")
+    body.write(f"--{boundary}--\r\n".encode())
+    return body.getvalue(), f'multipart/related; type="application/dicom"; boundary={boundary}'
+
+
+@pytest.fixture
+def server(tmp_path: Path, dist_stub: Path) -> tuple[TestClient, Tokens, Path]:
+    data = tmp_path / "data"
+    app = build_app(dist_stub, data)
+    return TestClient(app), Tokens(data / "tokens.sqlite"), data
+
+
+@pytest.fixture
+def dist_stub(tmp_path: Path) -> Path:
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "index.html").write_text("<!doctype html><title>t</title>")
+    return dist
+
+
+def stow(client: TestClient, token: str | None, parts: list[bytes], **kw: Any) -> Any:
+    body, content_type = multipart(parts, kw.pop("kinds", None))
+    headers = {"Content-Type": content_type}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return client.post(kw.pop("url", "/dicomweb/studies"), content=body, headers=headers)
+
+
+def _sops(response: Any, key: str) -> list[str]:
+    return [item["00081155"]["Value"][0] for item in response.json().get(key, {}).get("Value", [])]
+
+
+def test_no_or_bad_token_is_401(server: Any) -> None:
+    client, _, _ = server
+    assert stow(client, None, [deidentified("CT_small.dcm")]).status_code == 401
+    r = stow(client, "not-a-token", [deidentified("CT_small.dcm")])
+    assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
+    assert client.get("/dicomweb/studies").status_code == 401
+
+
+def test_stored_and_listed_for_its_token_only(server: Any) -> None:
+    client, tokens, data = server
+    token, other = tokens.create("a"), tokens.create("b")
+    parts = [deidentified(n) for n in GOOD]
+    r = stow(client, token, parts)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/dicom+json")
+    sops = [pydicom.dcmread(io.BytesIO(p)).SOPInstanceUID for p in parts]
+    assert sorted(_sops(r, "00081199")) == sorted(sops)
+    stored = sorted(p.name for p in (data / "instances").rglob("*.dcm"))
+    assert stored == sorted(f"{s}.dcm" for s in sops)
+    assert not list((data / "instances").rglob("*.tmp"))
+    studies = client.get("/dicomweb/studies", headers={"Authorization": f"Bearer {token}"})
+    assert studies.status_code == 200 and len(studies.json()) == len(
+        {pydicom.dcmread(io.BytesIO(p)).StudyInstanceUID for p in parts}
+    )
+    assert client.get("/dicomweb/studies", headers={"Authorization": f"Bearer {other}"}).status_code == 204
+    ds = pydicom.dcmread(io.BytesIO(parts[0]))
+    instances = client.get(
+        f"/dicomweb/studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}/instances",
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()
+    import hashlib
+
+    assert instances[0]["00091001"]["Value"][0] == hashlib.sha256(parts[0]).hexdigest()
+
+
+def _with_private(data: bytes) -> bytes:
+    ds = pydicom.dcmread(io.BytesIO(data))
+    ds.private_block(0x0011, "ACME", create=True).add_new(0x01, "LO", "x")
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    return buf.getvalue()
+
+
+def test_each_bad_part_is_refused_with_its_reason_and_the_rest_stored(server: Any) -> None:
+    client, tokens, data = server
+    token = tokens.create("a")
+    good = deidentified("CT_small.dcm")
+    parts = [
+        good,
+        file("MR_small.dcm").read_bytes(),  # identifying
+        _with_private(deidentified("rtplan.dcm")),
+        deidentified("MR_small.dcm")[:-300],  # truncated
+        b"hello, not DICOM",
+    ]
+    r = stow(client, token, parts)
+    assert r.status_code == 202
+    assert _sops(r, "00081199") == [pydicom.dcmread(io.BytesIO(good)).SOPInstanceUID]
+    failed = r.json()["00081198"]["Value"]
+    reasons = [f["00000902"]["Value"][0] for f in failed]
+    assert len(failed) == 4
+    assert "Patient Identity Removed" in reasons[0]
+    assert "private element (0011,0010)" in reasons[1]
+    assert reasons[2].startswith("not de-identified: unreadable: truncated")
+    assert "unreadable" in reasons[3]
+    assert len(list((data / "instances").rglob("*.dcm"))) == 1
+
+
+def test_all_refused_is_409_and_other_media_types_415(server: Any) -> None:
+    client, tokens, _ = server
+    token = tokens.create("a")
+    assert stow(client, token, [file("CT_small.dcm").read_bytes()]).status_code == 409
+    r = client.post(
+        "/dicomweb/studies",
+        content=deidentified("CT_small.dcm"),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/dicom"},
+    )
+    assert r.status_code == 415
+    r = stow(client, token, [b"{}"], kinds=["application/json"])
+    assert r.status_code == 409 and "only application/dicom" in json.dumps(r.json())
+
+
+def test_size_and_rate_limits(server: Any) -> None:
+    client, tokens, _ = server
+    small = tokens.create("small", max_request_bytes=10_000)
+    r = stow(client, small, [deidentified("CT_small.dcm")])
+    assert r.status_code == 413
+    slow = tokens.create("slow", per_minute=2)
+    assert stow(client, slow, [deidentified("rtplan.dcm")]).status_code == 200
+    assert stow(client, slow, [deidentified("rtplan.dcm")]).status_code == 200
+    r = stow(client, slow, [deidentified("rtplan.dcm")])
+    assert r.status_code == 429 and r.headers["retry-after"] == "60"
+
+
+def test_duplicates_and_replacements(server: Any) -> None:
+    client, tokens, data = server
+    a, b = tokens.create("a"), tokens.create("b")
+    first = deidentified("CT_small.dcm")
+    assert stow(client, a, [first]).status_code == 200
+    assert stow(client, a, [first]).status_code == 200  # same bytes: stored once
+    assert len(list((data / "instances").rglob("*.dcm"))) == 1
+    ds = pydicom.dcmread(io.BytesIO(first))
+    ds.PixelData = b"\0" * 64 + ds.PixelData[64:]  # re-redacted
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    changed = buf.getvalue()
+    r = stow(client, b, [changed])  # another uploader: refused, nothing replaced
+    assert r.status_code == 409 and "another uploader" in json.dumps(r.json())
+    assert stow(client, a, [changed]).status_code == 200  # the same uploader: replaced
+    (path,) = list((data / "instances").rglob("*.dcm"))
+    assert path.read_bytes() == changed
+
+
+def test_study_in_the_path_must_match(server: Any) -> None:
+    client, tokens, _ = server
+    token = tokens.create("a")
+    r = stow(client, token, [deidentified("CT_small.dcm")], url="/dicomweb/studies/1.2.3")
+    assert r.status_code == 409 and "belongs to study" in json.dumps(r.json())
