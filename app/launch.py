@@ -7,11 +7,13 @@ caching), not a stand-in.
 from __future__ import annotations
 
 import http.client
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,14 +37,29 @@ def _answers(port: int) -> bool:
 
 
 def start_server_process(
-    dist: Path, *, python: str = sys.executable, timeout: float = 30.0
+    dist: Path,
+    *,
+    data: Path | None = None,
+    extra: Sequence[str] = (),
+    python: str = sys.executable,
+    timeout: float = 30.0,
 ) -> tuple[str, Callable[[], None]]:
-    """`python -m app serve` for `dist` on 127.0.0.1; returns its base URL and a function that stops it."""
+    """`python -m app serve` for `dist` on 127.0.0.1; returns its base URL and a function that stops it.
+
+    `data`: the server's data folder (uploads, tokens); a temporary one, removed at stop, when not given."""
     port = free_port()
+    scratch = None if data is not None else tempfile.mkdtemp(prefix="pacsbin-server-")
+    folder = data if data is not None else Path(str(scratch))
     cmd = [python, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port), "--dist", str(dist)]
+    cmd += ["--data", str(folder), *extra]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     def stop() -> None:
+        _stop()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def _stop() -> None:
         proc.terminate()
         try:
             proc.wait(10)
