@@ -42,19 +42,24 @@ def ensure_venv(extras: str) -> None:
         f.write(want + "\n")
 
 
-def ensure_apt(binary: str, package: str) -> None:
-    if shutil.which(binary):
+def ensure_apt(binary: str, *packages: str) -> None:
+    """Install Debian packages unless `binary` (a command, or an absolute path) is already there."""
+    if shutil.which(binary) or (os.path.isabs(binary) and os.path.exists(binary)):
         return
     sudo = [] if os.geteuid() == 0 else ["sudo"]
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     run(*sudo, "apt-get", "update", "-qq", env=env)
-    run(*sudo, "apt-get", "install", "-y", "-qq", package, env=env)
+    run(*sudo, "apt-get", "install", "-y", "-qq", *packages, env=env)
 
 
 def ensure_node() -> None:
-    if not (ROOT / "node_modules" / "pyodide" / "package.json").exists():
+    # npm ci again whenever package-lock.json changed since the last install (new or updated packages).
+    lock = hashlib.sha256((ROOT / "package-lock.json").read_bytes()).hexdigest()
+    stamp = ROOT / "node_modules" / ".pacsbin-lock-sha256"
+    if not stamp.exists() or stamp.read_text().strip() != lock:
         ensure_apt("npm", "npm")
         run("npm", "ci", "--no-audit", "--no-fund")
+        stamp.write_text(lock + "\n")
     run(PY, ROOT / "tools" / "fetch_wheels.py", "--python", PY)
 
 
@@ -69,6 +74,8 @@ def build_dist() -> Path:
 def setup_test() -> None:
     ensure_venv("dev")
     ensure_apt("dciodvfy", "dicom3tools")
+    # A real PACS for the interoperability tests (started by the tests on loopback, never as a service).
+    ensure_apt("/usr/share/orthanc/plugins/libOrthancDicomWeb.so", "orthanc", "orthanc-dicomweb")
     ensure_node()
     sys.path.insert(0, str(ROOT / "tools"))
     from install_browser import ensure_browser  # type: ignore[import-not-found]

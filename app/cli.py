@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 
 from anonymizer.verify import Policy
 from app.dicomweb import DicomWeb
+from app.forward import Forwarder
 from app.listen import InsecureListenError, check_listen
 from app.server import create_app
 from app.store import Store
@@ -38,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="accept uploads de-identified by the legacy Pacsbin script",
     )
+    serve.add_argument("--forward", metavar="URL", help="also send accepted instances to this DICOMweb root")
     token = commands.add_parser("token", help="manage upload tokens")
     token_commands = token.add_subparsers(dest="token_command", required=True)
     create = token_commands.add_parser("create", help="create a token (printed once)")
@@ -67,10 +69,17 @@ def _token(args: argparse.Namespace) -> int:
     return 0 if count else 1
 
 
-def build_app(dist: Path, data: Path, *, allow_legacy_pacsbin: bool = False) -> Starlette:
+def build_app(
+    dist: Path, data: Path, *, allow_legacy_pacsbin: bool = False, forward: str | None = None
+) -> Starlette:
     """The whole server: the page, and DICOMweb backed by `data` (stored instances, index, tokens)."""
+    store = Store(data)
+    forwarder = None
+    if forward:
+        forwarder = Forwarder(forward, store.db_path)
+        forwarder.start(store.root)
     dicomweb = DicomWeb(
-        Store(data), Tokens(data / "tokens.sqlite"), Policy(allow_legacy_pacsbin=allow_legacy_pacsbin)
+        store, Tokens(data / "tokens.sqlite"), Policy(allow_legacy_pacsbin=allow_legacy_pacsbin), forwarder
     )
     return create_app(dist, dicomweb.routes())
 
@@ -92,7 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not (args.dist / "index.html").is_file():
         print(f"error: {args.dist / 'index.html'} not found: build the page first", file=sys.stderr)
         return 2
-    app = build_app(args.dist, args.data, allow_legacy_pacsbin=args.allow_legacy_pacsbin)
+    app = build_app(
+        args.dist, args.data, allow_legacy_pacsbin=args.allow_legacy_pacsbin, forward=args.forward
+    )
     uvicorn.run(
         app,
         host=args.host,

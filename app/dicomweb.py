@@ -222,8 +222,8 @@ class DicomWeb:
             return failure(
                 PROCESSING_FAILURE, f"not stored: {exc}", verdict.sop_class_uid, verdict.sop_instance_uid
             )
-        if self.forward is not None:
-            self.forward.submit(stored.path)
+        if self.forward is not None and stored.outcome != "duplicate":
+            self.forward.submit(verdict.sop_instance_uid, stored.path)
         return {
             "00081150": _element("UI", verdict.sop_class_uid),
             "00081155": _element("UI", verdict.sop_instance_uid),

@@ -34,6 +34,10 @@ CREATE TABLE IF NOT EXISTS instances (
 CREATE INDEX IF NOT EXISTS by_study ON instances (study_instance_uid, series_instance_uid);
 CREATE INDEX IF NOT EXISTS by_token ON instances (token_id);
 """
+# Deliveries to a --forward PACS (app/forward.py); a replaced instance is delivered again.
+FORWARDED_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS forwarded (sop_instance_uid TEXT PRIMARY KEY, url TEXT, at TEXT)"
+)
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 
 
@@ -61,6 +65,7 @@ class Store:
         self.db_path = root / "index.sqlite"
         with self._connect() as db:
             db.executescript(SCHEMA)
+            db.execute(FORWARDED_SCHEMA)
         for stale in (root / "instances").rglob(".*.tmp"):
             stale.unlink(missing_ok=True)  # a crash mid-write: the temporary file, never the stored one
 
@@ -117,6 +122,7 @@ class Store:
                 old = self.path_for(row[2], row[3], sop)
                 if old != path:
                     old.unlink(missing_ok=True)
+            db.execute("DELETE FROM forwarded WHERE sop_instance_uid = ?", (sop,))
             db.execute(
                 "INSERT OR REPLACE INTO instances VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (

@@ -1,4 +1,4 @@
-"""STOW-RS and QIDO-RS on our server (Starlette TestClient): tokens, the re-check, storage, refusals per part."""
+"""STOW-RS and QIDO-RS on our server (TestClient): tokens, the re-check, storage, refusals per part."""
 
 from __future__ import annotations
 
