@@ -2,6 +2,7 @@
 // zip. All de-identification happens in Python in the worker (worker.mjs -> anonymizer.browser_api);
 // this file holds no de-identification logic.
 import { makeZip } from "./vendor/client-zip.js";
+import { Uploader, UploadError, checkEndpoint } from "./upload.mjs";
 import { Viewer, thumbnail } from "./viewer.mjs";
 
 const $ = (sel) => document.querySelector(sel);
@@ -101,6 +102,7 @@ function setState(value) {
 }
 
 function refreshState() {
+  refreshUploadGate();
   if (document.body.dataset.state === "error") return;
   if (!state.ready) setState("loading");
   else if (state.busy > 0) setState("busy");
@@ -219,6 +221,9 @@ function initSettings(describe) {
     });
   }
   $("#open-settings").addEventListener("click", async () => {
+    const upload = uploadSettings();
+    $("#upload-endpoint").value = upload.endpoint;
+    $("#upload-token").value = upload.token;
     await renderSettings();
     $("#settings").showModal();
   });
@@ -560,6 +565,7 @@ function renderStudies() {
   }
   $("#studies-section").hidden = state.series.size === 0 && state.skipped.length === 0;
   $("#output").hidden = state.series.size === 0;
+  refreshUploadGate();
   $("#run").disabled = !state.ready || state.included.size === 0 || state.busy > 0;
   const skipped = $("#skipped");
   skipped.replaceChildren(...state.skipped.map((s) => {
@@ -574,6 +580,18 @@ function renderStudies() {
 // ---------------------------------------------------------------- thumbnails
 // One per series, made after indexing, one at a time (the workers are needed for the rest), kept.
 const THUMB = 48;
+// A series counts as seen once its thumbnail was on screen (the reviewer scrolled past it) or it was opened.
+const seenWatcher = new IntersectionObserver((entries) => {
+  for (const entry of entries) {
+    if (!entry.isIntersecting) continue;
+    const series = state.series.get(entry.target.seriesKey);
+    if (series && !series.seen) {
+      series.seen = true;
+      refreshUploadGate();
+    }
+    seenWatcher.unobserve(entry.target);
+  }
+}, { threshold: 0.5 });
 const thumbQueue = [];
 let thumbBusy = false;
 
@@ -583,6 +601,8 @@ function thumbCanvas(series) {
   canvas.className = "thumb";
   canvas.setAttribute("aria-hidden", "true");
   if (series.thumb) {
+    seenWatcher.observe(canvas);
+    canvas.seriesKey = series.key;
     const ctx = canvas.getContext("2d");
     ctx.fillStyle = "#111";
     ctx.fillRect(0, 0, THUMB, THUMB);
@@ -617,6 +637,8 @@ let reviewSeries = null;
 let reviewSteps = [];
 
 async function openReview(series) {
+  series.seen = true;
+  refreshUploadGate();
   series.instances.sort(instanceOrder);
   reviewSeries = series;
   const sh = series.header;
@@ -698,9 +720,10 @@ function includedInstances() {
   return out;
 }
 
-async function* zipEntries(instances, report, progress) {
+// De-identified outputs in input order. Two requests in flight per worker (each worker reads the next file
+// while Python works on the current one), consumed in order, so at most that many outputs wait in memory.
+async function* deidentifiedStream(instances) {
   const settings = engineSettings();
-  // Requests in flight per worker, consumed in order, so at most that many outputs wait in memory.
   const inFlight = [];
   let launched = 0;
   const launch = () => {
@@ -709,17 +732,20 @@ async function* zipEntries(instances, report, progress) {
   };
   for (let i = 0; i < instances.length; i++) {
     if (state.cancel) throw new Error("cancelled");
-    // Two per worker: each worker reads the next file while Python works on the current one.
     while (launched < instances.length && inFlight.length < 2 * Math.max(1, engines.length)) launch();
-    const inst = instances[i];
-    const reply = await inFlight.shift();
+    yield { index: i, inst: instances[i], reply: await inFlight.shift() };
+  }
+}
+
+async function* zipEntries(instances, report, progress) {
+  for await (const { index, inst, reply } of deidentifiedStream(instances)) {
     const r = reply.result;
     if (r.status === "ok") {
-      report.files.push({ input: i + 1, status: "done", sop_instance_uid: r.sop, counts: r.counts, flags: r.flags,
+      report.files.push({ input: index + 1, status: "done", sop_instance_uid: r.sop, counts: r.counts, flags: r.flags,
         codes: r.codes });
       yield { name: `${r.study}/${r.series}/${r.sop}.dcm`, input: reply.bytes, lastModified: FIXED_DATE };
     } else {
-      report.files.push({ input: i + 1, status: r.status, reason: r.reason });
+      report.files.push({ input: index + 1, status: r.status, reason: r.reason });
       markFailed(inst, r.reason);
       progress.errors.push(`${inst.name}: ${r.reason}`);
     }
@@ -849,6 +875,104 @@ async function run() {
   });
 }
 
+// ---------------------------------------------------------------- upload
+const UPLOAD_STORE = "pacsbin-uploader-upload";
+
+function uploadSettings() {
+  return { endpoint: "/dicomweb", token: "", ...JSON.parse(localStorage.getItem(UPLOAD_STORE) || "{}") };
+}
+
+// Upload only after review: every included series with images was seen (thumbnail on screen, or opened);
+// the ones at risk of burned-in text were checked (they cannot be included otherwise).
+function unseenSeries() {
+  return [...state.series.values()].filter((s) => state.included.has(s.key) && !gated(s) && s.header.Rows && !s.seen);
+}
+
+function refreshUploadGate() {
+  const unseen = unseenSeries();
+  const { token } = uploadSettings();
+  const included = [...state.series.values()].some((s) => state.included.has(s.key) && !gated(s));
+  $("#upload").hidden = state.series.size === 0;
+  $("#upload-run").disabled = !state.ready || state.busy > 0 || !included || unseen.length > 0 || !token;
+  $("#upload-gate").textContent = !token ? "Set the upload token in Settings first."
+    : unseen.length ? `${unseen.length} included series not seen yet: scroll through the list or open them.` : "";
+}
+
+async function runUpload() {
+  const instances = includedInstances();
+  if (!instances.length) return;
+  const { endpoint, token } = uploadSettings();
+  const started = performance.now();
+  const totalBytes = instances.reduce((n, i) => n + i.size, 0);
+  const perStudy = new Map();
+  let done = 0;
+  let bytes = 0;
+  const failed = [];
+  let uploader;
+  try {
+    uploader = new Uploader({ endpoint, token, onProgress: () => {} });
+  } catch (err) {
+    $("#upload-text").textContent = `Not uploaded: ${err.message}`;
+    return;
+  }
+  state.cancel = false;
+  $("#upload-progress").hidden = false;
+  $("#upload-progress").max = instances.length;
+  const show = () => {
+    const seconds = (performance.now() - started) / 1000;
+    const rate = bytes / Math.max(seconds, 0.001);
+    const left = rate > 0 ? Math.ceil((totalBytes - bytes) / rate) : 0;
+    $("#upload-progress").value = done;
+    $("#upload-text").textContent = `${done} of ${instances.length} files, ${formatSize(bytes)} of ${formatSize(totalBytes)}`
+      + ` (${formatSize(rate)}/s), about ${left} s left`;
+    $("#upload-report").replaceChildren(...[...perStudy].map(([study, n]) => {
+      const li = document.createElement("li");
+      li.textContent = `Study ${study}: ${n.files} file(s), ${formatSize(n.bytes)} de-identified and sent`;
+      return li;
+    }));
+  };
+  await busy(async () => {
+    try {
+      for await (const { inst, reply } of deidentifiedStream(instances)) {
+        const r = reply.result;
+        if (r.status === "ok") {
+          await uploader.add({ study: r.study, sop: r.sop, bytes: reply.bytes });
+          const n = perStudy.get(r.study) || { files: 0, bytes: 0 };
+          n.files += 1;
+          n.bytes += reply.bytes.byteLength;
+          perStudy.set(r.study, n);
+        } else {
+          markFailed(inst, r.reason);
+          failed.push(`${inst.name}: ${r.reason}`);
+        }
+        done += 1;
+        bytes += inst.size;
+        show();
+      }
+      const report = await uploader.finish();
+      const lines = [
+        `${report.stored.length} stored`, `${report.unchanged.length} already on the server unchanged (not sent again)`,
+        `${report.refused.length} refused by the server`, `${report.errors.length + failed.length} not sent (errors)`,
+      ];
+      $("#upload-text").textContent = `Upload finished: ${lines.join(", ")}.`;
+      $("#upload-report").replaceChildren(...[
+        ...report.refused.map((x) => `refused ${x.sop}: ${x.reason}`),
+        ...report.errors.map((x) => `not sent ${x.sop}: ${x.reason}`),
+        ...failed.map((x) => `not de-identified ${x}`),
+      ].map((text) => {
+        const li = document.createElement("li");
+        li.textContent = text;
+        return li;
+      }));
+      state.finished = true;
+    } catch (err) {
+      $("#upload-text").textContent = err instanceof UploadError || state.cancel
+        ? `Stopped: ${err.message}` : `Stopped: ${err.message || err}`;
+    }
+  });
+  refreshUploadGate();
+}
+
 // ---------------------------------------------------------------- wiring
 function wire() {
   const zone = $("#drop-zone");
@@ -876,6 +1000,20 @@ function wire() {
     });
   }
   $("#run").addEventListener("click", run);
+  $("#upload-run").addEventListener("click", runUpload);
+  for (const id of ["#upload-endpoint", "#upload-token"]) {
+    $(id).addEventListener("change", () => {
+      const endpoint = $("#upload-endpoint").value.trim() || "/dicomweb";
+      try {
+        checkEndpoint(endpoint);
+      } catch (err) {
+        $("#upload-gate").textContent = err.message;
+        return;
+      }
+      localStorage.setItem(UPLOAD_STORE, JSON.stringify({ endpoint, token: $("#upload-token").value.trim() }));
+      refreshUploadGate();
+    });
+  }
   $("#cancel").addEventListener("click", () => { state.cancel = true; });
   $("#review-instance").addEventListener("change", (e) => {
     const i = Number(e.target.value);

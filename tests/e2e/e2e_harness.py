@@ -149,11 +149,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start_app_server(dist: Path, timeout: float = 30.0) -> tuple[str, Callable[[], None]]:
+def _start_app_server(
+    dist: Path, timeout: float = 30.0, data: Path | None = None
+) -> tuple[str, Callable[[], None]]:
     """The product's server (app.launch), its origin registered so the proxies forward to it."""
     from app.launch import start_server_process
 
-    url, stop_server = start_server_process(dist, timeout=timeout)
+    url, stop_server = start_server_process(dist, data=data, timeout=timeout)
     unregister = _register(url.removeprefix("http://"))
 
     def stop() -> None:
@@ -163,10 +165,11 @@ def _start_app_server(dist: Path, timeout: float = 30.0) -> tuple[str, Callable[
     return url, stop
 
 
-def start_server(dist: Path) -> tuple[str, Callable[[], None]]:
+def start_server(dist: Path, data: Path | None = None) -> tuple[str, Callable[[], None]]:
     """Serve ``dist`` on a free loopback port with the product's own server (`python -m app serve`),
-    so the tests see its CSP and headers; returns ``(base_url, stop)``."""
-    return _start_app_server(dist)
+    so the tests see its CSP and headers; returns ``(base_url, stop)``. ``data``: its uploads and tokens
+    (a temporary folder when not given)."""
+    return _start_app_server(dist, data=data)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -1,0 +1,151 @@
+// Upload: de-identified instances go to this server's DICOMweb STOW-RS, a few per request, a few requests
+// in flight, retried with back-off; what the server already holds unchanged is not sent again (QIDO-RS
+// lists each stored instance with its SHA-256). No de-identification here: the bytes come from the engine.
+//
+// Bodies are bounded Blobs (multipart/related): Chromium does not stream request bodies to HTTP/1.1.
+
+const PER_REQUEST_FILES = 8;
+const PER_REQUEST_BYTES = 32 * 1024 * 1024;
+const IN_FLIGHT = 3;
+const RETRIES = 6;
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+export class UploadError extends Error {}
+
+// HTTPS is required, except to this computer (plain HTTP on loopback is how the server runs by default).
+export function checkEndpoint(endpoint) {
+  const url = new URL(endpoint, location.href);
+  if (url.origin !== location.origin) {
+    throw new UploadError("the page sends only to the server it came from (its Content-Security-Policy)");
+  }
+  if (url.protocol !== "https:" && !LOOPBACK.has(url.hostname)) {
+    throw new UploadError("uploads need HTTPS (plain HTTP is allowed only to this computer)");
+  }
+  return url.href.replace(/\/$/, "");
+}
+
+async function sha256(bytes) {
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class Uploader {
+  constructor({ endpoint, token, onProgress }) {
+    this.endpoint = checkEndpoint(endpoint);
+    this.token = token;
+    this.onProgress = onProgress || (() => {});
+    this.held = new Map(); // study UID -> Promise<Map(sop -> sha256)> of what the server holds
+    this.batch = [];
+    this.batchBytes = 0;
+    this.requests = new Set();
+    this.report = { stored: [], unchanged: [], refused: [], errors: [] };
+    this.bytesSent = 0;
+  }
+
+  headers(extra = {}) {
+    return { Authorization: `Bearer ${this.token}`, ...extra };
+  }
+
+  async fetchRetrying(url, init, what) {
+    for (let attempt = 0; ; attempt++) {
+      let response;
+      try {
+        response = await fetch(url, init);
+      } catch (err) {
+        if (attempt >= RETRIES) throw new UploadError(`${what}: the server cannot be reached (${err.message})`);
+        await sleep(Math.min(30_000, 500 * 2 ** attempt));
+        continue;
+      }
+      if (response.status === 401) throw new UploadError("the server refused the token (401): check it in Settings");
+      if (response.status === 413) throw new UploadError(`${what}: larger than the server accepts (413)`);
+      if ((response.status === 429 || response.status >= 500) && attempt < RETRIES) {
+        const wait = Number(response.headers.get("Retry-After")) * 1000 || 500 * 2 ** attempt;
+        await sleep(Math.min(60_000, wait));
+        continue;
+      }
+      return response;
+    }
+  }
+
+  // What the server already holds for a study (asked once per study): sop -> sha256.
+  heldIn(study) {
+    if (!this.held.has(study)) {
+      this.held.set(study, (async () => {
+        const out = new Map();
+        const series = await this.fetchRetrying(`${this.endpoint}/studies/${study}/series`, { headers: this.headers() }, "asking the server");
+        if (series.status !== 200) return out;
+        for (const s of await series.json()) {
+          const uid = s["0020000E"].Value[0];
+          const r = await this.fetchRetrying(`${this.endpoint}/studies/${study}/series/${uid}/instances`, { headers: this.headers() }, "asking the server");
+          if (r.status !== 200) continue;
+          for (const i of await r.json()) out.set(i["00080018"].Value[0], i["00091001"]?.Value?.[0]);
+        }
+        return out;
+      })());
+    }
+    return this.held.get(study);
+  }
+
+  // One de-identified instance: skipped if the server holds these exact bytes, else queued for sending.
+  async add({ study, sop, bytes, name }) {
+    const [held, digest] = await Promise.all([this.heldIn(study), sha256(bytes)]);
+    if (held.get(sop) === digest) {
+      this.report.unchanged.push(sop);
+      this.onProgress(this);
+      return;
+    }
+    this.batch.push({ sop, bytes, name });
+    this.batchBytes += bytes.byteLength;
+    if (this.batch.length >= PER_REQUEST_FILES || this.batchBytes >= PER_REQUEST_BYTES) await this.flush();
+  }
+
+  async flush() {
+    if (!this.batch.length) return;
+    const batch = this.batch;
+    this.batch = [];
+    this.batchBytes = 0;
+    while (this.requests.size >= IN_FLIGHT) await Promise.race(this.requests);
+    const request = this.send(batch).finally(() => this.requests.delete(request));
+    this.requests.add(request);
+  }
+
+  async send(batch) {
+    const boundary = `pacsbin-${crypto.randomUUID()}`;
+    const parts = [];
+    for (const { bytes } of batch) {
+      parts.push(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`, bytes, "\r\n");
+    }
+    parts.push(`--${boundary}--\r\n`);
+    const body = new Blob(parts);
+    try {
+      const response = await this.fetchRetrying(`${this.endpoint}/studies`, {
+        method: "POST",
+        body,
+        headers: this.headers({
+          "Content-Type": `multipart/related; type="application/dicom"; boundary=${boundary}`,
+          Accept: "application/dicom+json",
+        }),
+      }, `sending ${batch.length} file(s)`);
+      const answer = response.headers.get("Content-Type")?.includes("json") ? await response.json() : {};
+      if (![200, 202, 409].includes(response.status)) {
+        throw new UploadError(`the server answered ${response.status}: ${answer.error || ""}`);
+      }
+      for (const item of answer["00081199"]?.Value || []) this.report.stored.push(item["00081155"].Value[0]);
+      for (const item of answer["00081198"]?.Value || []) {
+        this.report.refused.push({ sop: item["00081155"]?.Value?.[0] || "", reason: item["00000902"]?.Value?.[0] || "refused" });
+      }
+      this.bytesSent += body.size;
+    } catch (err) {
+      for (const { sop } of batch) this.report.errors.push({ sop, reason: String(err.message || err) });
+    }
+    this.onProgress(this);
+  }
+
+  async finish() {
+    await this.flush();
+    await Promise.all(this.requests);
+    return this.report;
+  }
+}
