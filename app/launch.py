@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +37,60 @@ def _answers(port: int) -> bool:
     return True
 
 
+@dataclass
+class ServerProcess:
+    url: str
+    port: int
+    proc: subprocess.Popen[bytes]
+    log: Path  # the server's stdout and stderr
+    stop: Callable[[], None]
+
+
+def launch_server(
+    dist: Path,
+    *,
+    data: Path | None = None,
+    extra: Sequence[str] = (),
+    port: int | None = None,
+    python: str = sys.executable,
+    timeout: float = 30.0,
+) -> ServerProcess:
+    """`python -m app serve` for `dist` on 127.0.0.1 (a free port unless given), once it answers.
+
+    `data`: the server's data folder (uploads, tokens); a temporary one, removed at stop, when not given.
+    Its output goes to a log file (a pipe nobody reads would block a busy server)."""
+    port = port or free_port()
+    scratch = tempfile.mkdtemp(prefix="pacsbin-server-")
+    folder = data if data is not None else Path(scratch) / "data"
+    log = Path(scratch) / "server.log"
+    cmd = [python, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port), "--dist", str(dist)]
+    cmd += ["--data", str(folder), *extra]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+
+    def stop() -> None:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    deadline = time.monotonic() + timeout
+    while not _answers(port):
+        if proc.poll() is not None:
+            text = log.read_text(errors="replace")
+            stop()
+            raise RuntimeError(f"{' '.join(cmd)} exited with {proc.returncode}:\n{text}")
+        if time.monotonic() > deadline:
+            stop()
+            raise RuntimeError(f"{' '.join(cmd)} did not answer on port {port} in {timeout:.0f} s")
+        time.sleep(0.1)
+    return ServerProcess(f"http://127.0.0.1:{port}", port, proc, log, stop)
+
+
 def start_server_process(
     dist: Path,
     *,
@@ -44,38 +99,6 @@ def start_server_process(
     python: str = sys.executable,
     timeout: float = 30.0,
 ) -> tuple[str, Callable[[], None]]:
-    """`python -m app serve` for `dist` on 127.0.0.1; returns its base URL and a function that stops it.
-
-    `data`: the server's data folder (uploads, tokens); a temporary one, removed at stop, when not given."""
-    port = free_port()
-    scratch = None if data is not None else tempfile.mkdtemp(prefix="pacsbin-server-")
-    folder = data if data is not None else Path(str(scratch))
-    cmd = [python, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port), "--dist", str(dist)]
-    cmd += ["--data", str(folder), *extra]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-    def stop() -> None:
-        _stop()
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
-
-    def _stop() -> None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        if proc.stdout:
-            proc.stdout.close()
-
-    deadline = time.monotonic() + timeout
-    while not _answers(port):
-        if proc.poll() is not None:
-            out = proc.stdout.read() if proc.stdout else ""
-            raise RuntimeError(f"{' '.join(cmd)} exited with {proc.returncode}:\n{out}")
-        if time.monotonic() > deadline:
-            stop()
-            raise RuntimeError(f"{' '.join(cmd)} did not answer on port {port} in {timeout:.0f} s")
-        time.sleep(0.1)
-    return f"http://127.0.0.1:{port}", stop
+    """`launch_server`, as (base URL, stop)."""
+    server = launch_server(dist, data=data, extra=extra, python=python, timeout=timeout)
+    return server.url, server.stop
