@@ -4,6 +4,7 @@ and ``python -m app token create --name NAME`` (prints a bearer token for upload
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -70,7 +71,12 @@ def _token(args: argparse.Namespace) -> int:
 
 
 def build_app(
-    dist: Path, data: Path, *, allow_legacy_pacsbin: bool = False, forward: str | None = None
+    dist: Path,
+    data: Path,
+    *,
+    allow_legacy_pacsbin: bool = False,
+    forward: str | None = None,
+    check_workers: int = 0,
 ) -> Starlette:
     """The whole server: the page, and DICOMweb backed by `data` (stored instances, index, tokens)."""
     store = Store(data)
@@ -79,7 +85,11 @@ def build_app(
         forwarder = Forwarder(forward, store.db_path)
         forwarder.start(store.root)
     dicomweb = DicomWeb(
-        store, Tokens(data / "tokens.sqlite"), Policy(allow_legacy_pacsbin=allow_legacy_pacsbin), forwarder
+        store,
+        Tokens(data / "tokens.sqlite"),
+        Policy(allow_legacy_pacsbin=allow_legacy_pacsbin),
+        forwarder,
+        check_workers=check_workers,
     )
     return create_app(dist, dicomweb.routes())
 
@@ -102,7 +112,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {args.dist / 'index.html'} not found: build the page first", file=sys.stderr)
         return 2
     app = build_app(
-        args.dist, args.data, allow_legacy_pacsbin=args.allow_legacy_pacsbin, forward=args.forward
+        args.dist,
+        args.data,
+        allow_legacy_pacsbin=args.allow_legacy_pacsbin,
+        forward=args.forward,
+        check_workers=os.cpu_count() or 1,
     )
     uvicorn.run(
         app,

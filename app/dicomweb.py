@@ -15,8 +15,11 @@ is not multipart/related, 415 another media type, 401 no or a bad token, 413 ove
 
 from __future__ import annotations
 
+import asyncio
 import json
+import multiprocessing
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from anonymizer.verify import Policy, check_deidentified
+from anonymizer.verify import Policy, Verdict, check_deidentified
 from app.store import Store, StoreConflict
 from app.tokens import Token, Tokens
 
@@ -117,8 +120,25 @@ async def _parts(request: Request, limit: int) -> list[Part]:
 
 
 class DicomWeb:
-    def __init__(self, store: Store, tokens: Tokens, policy: Policy, forward: Any = None) -> None:
+    def __init__(
+        self, store: Store, tokens: Tokens, policy: Policy, forward: Any = None, check_workers: int = 0
+    ) -> None:
+        """`check_workers` > 0: re-check instances in that many processes (CPU-bound pydicom work; the
+        server's throughput scales with cores); 0: in a thread of this process (tests)."""
         self.store, self.tokens, self.policy, self.forward = store, tokens, policy, forward
+        self.check_workers = check_workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def _check(self, data: bytes) -> Verdict:
+        if not self.check_workers:
+            return await run_in_threadpool(check_deidentified, data, self.policy)
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                self.check_workers, mp_context=multiprocessing.get_context("spawn")
+            )
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, check_deidentified, data, self.policy
+        )
 
     def routes(self) -> list[Route]:
         return [
@@ -164,8 +184,14 @@ class DicomWeb:
         study = request.path_params.get("study")
         referenced: list[dict[str, Any]] = []
         failed: list[dict[str, Any]] = []
-        for part in parts:
-            item = await run_in_threadpool(self._store_part, part, token, study)
+        # As many parts at a time as there are checkers: bounded memory, all cores busy.
+        window = asyncio.Semaphore(max(1, self.check_workers))
+
+        async def handle(part: Part) -> dict[str, Any]:
+            async with window:
+                return await self._store_part(part, token, study)
+
+        for item in await asyncio.gather(*(handle(p) for p in parts)):
             (failed if "00081197" in item else referenced).append(item)
         body: dict[str, Any] = {}
         if referenced:
@@ -175,7 +201,7 @@ class DicomWeb:
         status = 200 if not failed else 202 if referenced else 409
         return Response(json.dumps(body), status_code=status, media_type=DICOM_JSON)
 
-    def _store_part(self, part: Part, token: Token, study: str | None) -> dict[str, Any]:
+    async def _store_part(self, part: Part, token: Token, study: str | None) -> dict[str, Any]:
         part.body.seek(0)
         data = part.body.read()
         part.body.close()
@@ -191,7 +217,7 @@ class DicomWeb:
         kind = part.headers.get("content-type", "application/dicom").split(";")[0].strip().lower()
         if kind != "application/dicom":
             return failure(CANNOT_UNDERSTAND, f"a part of type {kind!r}: only application/dicom is accepted")
-        verdict = check_deidentified(data, self.policy)
+        verdict = await self._check(data)
         if not verdict.ok:
             reason = CANNOT_UNDERSTAND if verdict.problems[0].startswith("unreadable") else NOT_AUTHORIZED
             text = "not de-identified: " + "; ".join(verdict.problems[:10])
@@ -207,7 +233,8 @@ class DicomWeb:
             {"options": sorted(o.value for o in verdict.options), "profile": verdict.profile}
         )
         try:
-            stored = self.store.put(
+            stored = await run_in_threadpool(
+                self.store.put,
                 data,
                 study=verdict.study_instance_uid,
                 series=verdict.series_instance_uid,

@@ -77,15 +77,19 @@ class Store:
     def path_for(self, study: str, series: str, sop: str) -> Path:
         return self.root / "instances" / _valid_uid(study) / _valid_uid(series) / f"{_valid_uid(sop)}.dcm"
 
-    def _write_atomic(self, path: Path, data: bytes) -> None:
+    def _write_temporary(self, path: Path, data: bytes) -> Path:
+        """The bytes on disk (fsync'd) under a temporary name beside `path`; renamed into place later."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
         with open(tmp, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
-        fd = os.open(path.parent, os.O_RDONLY)
+        return tmp
+
+    @staticmethod
+    def _fsync_dir(folder: Path) -> None:
+        fd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:
@@ -104,39 +108,46 @@ class Store:
     ) -> Stored:
         digest = hashlib.sha256(data).hexdigest()
         path = self.path_for(study, series, sop)
-        with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")  # one writer per SOP Instance UID decision at a time
-            row = db.execute(
-                "SELECT sha256, token_id, study_instance_uid, series_instance_uid FROM instances "
-                "WHERE sop_instance_uid = ?",
-                (sop,),
-            ).fetchone()
-            if row is not None and row[0] == digest and path.is_file():
-                return Stored("duplicate", path, digest)
-            if row is not None and row[0] != digest and row[1] != token_id:
-                raise StoreConflict(
-                    f"SOP Instance UID {sop} is already stored with different content by another uploader"
+        # Written and fsync'd before the index is locked: uploads store in parallel, and only the decision
+        # (duplicate, conflict, replace) and the rename are serialised.
+        tmp = self._write_temporary(path, data)
+        try:
+            with self._connect() as db:
+                db.execute("BEGIN IMMEDIATE")
+                row = db.execute(
+                    "SELECT sha256, token_id, study_instance_uid, series_instance_uid FROM instances "
+                    "WHERE sop_instance_uid = ?",
+                    (sop,),
+                ).fetchone()
+                if row is not None and row[0] == digest and path.is_file():
+                    return Stored("duplicate", path, digest)
+                if row is not None and row[0] != digest and row[1] != token_id:
+                    raise StoreConflict(
+                        f"SOP Instance UID {sop} is already stored with different content by another uploader"
+                    )
+                os.replace(tmp, path)
+                self._fsync_dir(path.parent)
+                if row is not None and (row[2], row[3]) != (study, series):
+                    old = self.path_for(row[2], row[3], sop)
+                    if old != path:
+                        old.unlink(missing_ok=True)
+                db.execute("DELETE FROM forwarded WHERE sop_instance_uid = ?", (sop,))
+                db.execute(
+                    "INSERT OR REPLACE INTO instances VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        sop,
+                        study,
+                        series,
+                        sop_class,
+                        digest,
+                        len(data),
+                        token_id,
+                        time.strftime("%Y%m%d%H%M%S"),
+                        attributes,
+                    ),
                 )
-            self._write_atomic(path, data)
-            if row is not None and (row[2], row[3]) != (study, series):
-                old = self.path_for(row[2], row[3], sop)
-                if old != path:
-                    old.unlink(missing_ok=True)
-            db.execute("DELETE FROM forwarded WHERE sop_instance_uid = ?", (sop,))
-            db.execute(
-                "INSERT OR REPLACE INTO instances VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    sop,
-                    study,
-                    series,
-                    sop_class,
-                    digest,
-                    len(data),
-                    token_id,
-                    time.strftime("%Y%m%d%H%M%S"),
-                    attributes,
-                ),
-            )
+        finally:
+            tmp.unlink(missing_ok=True)  # gone already when renamed
         return Stored("replaced" if row is not None else "stored", path, digest)
 
     def query(self, token_id: int, **where: str) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@
     .venv/bin/python bench/run.py --profile 300   # cProfile our CLI (--jobs 1) on 300 slices, top functions
     .venv/bin/python bench/run.py --sets page     # only the page in headless Chromium (bench/page.py)
     .venv/bin/python bench/run.py --sets viewer   # frames shown in the page, cine redaction (bench/viewer.py)
+    .venv/bin/python bench/run.py --sets upload   # STOW-RS into our server vs a raw POST (bench/upload.py)
 
 (`python3 build.py bench [args]` runs this with the project's venv.) Every tool writes into a fresh output
 folder; the wall clock covers the whole command (interpreter start-up, imports, reading, writing), best of
@@ -415,7 +416,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--repeat-large", type=int, default=1, help="runs per tool on the large set (default 1)")
     p.add_argument("--tools", default=",".join(TOOLS), help=f"comma-separated subset of {','.join(TOOLS)}")
     p.add_argument(
-        "--sets", default="ct,large,page,viewer", help="any of ct, large, page, viewer (default: all four)"
+        "--sets",
+        default="ct,large,page,viewer,upload",
+        help="any of ct, large, page, viewer, upload (default: all)",
     )
     p.add_argument("--page-files", type=int, help="page: CT slices dropped on the page (default: --slices)")
     p.add_argument("--page-launches", type=int, default=5, help="page: launches per cold-start figure (5)")
@@ -487,6 +490,11 @@ def main(argv: list[str] | None = None) -> int:
 
         print("viewer and redaction:", flush=True)
         viewer.run(out)
+    if "upload" in sets:  # STOW-RS into our server vs a raw POST: bench/out/upload.json
+        import upload
+
+        print("upload:", flush=True)
+        upload.run(out)
     if not infos and "page" not in sets:
         return 0
     if "page" in sets and not infos:  # the page alone: its results go to bench/out/page.json only
