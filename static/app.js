@@ -61,24 +61,40 @@ async function startEngines() {
   return info;
 }
 
-// The least loaded worker that is ready (the first one queues requests until it is).
+// The least loaded worker that is ready (the first one queues requests until it is); never one retiring.
 function pickEngine() {
-  const ready = engines.filter((e) => e.isReady);
-  if (!ready.length) return engines[0];
+  const live = engines.filter((e) => !e.retiring);
+  const ready = live.filter((e) => e.isReady);
+  if (!ready.length) return live[0] || engines[0];
   return ready.reduce((a, b) => (b.load < a.load ? b : a));
+}
+
+// A worker that handled a very large file is retired: it takes no new requests, finishes the ones it has
+// (two are in flight per worker), and is then replaced by a fresh one.
+function retire(engine) {
+  engine.retiring = true;
+  const replacement = new Engine();
+  const i = engines.indexOf(engine);
+  if (i >= 0) engines.splice(i + 1, 0, replacement);
+  // For monitoring and tests: how many workers were replaced to give their memory back.
+  document.body.dataset.enginesReplaced = String(Number(document.body.dataset.enginesReplaced || 0) + 1);
+}
+
+function reapRetired() {
+  for (const engine of engines.filter((e) => e.retiring && e.load === 0)) {
+    engine.terminate();
+    engines.splice(engines.indexOf(engine), 1);
+  }
 }
 
 async function rpc(cmd, payload = {}) {
   const engine = pickEngine();
-  const reply = await engine.send(cmd, payload);
-  if (cmd === "deidentify" && payload.item.size > RECYCLE_AFTER_BYTES) {
-    const i = engines.indexOf(engine);
-    if (i >= 0) {
-      engine.terminate();
-      engines[i] = new Engine();
-    }
+  try {
+    return await engine.send(cmd, payload);
+  } finally {
+    if (cmd === "deidentify" && payload.item.size > RECYCLE_AFTER_BYTES && !engine.retiring) retire(engine);
+    reapRetired();
   }
-  return reply;
 }
 
 // ---------------------------------------------------------------- state

@@ -212,3 +212,40 @@ def test_files_dropped_while_loading_are_queued(recorded: Any, server: str, e2e:
     e2e.drop_paths(page, "#drop-zone", [tmp_path / "a.dcm"])
     page.locator("#index-progress", has_text="1 DICOM files in the list").wait_for(timeout=60_000)
     e2e.wait_state(page, "ready", timeout=60)
+
+
+def test_worker_is_replaced_after_a_very_large_file(
+    recorded: Any, server: str, e2e: Any, tmp_path: Path
+) -> None:
+    """A file over 128 MB grows a worker's wasm heap for good: that worker is retired after it (it finishes
+    what it holds, takes nothing new) and replaced; every file still comes out byte-identical to the native
+    engine's."""
+    import numpy as np
+    from pydicom.uid import generate_uid
+
+    from anonymizer.config import Config
+    from anonymizer.engine import deidentify
+    from anonymizer.keys import SecretKey
+
+    big = pydicom.dcmread(TEST_FILES / "CT_small.dcm")
+    frames, size = 260, 512  # 260 x 512 x 512 x 2 bytes = 136 MB
+    big.SOPInstanceUID = generate_uid()
+    big.file_meta.MediaStorageSOPInstanceUID = big.SOPInstanceUID
+    big.Rows = big.Columns = size
+    big.NumberOfFrames = frames
+    big.PixelData = np.random.default_rng(0).integers(0, 2000, (frames, size, size), dtype=np.int16).tobytes()
+    big_path = tmp_path / "big.dcm"
+    big.save_as(big_path, enforce_file_format=True)
+    small = [TEST_FILES / n for n in ("MR_small.dcm", "rtplan.dcm")]
+    page = recorded.page
+    _open(page, server, e2e)
+    page.set_input_files("#pick-files", [str(big_path), *(str(p) for p in small)])
+    page.locator("#index-progress", has_text="3 DICOM files in the list").wait_for(timeout=60_000)
+    zf = _download(page, e2e, tmp_path)
+    assert int(page.get_attribute("body", "data-engines-replaced") or 0) >= 1
+    config = Config(key=SecretKey(bytes(range(32))))
+    names = set(zf.namelist())
+    for p in [big_path, *small]:
+        r = deidentify(p.read_bytes(), config)
+        name = f"{r.study_instance_uid}/{r.series_instance_uid}/{r.sop_instance_uid}.dcm"
+        assert name in names and zf.read(name) == r.data, p.name
