@@ -165,6 +165,23 @@ def _start_app_server(
     return url, stop
 
 
+def launch_registered(dist: Path, *, data: Path | None = None, port: int | None = None) -> Any:
+    """``app.launch.launch_server`` (the process is there to be killed), its origin registered with the
+    proxies; ``.stop()`` also unregisters it. Restarting on the same ``port`` keeps the page's origin."""
+    from app.launch import launch_server
+
+    server = launch_server(dist, data=data, port=port)
+    unregister = _register(server.url.removeprefix("http://"))
+    stop_server = server.stop
+
+    def stop() -> None:
+        unregister()
+        stop_server()
+
+    server.stop = stop
+    return server
+
+
 def start_server(dist: Path, data: Path | None = None) -> tuple[str, Callable[[], None]]:
     """Serve ``dist`` on a free loopback port with the product's own server (`python -m app serve`),
     so the tests see its CSP and headers; returns ``(base_url, stop)``. ``data``: its uploads and tokens

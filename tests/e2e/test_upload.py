@@ -99,3 +99,76 @@ def test_review_then_upload_then_resume(upload_server: Any, recorded: Any, e2e: 
     text = page.inner_text("#upload-text")
     assert "0 stored" in text and "3 already on the server unchanged" in text, text
     assert len(list((data / "instances").rglob("*.dcm"))) == 3
+
+
+@pytest.fixture
+def servers() -> Iterator[list[Any]]:
+    """Servers a test starts; stopped after the page's teardown (which checks every request went to one)."""
+    started: list[Any] = []
+    yield started
+    for server in started:
+        server.stop()
+
+
+def test_server_killed_mid_upload_then_the_page_resumes(
+    servers: list[Any], recorded: Any, e2e: Any, tmp_path: Path
+) -> None:
+    """The server dies (-9) while the page uploads; restarted on the same origin, the page's next upload sends
+    only what is missing, and every instance ends up stored exactly once, whole."""
+    import os
+    import signal
+    import threading
+
+    data = tmp_path / "server-data"
+    token = Tokens(data / "tokens.sqlite").create("e2e", per_minute=10_000)
+    server = h.launch_registered(h.dist_dir(), data=data)
+    servers.append(server)
+    port = server.port
+    folder = tmp_path / "cines"
+    folder.mkdir()
+    series = pydicom.uid.generate_uid()
+    for number in range(1, 25):
+        ds = _cine(series, number, rle=False)
+        ds.BurnedInAnnotation = "NO"  # not gated: this test is about the transport
+        ds.Modality = "OT"
+        ds.save_as(folder / f"c{number}.dcm", enforce_file_format=True)
+    page = recorded.page
+    page.add_init_script(
+        f"localStorage.setItem('pacsbin-uploader-upload', JSON.stringify({{endpoint: '/dicomweb', "
+        f"token: '{token}'}}))"
+    )
+    page.goto(server.url + "/")
+    e2e.wait_state(page, "ready", timeout=60)
+    e2e.drop_paths(page, "#drop-zone", [folder])
+    page.locator("#index-progress", has_text="24 DICOM files in the list").wait_for(timeout=60_000)
+    for thumb in page.locator("canvas.thumb").all():
+        thumb.scroll_into_view_if_needed()
+    page.locator("#upload-run:not([disabled])").wait_for(timeout=30_000)
+
+    def kill_when_some_are_stored() -> None:
+        for _ in range(600):
+            if len(list((data / "instances").rglob("*.dcm"))) >= 4:
+                os.kill(server.proc.pid, signal.SIGKILL)
+                return
+            threading.Event().wait(0.02)
+
+    killer = threading.Thread(target=kill_when_some_are_stored)
+    killer.start()
+    page.click("#upload-run")
+    page.locator("#upload-text", has_text="Upload finished").wait_for(timeout=180_000)
+    killer.join(30)
+    first = page.inner_text("#upload-text")
+    assert "not sent (errors)" in first and not first.endswith(" 0 not sent (errors).")
+    server.proc.wait(10)
+    server = h.launch_registered(h.dist_dir(), data=data, port=port)
+    servers.append(server)
+    assert not list((data / "instances").rglob("*.tmp"))
+    page.click("#upload-run")
+    page.locator("#upload-text", has_text="0 not sent (errors)").wait_for(timeout=180_000)
+    second = page.inner_text("#upload-text")
+    e2e.screenshot(page, "upload-03-resumed")
+    stored = list((data / "instances").rglob("*.dcm"))
+    assert len(stored) == 24, second
+    assert "already on the server unchanged" in second and not second.startswith("Upload finished: 24 stored")
+    for path in stored:
+        assert check_deidentified(path.read_bytes(), Policy()).ok
