@@ -70,8 +70,10 @@ def test_review_then_upload_then_resume(upload_server: Any, recorded: Any, e2e: 
     page.click("#viewer-checked")
     page.locator("tr.series", has_text="images checked").wait_for()
     page.locator("#studies").scroll_into_view_if_needed()
-    for thumb in page.locator("canvas.thumb").all():  # the reviewer scrolls past every series
-        thumb.scroll_into_view_if_needed()
+    thumbs = page.locator("canvas.thumb")
+    page.locator("canvas.thumb[data-thumb]").nth(thumbs.count() - 1).wait_for(state="attached")
+    for i in range(thumbs.count()):  # the reviewer scrolls past every series
+        thumbs.nth(i).scroll_into_view_if_needed()
     page.locator("#upload-run:not([disabled])").wait_for(timeout=30_000)
     e2e.screenshot(page, "upload-01-ready")
     page.click("#upload-run")
@@ -141,8 +143,10 @@ def test_server_killed_mid_upload_then_the_page_resumes(
     e2e.wait_state(page, "ready", timeout=60)
     e2e.drop_paths(page, "#drop-zone", [folder])
     page.locator("#index-progress", has_text="24 DICOM files in the list").wait_for(timeout=60_000)
-    for thumb in page.locator("canvas.thumb").all():
-        thumb.scroll_into_view_if_needed()
+    thumbs = page.locator("canvas.thumb")
+    page.locator("canvas.thumb[data-thumb]").nth(thumbs.count() - 1).wait_for(state="attached")
+    for i in range(thumbs.count()):
+        thumbs.nth(i).scroll_into_view_if_needed()
     page.locator("#upload-run:not([disabled])").wait_for(timeout=30_000)
 
     def kill_when_some_are_stored() -> None:

@@ -1,0 +1,163 @@
+// De-identify the included files and stream them into a zip download (through the service worker).
+import { makeZip } from "./vendor/client-zip.js";
+import { engines, rpc, workerItem } from "./engines.mjs";
+import { $, busy, formatSize, saveBlob, state } from "./page.mjs";
+import { pixelEdit } from "./review.mjs";
+import { engineSettings, fingerprint } from "./settings.mjs";
+import { gated, markFailed } from "./studylist.mjs";
+
+const FIXED_DATE = new Date("2000-01-01T00:00:00Z"); // zip entry times carry no information
+export function includedInstances() {
+  const out = [];
+  for (const series of state.series.values()) {
+    if (state.included.has(series.key) && !gated(series)) out.push(...series.instances);
+  }
+  return out;
+}
+
+// De-identified outputs in input order. Two requests in flight per worker (each worker reads the next file
+// while Python works on the current one), consumed in order, so at most that many outputs wait in memory.
+export async function* deidentifiedStream(instances) {
+  const settings = engineSettings();
+  const inFlight = [];
+  let launched = 0;
+  const launch = () => {
+    const inst = instances[launched++];
+    inFlight.push(rpc("deidentify", { item: workerItem(inst), settings, pixels: pixelEdit(inst) }));
+  };
+  for (let i = 0; i < instances.length; i++) {
+    if (state.cancel) throw new Error("cancelled");
+    while (launched < instances.length && inFlight.length < 2 * Math.max(1, engines.length)) launch();
+    yield { index: i, inst: instances[i], reply: await inFlight.shift() };
+  }
+}
+
+async function* zipEntries(instances, report, progress) {
+  for await (const { index, inst, reply } of deidentifiedStream(instances)) {
+    const r = reply.result;
+    if (r.status === "ok") {
+      report.files.push({ input: index + 1, status: "done", sop_instance_uid: r.sop, counts: r.counts, flags: r.flags,
+        codes: r.codes });
+      yield { name: `${r.study}/${r.series}/${r.sop}.dcm`, input: reply.bytes, lastModified: FIXED_DATE };
+    } else {
+      report.files.push({ input: index + 1, status: r.status, reason: r.reason });
+      markFailed(inst, r.reason);
+      progress.errors.push(`${inst.name}: ${r.reason}`);
+    }
+    progress.done += 1;
+    progress.bytes += inst.size;
+    progress.update();
+  }
+  report.finished = true;
+  yield {
+    name: "deidentification-report.json",
+    input: JSON.stringify(report, null, 1),
+    lastModified: FIXED_DATE,
+  };
+}
+
+function makeProgress(instances) {
+  const total = instances.length;
+  const totalBytes = instances.reduce((n, i) => n + i.size, 0);
+  const start = performance.now();
+  const progress = {
+    done: 0, bytes: 0, errors: [],
+    update() {
+      $("#progress").max = total;
+      $("#progress").value = progress.done;
+      const elapsed = (performance.now() - start) / 1000;
+      const rate = progress.bytes / Math.max(elapsed, 0.001);
+      const left = rate > 0 ? (totalBytes - progress.bytes) / rate : 0;
+      $("#progress-text").textContent = `${progress.done} of ${total} files, ${formatSize(progress.bytes)} of `
+        + `${formatSize(totalBytes)}, about ${Math.ceil(left)} s left`;
+      $("#errors").replaceChildren(...progress.errors.map((e) => {
+        const li = document.createElement("li");
+        li.textContent = e;
+        return li;
+      }));
+    },
+  };
+  return progress;
+}
+
+// Stream through the service worker (sw.js) into a download. Resolves false, having consumed nothing, when
+// the service worker does not take the download within a few seconds (not controlling yet, restarted).
+async function streamThroughServiceWorker(stream, filename) {
+  const controller = navigator.serviceWorker && navigator.serviceWorker.controller;
+  if (!controller) return false;
+  const id = crypto.randomUUID();
+  const channel = new MessageChannel();
+  let reader = null;
+  let started = false;
+  const finished = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { if (!started) resolve(false); }, 5000);
+    channel.port1.onmessage = async ({ data }) => {
+      started = true;
+      clearTimeout(timer);
+      if (data.registered) {
+        const frame = document.createElement("iframe");
+        frame.hidden = true;
+        frame.src = `download/${id}`;
+        document.body.append(frame);
+        setTimeout(() => frame.remove(), 60_000);
+        return;
+      }
+      if (data.cancel) {
+        if (reader) reader.cancel();
+        reject(new Error("download cancelled"));
+        return;
+      }
+      try {
+        reader = reader || stream.getReader();
+        const { done, value } = await reader.read();
+        if (done) {
+          channel.port1.postMessage({ done: true });
+          resolve(true);
+        } else {
+          channel.port1.postMessage({ chunk: value }, [value.buffer]);
+        }
+      } catch (err) {
+        channel.port1.postMessage({ error: String(err.message || err) });
+        reject(err);
+      }
+    };
+  });
+  controller.postMessage({ type: "download", id, filename }, [channel.port2]);
+  return finished;
+}
+
+async function streamDownload(stream, filename) {
+  if (await streamThroughServiceWorker(stream, filename)) return;
+  // No service worker took it (e.g. a private window): the zip is built in memory instead.
+  saveBlob(await new Response(stream).blob(), filename);
+}
+
+export async function run() {
+  const instances = includedInstances();
+  if (!instances.length) return;
+  state.cancel = false;
+  $("#cancel").hidden = false;
+  $("#progress").hidden = false;
+  const progress = makeProgress(instances);
+  progress.update();
+  const report = {
+    product: "Pacsbin Uploader",
+    profile: state.settings.profile,
+    options: state.settings.options,
+    key_fingerprint: await fingerprint(state.settings.key),
+    files: [],
+  };
+  await busy(async () => {
+    try {
+      await streamDownload(makeZip(zipEntries(instances, report, progress)), "pacsbin-deidentified.zip");
+      const done = report.files.filter((f) => f.status === "done").length;
+      $("#progress-text").textContent = `Done: ${done} de-identified, ${instances.length - done} failed. `
+        + "The zip is in your downloads.";
+      state.finished = true;
+    } catch (err) {
+      $("#progress-text").textContent = state.cancel ? "Cancelled: nothing was saved." : `Stopped: ${err.message}`;
+    } finally {
+      $("#cancel").hidden = true;
+    }
+  });
+}

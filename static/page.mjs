@@ -1,0 +1,74 @@
+// What the page's modules share: the state of this session, the <body data-state> it reports, and small
+// display helpers. No de-identification logic lives in the page; it all runs in the engine worker.
+
+export const $ = (sel) => document.querySelector(sel);
+
+export const state = {
+  ready: false,
+  busy: 0,
+  files: [],        // {file, name (relative path, shown only on this page), size}
+  skipped: [],      // {name, reason}
+  series: new Map(), // SeriesInstanceUID -> {patientKey, studyUid, header, instances: [...], flags:Set}
+  included: new Set(), // series keys
+  settings: null,   // {profile, options, key}
+  describe: null,
+  cancel: false,
+  indexing: 0,      // drops being indexed
+  regions: [],      // the reviewer's regions: REGIONS.json entries (original UIDs), applied by the engine
+};
+
+// Called on every state change (e.g. the upload button's gate); modules add theirs.
+export const onRefresh = [];
+// Filled in by the modules that own them, so others can call them without importing in a circle.
+export const hooks = { openReview: null };
+
+export function setState(value) {
+  document.body.dataset.state = value;
+}
+
+export function refreshState() {
+  for (const fn of onRefresh) fn();
+  if (document.body.dataset.state === "error") return;
+  if (!state.ready) setState("loading");
+  else if (state.busy > 0) setState("busy");
+  else if (document.body.dataset.state === "busy" && state.finished) setState("done");
+  else if (document.body.dataset.state !== "done") setState("ready");
+}
+
+export function fatal(message) {
+  setState("error");
+  $("#engine-status").textContent = `Error: ${message}`;
+}
+
+export async function busy(fn) {
+  state.busy += 1;
+  state.finished = false;
+  refreshState();
+  try {
+    return await fn();
+  } finally {
+    state.busy -= 1;
+    refreshState();
+  }
+}
+
+
+export function formatSize(bytes) {
+  if (bytes > 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
+  if (bytes > 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
+  return `${Math.max(1, Math.round(bytes / 1e3))} kB`;
+}
+
+export function formatDate(da) {
+  return /^\d{8}$/.test(da) ? `${da.slice(0, 4)}-${da.slice(4, 6)}-${da.slice(6)}` : da;
+}
+
+// A series that must be looked at first cannot be ticked until it is checked in the viewer.
+
+export function saveBlob(blob, filename) {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = filename;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}

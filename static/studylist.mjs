@@ -1,0 +1,221 @@
+// The study list: patients, studies and series with checkboxes, risk flags, the review gate and a thumbnail
+// per series (which also tells when a series was seen).
+import { rpc, workerItem } from "./engines.mjs";
+import { $, formatDate, formatSize, hooks, refreshState, state } from "./page.mjs";
+import { thumbnail } from "./viewer.mjs";
+// While a drop is being indexed the list is redrawn a few times a second, not every frame: the main
+// thread is needed for the walk and the workers' messages (2,000 files: 2.5 s of main-thread work).
+const INDEXING_RENDER_MS = 250;
+let renderPending = false;
+let lastRender = 0;
+export function scheduleRender() {
+  if (renderPending) return;
+  renderPending = true;
+  const wait = state.indexing ? Math.max(0, lastRender + INDEXING_RENDER_MS - performance.now()) : 0;
+  setTimeout(() => requestAnimationFrame(() => {
+    renderPending = false;
+    lastRender = performance.now();
+    renderStudies();
+  }), wait);
+}
+
+// Patients by name, studies by date, series by number: the list keeps its order while files arrive
+// (they are indexed in parallel, so they arrive in any order).
+const byText = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+const byNumber = (a, b) => (parseFloat(a) || 0) - (parseFloat(b) || 0);
+
+function groupTree() {
+  const patients = new Map();
+  const series = [...state.series.values()].sort((a, b) => byText(a.patientKey, b.patientKey)
+    || byText(a.header.StudyDate, b.header.StudyDate) || byText(a.studyUid, b.studyUid)
+    || byNumber(a.header.SeriesNumber, b.header.SeriesNumber) || byText(a.key, b.key));
+  for (const s of series) {
+    const h = s.header;
+    if (!patients.has(s.patientKey)) patients.set(s.patientKey, { header: h, studies: new Map() });
+    const studies = patients.get(s.patientKey).studies;
+    if (!studies.has(s.studyUid)) studies.set(s.studyUid, { header: h, series: [] });
+    studies.get(s.studyUid).series.push(s);
+  }
+  return patients;
+}
+
+export function instanceOrder(a, b) {
+  return byNumber(a.header.InstanceNumber, b.header.InstanceNumber) || byText(a.name, b.name);
+}
+
+// A file the engine refused (in review or in a run) is shown on its series; it is never in the output.
+export function markFailed(inst, reason) {
+  inst.failure = reason;
+  const series = state.series.get(inst.seriesKey);
+  if (series) series.failed.set(inst.name, reason);
+  scheduleRender();
+}
+
+export const gated = (s) => s.pixelReview && !s.checked;
+
+function checkbox(label, seriesList) {
+  const input = document.createElement("input");
+  input.type = "checkbox";
+  input.setAttribute("aria-label", label);
+  input.disabled = seriesList.every(gated);
+  seriesList = seriesList.filter((s) => !gated(s));
+  const included = seriesList.filter((s) => state.included.has(s.key)).length;
+  input.checked = seriesList.length > 0 && included === seriesList.length;
+  input.indeterminate = included > 0 && included < seriesList.length;
+  input.addEventListener("change", () => {
+    for (const s of seriesList) {
+      if (input.checked) state.included.add(s.key);
+      else state.included.delete(s.key);
+    }
+    scheduleRender();
+  });
+  return input;
+}
+
+export function row(cls, cells) {
+  const tr = document.createElement("tr");
+  tr.className = cls;
+  for (const cell of cells) {
+    const td = document.createElement("td");
+    if (cell instanceof Node) td.append(cell);
+    else td.textContent = cell ?? "";
+    tr.append(td);
+  }
+  return tr;
+}
+
+export function renderStudies() {
+  const body = $("#studies tbody");
+  body.replaceChildren();
+  const tree = groupTree();
+  for (const [, patient] of tree) {
+    const allSeries = [...patient.studies.values()].flatMap((s) => s.series);
+    const name = patient.header.PatientName || "(no name)";
+    const pid = patient.header.PatientID || "(no ID)";
+    body.append(row("patient", [checkbox(`Include patient ${name}`, allSeries), `${name} — ${pid}`, "", "",
+      String(allSeries.reduce((n, s) => n + s.instances.length, 0)), "", "", ""]));
+    for (const [, study] of patient.studies) {
+      const h = study.header;
+      const desc = h.StudyDescription || "(no description)";
+      body.append(row("study", [checkbox(`Include study ${desc}`, study.series), `Study: ${desc}`, "",
+        formatDate(h.StudyDate), String(study.series.reduce((n, s) => n + s.instances.length, 0)), "", "", ""]));
+      for (const series of study.series) {
+        const sh = series.header;
+        const label = `Series ${sh.SeriesNumber || ""} ${sh.SeriesDescription || ""}`.trim();
+        const frames = series.instances.reduce((n, i) => n + (parseInt(i.header.NumberOfFrames, 10) || 1), 0);
+        const size = series.instances.reduce((n, i) => n + i.size, 0);
+        const title = document.createElement("span");
+        title.textContent = label;
+        for (const flag of series.flags) {
+          const f = document.createElement("span");
+          f.className = "flag";
+          f.textContent = flag.split(":")[0];
+          f.title = flag;
+          title.append(" ", f);
+        }
+        if (gated(series)) {
+          const f = document.createElement("span");
+          f.className = "flag gate";
+          f.textContent = "check the images before including";
+          title.append(" ", f);
+        } else if (series.pixelReview) {
+          const f = document.createElement("span");
+          f.className = "flag gate";
+          f.textContent = "images checked";
+          title.append(" ", f);
+        }
+        if (series.failed.size) {
+          const f = document.createElement("span");
+          f.className = "flag failed";
+          f.textContent = `${series.failed.size} file(s) cannot be de-identified (left out)`;
+          f.title = [...series.failed].map(([name, reason]) => `${name}: ${reason}`).join("\n");
+          title.append(" ", f);
+        }
+        const cell = document.createElement("span");
+        cell.className = "series-title";
+        cell.append(thumbCanvas(series), title);
+        const review = document.createElement("button");
+        review.type = "button";
+        review.textContent = "Review";
+        review.setAttribute("aria-label", `Review header of ${label}`);
+        review.addEventListener("click", () => hooks.openReview(series));
+        body.append(row("series", [checkbox(`Include ${label}`, [series]), cell, sh.Modality,
+          formatDate(sh.StudyDate), String(series.instances.length), String(frames), formatSize(size), review]));
+      }
+    }
+  }
+  $("#studies-section").hidden = state.series.size === 0 && state.skipped.length === 0;
+  $("#output").hidden = state.series.size === 0;
+  refreshState();
+  $("#run").disabled = !state.ready || state.included.size === 0 || state.busy > 0;
+  const skipped = $("#skipped");
+  skipped.replaceChildren(...state.skipped.map((s) => {
+    const li = document.createElement("li");
+    li.textContent = `${s.name}: ${s.reason}`;
+    return li;
+  }));
+  $("#skipped-box").hidden = state.skipped.length === 0;
+  $("#skipped-summary").textContent = `${state.skipped.length} file(s) skipped`;
+}
+
+// ---------------------------------------------------------------- thumbnails
+// One per series, made after indexing, one at a time (the workers are needed for the rest), kept.
+const THUMB = 48;
+// A series counts as seen once its thumbnail was on screen (the reviewer scrolled past it) or it was opened.
+const seenWatcher = new IntersectionObserver((entries) => {
+  for (const entry of entries) {
+    if (!entry.isIntersecting) continue;
+    const series = state.series.get(entry.target.seriesKey);
+    if (series && !series.seen) {
+      series.seen = true;
+      refreshState();
+    }
+    seenWatcher.unobserve(entry.target);
+  }
+}, { threshold: 0.5 });
+const thumbQueue = [];
+let thumbBusy = false;
+
+function drawThumb(canvas, series) {
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = "#111";
+  ctx.fillRect(0, 0, THUMB, THUMB);
+  ctx.drawImage(series.thumb, (THUMB - series.thumb.width) / 2, (THUMB - series.thumb.height) / 2);
+  canvas.dataset.thumb = "shown"; // for tests: this series' thumbnail is on its row
+  canvas.seriesKey = series.key;
+  seenWatcher.observe(canvas);
+}
+
+function thumbCanvas(series) {
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = THUMB;
+  canvas.className = "thumb";
+  canvas.setAttribute("aria-hidden", "true");
+  series.thumbCanvas = canvas; // the row's current canvas: a thumbnail that arrives later is drawn into it
+  if (series.thumb) {
+    drawThumb(canvas, series);
+  } else if (!series.thumbAsked && series.header.Rows) {
+    series.thumbAsked = true;
+    thumbQueue.push(series);
+    setTimeout(nextThumb, 0);
+  }
+  return canvas;
+}
+
+async function nextThumb() {
+  if (thumbBusy || state.indexing || state.busy || !thumbQueue.length) {
+    if (thumbQueue.length && !thumbBusy) setTimeout(nextThumb, 500);
+    return;
+  }
+  thumbBusy = true;
+  const series = thumbQueue.shift();
+  try {
+    series.thumb = await thumbnail(rpc, workerItem(series.instances[0]), THUMB);
+  } catch {
+    series.thumb = null; // shown without one; the viewer says why when opened
+  }
+  thumbBusy = false;
+  // Into the row's canvas, without redrawing the list (a 20,000-file list takes a while to redraw).
+  if (series.thumb && series.thumbCanvas) drawThumb(series.thumbCanvas, series);
+  nextThumb();
+}

@@ -1,0 +1,126 @@
+// The upload step of the page: its gate (after review), its settings, progress and report. The transport
+// is upload.mjs; the bytes come from the engine (download.mjs's de-identified stream).
+import { deidentifiedStream, includedInstances } from "./download.mjs";
+import { $, busy, formatSize, onRefresh, state } from "./page.mjs";
+import { gated, markFailed } from "./studylist.mjs";
+import { Uploader, UploadError, checkEndpoint } from "./upload.mjs";
+const UPLOAD_STORE = "pacsbin-uploader-upload";
+
+function uploadSettings() {
+  return { endpoint: "/dicomweb", token: "", ...JSON.parse(localStorage.getItem(UPLOAD_STORE) || "{}") };
+}
+
+// Upload only after review: every included series with images was seen (thumbnail on screen, or opened);
+// the ones at risk of burned-in text were checked (they cannot be included otherwise).
+function unseenSeries() {
+  return [...state.series.values()].filter((s) => state.included.has(s.key) && !gated(s) && s.header.Rows && !s.seen);
+}
+
+function refreshUploadGate() {
+  const unseen = unseenSeries();
+  const { token } = uploadSettings();
+  const included = [...state.series.values()].some((s) => state.included.has(s.key) && !gated(s));
+  $("#upload").hidden = state.series.size === 0;
+  $("#upload-run").disabled = !state.ready || state.busy > 0 || !included || unseen.length > 0 || !token;
+  $("#upload-gate").textContent = !token ? "Set the upload token in Settings first."
+    : unseen.length ? `${unseen.length} included series not seen yet: scroll through the list or open them.` : "";
+}
+
+async function runUpload() {
+  const instances = includedInstances();
+  if (!instances.length) return;
+  const { endpoint, token } = uploadSettings();
+  const started = performance.now();
+  const totalBytes = instances.reduce((n, i) => n + i.size, 0);
+  const perStudy = new Map();
+  let done = 0;
+  let bytes = 0;
+  const failed = [];
+  let uploader;
+  try {
+    uploader = new Uploader({ endpoint, token, onProgress: () => {} });
+  } catch (err) {
+    $("#upload-text").textContent = `Not uploaded: ${err.message}`;
+    return;
+  }
+  state.cancel = false;
+  $("#upload-progress").hidden = false;
+  $("#upload-progress").max = instances.length;
+  const show = () => {
+    const seconds = (performance.now() - started) / 1000;
+    const rate = bytes / Math.max(seconds, 0.001);
+    const left = rate > 0 ? Math.ceil((totalBytes - bytes) / rate) : 0;
+    $("#upload-progress").value = done;
+    $("#upload-text").textContent = `${done} of ${instances.length} files, ${formatSize(bytes)} of ${formatSize(totalBytes)}`
+      + ` (${formatSize(rate)}/s), about ${left} s left`;
+    $("#upload-report").replaceChildren(...[...perStudy].map(([study, n]) => {
+      const li = document.createElement("li");
+      li.textContent = `Study ${study}: ${n.files} file(s), ${formatSize(n.bytes)} de-identified and sent`;
+      return li;
+    }));
+  };
+  await busy(async () => {
+    try {
+      for await (const { inst, reply } of deidentifiedStream(instances)) {
+        const r = reply.result;
+        if (r.status === "ok") {
+          await uploader.add({ study: r.study, sop: r.sop, bytes: reply.bytes });
+          const n = perStudy.get(r.study) || { files: 0, bytes: 0 };
+          n.files += 1;
+          n.bytes += reply.bytes.byteLength;
+          perStudy.set(r.study, n);
+        } else {
+          markFailed(inst, r.reason);
+          failed.push(`${inst.name}: ${r.reason}`);
+        }
+        done += 1;
+        bytes += inst.size;
+        show();
+      }
+      const report = await uploader.finish();
+      const lines = [
+        `${report.stored.length} stored`, `${report.unchanged.length} already on the server unchanged (not sent again)`,
+        `${report.refused.length} refused by the server`, `${report.errors.length + failed.length} not sent (errors)`,
+      ];
+      $("#upload-text").textContent = `Upload finished: ${lines.join(", ")}.`;
+      $("#upload-report").replaceChildren(...[
+        ...report.refused.map((x) => `refused ${x.sop}: ${x.reason}`),
+        ...report.errors.map((x) => `not sent ${x.sop}: ${x.reason}`),
+        ...failed.map((x) => `not de-identified ${x}`),
+      ].map((text) => {
+        const li = document.createElement("li");
+        li.textContent = text;
+        return li;
+      }));
+      state.finished = true;
+    } catch (err) {
+      $("#upload-text").textContent = err instanceof UploadError || state.cancel
+        ? `Stopped: ${err.message}` : `Stopped: ${err.message || err}`;
+    }
+  });
+  refreshUploadGate();
+}
+
+
+export function initUpload() {
+  onRefresh.push(refreshUploadGate);
+  $("#upload-run").addEventListener("click", runUpload);
+  for (const id of ["#upload-endpoint", "#upload-token"]) {
+    $(id).addEventListener("change", () => {
+      const endpoint = $("#upload-endpoint").value.trim() || "/dicomweb";
+      try {
+        checkEndpoint(endpoint);
+      } catch (err) {
+        $("#upload-gate").textContent = err.message;
+        return;
+      }
+      localStorage.setItem(UPLOAD_STORE, JSON.stringify({ endpoint, token: $("#upload-token").value.trim() }));
+      refreshUploadGate();
+    });
+  }
+  $("#open-settings").addEventListener("click", () => {
+    const upload = uploadSettings();
+    $("#upload-endpoint").value = upload.endpoint;
+    $("#upload-token").value = upload.token;
+  });
+}
