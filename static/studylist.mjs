@@ -3,19 +3,26 @@
 import { rpc, workerItem } from "./engines.mjs";
 import { $, formatDate, formatSize, hooks, refreshState, state } from "./page.mjs";
 import { thumbnail } from "./viewer.mjs";
-// While a drop is being indexed the list is redrawn a few times a second, not every frame: the main
-// thread is needed for the walk and the workers' messages (2,000 files: 2.5 s of main-thread work).
+
+// While a drop is being indexed the list is redrawn a few times a second, not every frame, and never
+// more than a tenth of the time: the main thread is needed for the walk and the workers' messages, and a
+// list of 20,000 files in hundreds of series takes long to redraw.
 const INDEXING_RENDER_MS = 250;
+const INDEXING_RENDER_SHARE = 10;
 let renderPending = false;
 let lastRender = 0;
+let lastRenderCost = 0;
 export function scheduleRender() {
   if (renderPending) return;
   renderPending = true;
-  const wait = state.indexing ? Math.max(0, lastRender + INDEXING_RENDER_MS - performance.now()) : 0;
+  const gap = Math.max(INDEXING_RENDER_MS, INDEXING_RENDER_SHARE * lastRenderCost);
+  const wait = state.indexing ? Math.max(0, lastRender + gap - performance.now()) : 0;
   setTimeout(() => requestAnimationFrame(() => {
     renderPending = false;
-    lastRender = performance.now();
+    const t = performance.now();
     renderStudies();
+    lastRender = performance.now();
+    lastRenderCost = lastRender - t;
   }), wait);
 }
 
