@@ -208,10 +208,28 @@ def _pixel_edit(raw: Any) -> PixelEdit | None:
     )
 
 
-def image(path: str, frame: int, out: str) -> dict[str, Any]:
+# The viewer steps through the frames of one file at a time: its parsed dataset is kept (one file, up to
+# 256 MB) so that a frame does not cost reading and parsing the whole file again. `key` names the file
+# (the page's SOP Instance UID, name, size and modification time of the dropped file).
+VIEW_CACHE_MAX_BYTES = 256 * 1024 * 1024
+_viewed: dict[str, Any] = {}
+
+
+def image(path: str | None, frame: int, out: str, key: str = "") -> dict[str, Any]:
     """What the viewer needs for one frame: layout, display values, codec, the CTP library's suggested
-    regions for this file (never applied here), and the frame's bytes written to `out`."""
-    ds = read_dataset(_read(path), path=path)
+    regions for this file (never applied here), and the frame's bytes written to `out`.
+
+    Without `path`, only the kept file can answer: {"status": "miss"} when `key` is not the kept one."""
+    if key and key in _viewed:
+        ds = _viewed[key]
+    elif path is None:
+        return {"status": "miss"}
+    else:
+        data = _read(path)
+        ds = read_dataset(data, path=path)
+        _viewed.clear()
+        if key and len(data) <= VIEW_CACHE_MAX_BYTES:
+            _viewed[key] = ds
     info = image_info(ds)
     with open(out, "wb") as f:
         f.write(frame_bytes(ds, frame))
@@ -292,6 +310,7 @@ def _dispatch(req: dict[str, Any]) -> dict[str, Any]:
             )
             out = {"status": "ok", "plan": json.loads(plan.to_json())}
         elif cmd == "deidentify":
+            _viewed.clear()  # the viewer's kept file gives its memory back to de-identification
             result = deidentify(
                 _read(req["path"]),
                 _config(json.dumps(req["settings"], sort_keys=True)),
@@ -309,7 +328,7 @@ def _dispatch(req: dict[str, Any]) -> dict[str, Any]:
                 **_outcome(result.plan),
             }
         elif cmd == "image":
-            out = image(req["path"], int(req.get("frame") or 0), req["out"])
+            out = image(req.get("path"), int(req.get("frame") or 0), req["out"], str(req.get("key") or ""))
         elif cmd == "codestreams":
             out = codestreams(req["path"], req["out"])
         elif cmd == "regions_check":

@@ -9,6 +9,12 @@ const $ = (sel) => document.querySelector(sel);
 const HANDLE_PX = 8; // screen pixels around a rectangle's bottom-right corner that resize it
 const CINE_FPS = 10;
 
+// Names a dropped file for the engine's cache of the file being viewed.
+function viewKey(inst) {
+  const f = inst.file;
+  return [inst.header.SOPInstanceUID, inst.name, f.size, f.lastModified, inst.member || ""].join("|");
+}
+
 // A series' thumbnail: the first frame of its first instance, windowed as the viewer would show it.
 export async function thumbnail(rpc, item, size) {
   const reply = await rpc("image", { item, frame: 0 });
@@ -69,7 +75,9 @@ export class Viewer {
     const key = `${inst.header.SOPInstanceUID}/${this.frameNumber}`;
     let entry = this.cache.get(key);
     if (!entry) {
-      const reply = await this.rpc("image", { item: this.workerItem(inst), frame: this.frameNumber - 1 });
+      const reply = await this.rpc("image", {
+        item: this.workerItem(inst), frame: this.frameNumber - 1, key: viewKey(inst),
+      });
       if (reply.status !== "ok") {
         this.failed(reply.reason || reply.status);
         return;

@@ -101,8 +101,10 @@ const loadCodecs = () => (codecs ??= import("./codecs.js"));
 
 // One frame for the viewer: the engine's image description, the CTP library's suggestions and the frame's
 // samples (decoded when compressed; as stored otherwise, the page's renderer reads every stored layout).
-async function image(item, frame) {
-  const result = onItem(item, (path) => call({ cmd: "image", path, frame, out: "/out/frame" }));
+async function image(item, frame, key) {
+  // The file the viewer is stepping through is kept parsed in Python: ask without reading it first.
+  let result = call({ cmd: "image", key, frame, out: "/out/frame" });
+  if (result.status === "miss") result = onItem(item, (path) => call({ cmd: "image", path, key, frame, out: "/out/frame" }));
   if (result.status !== "ok") return result;
   const stored = py.FS.readFile("/out/frame");
   py.FS.unlink("/out/frame");
@@ -215,7 +217,7 @@ self.onmessage = async (event) => {
     } else if (cmd === "plan") {
       const { settings, pixels } = event.data;
       reply = onItem(item, (path) => call({ cmd: "plan", path, settings, pixels }));
-    } else if (cmd === "image") reply = await image(item, event.data.frame || 0);
+    } else if (cmd === "image") reply = await image(item, event.data.frame || 0, event.data.key || "");
     else if (cmd === "deidentify") {
       reply = await deidentify(item, event.data.settings, event.data.pixels, early && (await early));
     }

@@ -11,7 +11,7 @@ from typing import Any
 import pydicom
 import pytest
 from conftest import TEST_KEY
-from corpus import PYDICOM_FILES, file, public_files
+from corpus import PYDICOM_FILES, data_file, file, public_files
 
 from anonymizer.browser_api import SUMMARY_KEYWORDS, _text, handle
 from anonymizer.config import Config
@@ -197,3 +197,16 @@ def test_deidentify_with_regions_and_decoded_pixels(tmp_path: Path) -> None:
     assert (result.pixel_array[:, :4, :4] == 0).all()
     plan = call(cmd="plan", path=str(src), settings=SETTINGS, pixels={**pixels, "decoded": None})
     assert "113101" in plan["plan"]["codes"]
+
+
+def test_the_viewed_file_is_kept_parsed_between_frames(tmp_path: Path) -> None:
+    src = str(data_file("SC_rgb_2frame.dcm"))
+    out = str(tmp_path / "frame")
+    assert call(cmd="image", key="a", frame=0, out=out)["status"] == "miss"
+    assert call(cmd="image", path=src, key="a", frame=0, out=out)["status"] == "ok"
+    first = (tmp_path / "frame").read_bytes()
+    assert call(cmd="image", key="a", frame=1, out=out)["status"] == "ok"  # no path: from the kept file
+    assert (tmp_path / "frame").read_bytes() != first
+    assert call(cmd="image", key="b", frame=0, out=out)["status"] == "miss"
+    call(cmd="deidentify", path=src, out=str(tmp_path / "o.dcm"), settings=SETTINGS)
+    assert call(cmd="image", key="a", frame=0, out=out)["status"] == "miss"  # given back to de-identification
