@@ -106,6 +106,7 @@ def cmd_serve(args: list[str]) -> int:
     ensure_node()
     dist = build_dist()
     print(f"serving {dist} on http://127.0.0.1:8000 (Ctrl-C stops)", flush=True)
+    print("uploads need a token: .venv/bin/python -m app token create --name NAME", flush=True)
     return subprocess.run([str(PY), "-m", "app", "serve", "--dist", str(dist), *args], cwd=ROOT).returncode
 
 
