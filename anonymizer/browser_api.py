@@ -42,6 +42,7 @@ from .keys import SecretKey
 from .options import DEFAULT_OPTIONS, EXCLUSIVE, Option
 from .reader import read_dataset
 from .review import ENCAPSULATED_DOCUMENTS, needs_pixel_review, risk_flags
+from .summary_scan import scan_summary
 
 SUMMARY_KEYWORDS = (
     "PatientName",
@@ -72,6 +73,7 @@ DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
 LAST_SUMMARY_TAG = 0x00280301
 # Only these are kept while reading (pydicom skips the other values; Specific Character Set is always read).
 _SUMMARY_TAGS = frozenset(tag_for_keyword(k) or 0 for k in SUMMARY_KEYWORDS) | {0x00041220}
+_SCANNED_TAGS = _SUMMARY_TAGS | {0x00080005}  # the fast scan keeps Specific Character Set itself
 
 
 @cache
@@ -137,8 +139,9 @@ def index(path: str, complete: bool) -> dict[str, Any]:
     data = _read(path)
     if not data:
         return {"status": "skipped", "reason": "empty file"}
+    fast = scan_summary(data, _SCANNED_TAGS, LAST_SUMMARY_TAG)
     try:
-        ds, reached = _read_summary(data, force=False)
+        ds, reached = fast if fast is not None else _read_summary(data, force=False)
     except InvalidDicomError:
         try:
             ds, reached = _read_summary(data, force=True)

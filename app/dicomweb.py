@@ -18,6 +18,9 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
+import os
+import signal
+import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -119,6 +122,17 @@ async def _parts(request: Request, limit: int) -> list[Part]:
     return parts
 
 
+def _die_with_parent(parent: int) -> None:
+    """Initializer of the re-check processes: they end when the server ends, even when it is killed (-9)
+    and cannot shut its pool down (Linux PR_SET_PDEATHSIG; elsewhere the pool's own shutdown applies)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the server died before the line above took effect
+        os._exit(0)
+
+
 class DicomWeb:
     def __init__(
         self, store: Store, tokens: Tokens, policy: Policy, forward: Any = None, check_workers: int = 0
@@ -134,7 +148,10 @@ class DicomWeb:
             return await run_in_threadpool(check_deidentified, data, self.policy)
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                self.check_workers, mp_context=multiprocessing.get_context("spawn")
+                self.check_workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_die_with_parent,
+                initargs=(os.getpid(),),
             )
         return await asyncio.get_running_loop().run_in_executor(
             self._pool, check_deidentified, data, self.policy

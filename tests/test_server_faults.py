@@ -85,6 +85,26 @@ def _held(url: str, token: str, study: str) -> dict[str, str]:
     return out
 
 
+def _children(pid: int) -> set[int]:
+    out = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.add(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def _dist(tmp_path: Path) -> Path:
     dist = tmp_path / "dist"
     dist.mkdir()
@@ -149,6 +169,7 @@ def test_killed_mid_upload_then_resumed_stores_everything_exactly_once(tmp_path:
                 conn.send(body[start : start + 64 * 1024])
                 sent += 64 * 1024
                 if sent > len(body) // 2 and server.proc.poll() is None:
+                    workers = _children(server.proc.pid)  # the re-check processes
                     os.kill(server.proc.pid, signal.SIGKILL)
                     server.proc.wait(10)
                 time.sleep(0.001)
@@ -158,6 +179,11 @@ def test_killed_mid_upload_then_resumed_stores_everything_exactly_once(tmp_path:
             conn.close()
     finally:
         server.stop()
+    # The server's re-check processes do not outlive it, even killed (-9).
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert workers and not any(_alive(p) for p in workers)
 
     # Nothing half-written: every stored file is whole (and passes the re-check), no temporary files remain
     # once the server starts again.
