@@ -237,7 +237,7 @@ class DicomWeb:
         verdict = await self._check(data)
         if not verdict.ok:
             reason = CANNOT_UNDERSTAND if verdict.problems[0].startswith("unreadable") else NOT_AUTHORIZED
-            text = "not de-identified: " + "; ".join(verdict.problems[:10])
+            text = "refused by the re-check: " + "; ".join(verdict.problems[:10])
             return failure(reason, text, verdict.sop_class_uid, verdict.sop_instance_uid)
         if study and verdict.study_instance_uid != study:
             return failure(

@@ -4,6 +4,7 @@ re-check, redacted pixels, nothing else. A second upload sends nothing the serve
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -176,3 +177,34 @@ def test_server_killed_mid_upload_then_the_page_resumes(
     assert "already on the server unchanged" in second and not second.startswith("Upload finished: 24 stored")
     for path in stored:
         assert check_deidentified(path.read_bytes(), Policy()).ok
+
+
+def test_refusals_are_reported_with_the_servers_reason(
+    upload_server: Any, recorded: Any, e2e: Any, tmp_path: Path
+) -> None:
+    """The legacy Pacsbin profile chosen in Settings; this server does not accept it: every file is refused,
+    and the page's report says so, with the server's reason. Nothing is stored."""
+    url, token, data = upload_server
+    page = recorded.page
+    settings = json.dumps({"profile": "pacsbin", "options": []})
+    upload = json.dumps({"endpoint": "/dicomweb", "token": token})
+    page.add_init_script(
+        f"localStorage.setItem('pacsbin-uploader-settings', '{settings}');"
+        f"localStorage.setItem('pacsbin-uploader-upload', '{upload}')"
+    )
+    page.goto(url + "/")
+    e2e.wait_state(page, "ready", timeout=60)
+    page.set_input_files("#pick-files", [str(TEST_FILES / n) for n in ("CT_small.dcm", "MR_small.dcm")])
+    page.locator("#index-progress", has_text="2 DICOM files in the list").wait_for(timeout=60_000)
+    thumbs = page.locator("canvas.thumb")
+    page.locator("canvas.thumb[data-thumb]").nth(thumbs.count() - 1).wait_for(state="attached")
+    for i in range(thumbs.count()):
+        thumbs.nth(i).scroll_into_view_if_needed()
+    page.locator("#upload-run:not([disabled])").wait_for(timeout=30_000)
+    page.click("#upload-run")
+    page.locator("#upload-text", has_text="Upload finished").wait_for(timeout=120_000)
+    assert "0 stored" in page.inner_text("#upload-text") and "2 refused" in page.inner_text("#upload-text")
+    report = page.inner_text("#upload-report")
+    assert report.count("legacy Pacsbin profile is not accepted") == 2, report
+    e2e.screenshot(page, "upload-04-refused")
+    assert not list((data / "instances").rglob("*.dcm"))
