@@ -1,7 +1,7 @@
 // The study list: patients, studies and series with checkboxes, risk flags, the review gate and a thumbnail
 // per series (which also tells when a series was seen).
 import { rpc, workerItem } from "./engines.mjs";
-import { $, formatDate, formatSize, hooks, refreshState, state } from "./page.mjs";
+import { $, formatDate, formatSize, hooks, onRefresh, refreshState, state } from "./page.mjs";
 import { thumbnail } from "./viewer.mjs";
 
 // While a drop is being indexed the list is redrawn a few times a second, not every frame, and never
@@ -10,6 +10,8 @@ import { thumbnail } from "./viewer.mjs";
 const INDEXING_RENDER_MS = 250;
 const INDEXING_RENDER_SHARE = 10;
 let renderPending = false;
+let renderTimer = 0;
+let renderFrame = 0;
 let lastRender = 0;
 let lastRenderCost = 0;
 export function scheduleRender() {
@@ -17,13 +19,9 @@ export function scheduleRender() {
   renderPending = true;
   const gap = Math.max(INDEXING_RENDER_MS, INDEXING_RENDER_SHARE * lastRenderCost);
   const wait = state.indexing ? Math.max(0, lastRender + gap - performance.now()) : 0;
-  setTimeout(() => requestAnimationFrame(() => {
-    renderPending = false;
-    const t = performance.now();
-    renderStudies();
-    lastRender = performance.now();
-    lastRenderCost = lastRender - t;
-  }), wait);
+  renderTimer = setTimeout(() => {
+    renderFrame = requestAnimationFrame(renderStudies);
+  }, wait);
 }
 
 // Patients by name, studies by date, series by number: the list keeps its order while files arrive
@@ -91,7 +89,28 @@ export function row(cls, cells) {
   return tr;
 }
 
+// The run button follows the state (busy, ready) as well as the list.
+function refreshRunButton() {
+  $("#run").disabled = !state.ready || state.included.size === 0 || state.busy > 0;
+}
+onRefresh.push(refreshRunButton);
+
 export function renderStudies() {
+  // Whoever calls it, a redraw now makes a scheduled one pointless (and it would replace rows under the
+  // user's pointer for nothing).
+  clearTimeout(renderTimer);
+  cancelAnimationFrame(renderFrame);
+  renderPending = false;
+  const started = performance.now();
+  try {
+    drawStudies();
+  } finally {
+    lastRender = performance.now();
+    lastRenderCost = lastRender - started;
+  }
+}
+
+function drawStudies() {
   const body = $("#studies tbody");
   body.replaceChildren();
   const tree = groupTree();
@@ -154,7 +173,7 @@ export function renderStudies() {
   $("#studies-section").hidden = state.series.size === 0 && state.skipped.length === 0;
   $("#output").hidden = state.series.size === 0;
   refreshState();
-  $("#run").disabled = !state.ready || state.included.size === 0 || state.busy > 0;
+  refreshRunButton();
   const skipped = $("#skipped");
   skipped.replaceChildren(...state.skipped.map((s) => {
     const li = document.createElement("li");
