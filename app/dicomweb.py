@@ -286,6 +286,18 @@ class DicomWeb:
             return self._error(exc)
         return await run_in_threadpool(self.store.query, token.id, **where)
 
+    @staticmethod
+    def _answer(request: Request, body: list[dict[str, Any]]) -> Response:
+        """A QIDO-RS answer with the standard `offset` and `limit` paging (PS3.18 8.3.4.4); 204 when empty,
+        400 for paging values that are not whole numbers."""
+        try:
+            offset = max(0, int(request.query_params.get("offset") or 0))
+            limit = int(request.query_params.get("limit") or 0)
+        except ValueError:
+            return JSONResponse({"error": "offset and limit must be whole numbers"}, status_code=400)
+        page = body[offset : offset + limit] if limit > 0 else body[offset:]
+        return Response(json.dumps(page), media_type=DICOM_JSON, status_code=200 if page else 204)
+
     async def qido_studies(self, request: Request) -> Response:
         rows = await self._rows(request, study_instance_uid=request.query_params.get("StudyInstanceUID", ""))
         if isinstance(rows, Response):
@@ -303,11 +315,15 @@ class DicomWeb:
             }
             for uid, s in studies.items()
         ]
-        return Response(json.dumps(body), media_type=DICOM_JSON, status_code=200 if body else 204)
+        return self._answer(request, body)
 
     async def qido_series(self, request: Request) -> Response:
         study = request.path_params["study"]
-        rows = await self._rows(request, study_instance_uid=study)
+        rows = await self._rows(
+            request,
+            study_instance_uid=study,
+            series_instance_uid=request.query_params.get("SeriesInstanceUID", ""),
+        )
         if isinstance(rows, Response):
             return rows
         series: dict[str, int] = {}
@@ -321,11 +337,16 @@ class DicomWeb:
             }
             for uid, n in series.items()
         ]
-        return Response(json.dumps(body), media_type=DICOM_JSON, status_code=200 if body else 204)
+        return self._answer(request, body)
 
     async def qido_instances(self, request: Request) -> Response:
         study, series = request.path_params["study"], request.path_params["series"]
-        rows = await self._rows(request, study_instance_uid=study, series_instance_uid=series)
+        rows = await self._rows(
+            request,
+            study_instance_uid=study,
+            series_instance_uid=series,
+            sop_instance_uid=request.query_params.get("SOPInstanceUID", ""),
+        )
         if isinstance(rows, Response):
             return rows
         body = [
@@ -341,4 +362,4 @@ class DicomWeb:
             }
             for r in rows
         ]
-        return Response(json.dumps(body), media_type=DICOM_JSON, status_code=200 if body else 204)
+        return self._answer(request, body)

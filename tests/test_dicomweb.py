@@ -182,3 +182,25 @@ def test_study_in_the_path_must_match(server: Any) -> None:
     token = tokens.create("a")
     r = stow(client, token, [deidentified("CT_small.dcm")], url="/dicomweb/studies/1.2.3")
     assert r.status_code == 409 and "belongs to study" in json.dumps(r.json())
+
+
+def test_qido_paging_and_uid_filters(server: Any) -> None:
+    client, tokens, _ = server
+    token = tokens.create("a")
+    parts = [deidentified(n) for n in GOOD]
+    assert stow(client, token, parts).status_code == 200
+    auth = {"Authorization": f"Bearer {token}"}
+    everything = client.get("/dicomweb/studies", headers=auth).json()
+    assert len(everything) == 3
+    first = client.get("/dicomweb/studies?limit=2", headers=auth).json()
+    rest = client.get("/dicomweb/studies?offset=2&limit=2", headers=auth).json()
+    assert first + rest == everything
+    assert client.get("/dicomweb/studies?offset=9", headers=auth).status_code == 204
+    assert client.get("/dicomweb/studies?limit=x", headers=auth).status_code == 400
+    ds = pydicom.dcmread(io.BytesIO(parts[0]))
+    one = client.get(f"/dicomweb/studies?StudyInstanceUID={ds.StudyInstanceUID}", headers=auth).json()
+    assert [s["0020000D"]["Value"][0] for s in one] == [ds.StudyInstanceUID]
+    url = f"/dicomweb/studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}/instances"
+    hit = client.get(f"{url}?SOPInstanceUID={ds.SOPInstanceUID}", headers=auth).json()
+    assert [i["00080018"]["Value"][0] for i in hit] == [ds.SOPInstanceUID]
+    assert client.get(f"{url}?SOPInstanceUID=1.2.3", headers=auth).status_code == 204
