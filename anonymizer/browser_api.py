@@ -27,6 +27,7 @@ import pydicom
 import pydicom.filereader
 from pydicom.datadict import tag_for_keyword
 from pydicom.errors import InvalidDicomError
+from pydicom.uid import UID
 
 from redaction.apply import PixelEdit
 from redaction.decoded import DecodedPixels
@@ -168,6 +169,9 @@ def index(path: str, complete: bool) -> dict[str, Any]:
         "document": ENCAPSULATED_DOCUMENTS.get(sop_class, ""),
         "flags": risk_flags(ds),
         "pixel_review": needs_pixel_review(ds),
+        # Encapsulated pixel data: the page's codecs decode it when regions are to be blacked out.
+        "compressed": bool(summary["TransferSyntaxUID"])
+        and UID(summary["TransferSyntaxUID"]).is_encapsulated,
     }
 
 

@@ -28,7 +28,7 @@ from pydicom.datadict import dictionary_VR, private_dictionary_VR
 
 from anonymizer.errors import DicomDirError, MalformedDicomError
 
-__all__ = ["DICOMDIR_REASON", "MAX_DEPTH", "UNDEFINED_LENGTH", "VRS", "StructureWalker"]
+__all__ = ["DICOMDIR_REASON", "LONG_VRS", "MAX_DEPTH", "UNDEFINED_LENGTH", "VRS", "StructureWalker"]
 
 MAX_DEPTH: Final = 64  # nested sequence levels
 
@@ -38,7 +38,7 @@ VRS: Final = frozenset(
         b"SQ SS ST SV TM UC UI UL UN UR US UT UV"
     ).split()
 )
-_LONG_VRS: Final = frozenset(b"OB OD OF OL OV OW SQ UC UN UR UT SV UV".split())  # 4-byte length
+LONG_VRS: Final = frozenset(b"OB OD OF OL OV OW SQ UC UN UR UT SV UV".split())  # 4-byte length
 UNDEFINED_LENGTH: Final = 0xFFFFFFFF
 _ITEM: Final = 0xFFFEE000
 _ITEM_DELIM: Final = 0xFFFEE00D
@@ -196,7 +196,7 @@ class StructureWalker:
                     raise MalformedDicomError(
                         f"element {_t(tag)} at offset {pos}{where} has invalid VR '{shown}'"
                     )
-                if vr in _LONG_VRS:
+                if vr in LONG_VRS:
                     if avail < 12:
                         raise MalformedDicomError(
                             f"truncated: element {_t(tag)} header at offset {pos}{where} needs 12 bytes but "

@@ -17,14 +17,12 @@ from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.tag import BaseTag, Tag
 
-from .structure import VRS
+from .structure import LONG_VRS, UNDEFINED_LENGTH, VRS
 
 _HEADER = struct.Struct("<HH2sH")
 _U32 = struct.Struct("<L")
 _TAG_LEN = struct.Struct("<HHL")
-_LONG_VRS = frozenset(b"OB OD OF OL OV OW SQ UC UN UR UT SV UV".split())  # 4-byte length (PS3.5 7.1.2)
 _NOT_EXPLICIT_LE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"}
-_UNDEFINED = 0xFFFFFFFF
 _ITEM, _ITEM_END, _SEQ_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 _DIRECTORY_RECORDS = 0x00041220
 MAX_DEPTH = 16
@@ -39,7 +37,7 @@ def _element(data: bytes, pos: int) -> tuple[int, bytes, int, int]:
     group, elem, vr, short = _HEADER.unpack_from(data, pos)
     if vr not in VRS:
         raise _Unusual
-    if vr in _LONG_VRS:
+    if vr in LONG_VRS:
         if pos + 12 > len(data):
             raise IndexError
         return (group << 16) | elem, vr, _U32.unpack_from(data, pos + 8)[0], pos + 12
@@ -58,7 +56,7 @@ def _skip_sequence(data: bytes, pos: int, depth: int) -> int:
             return pos
         if tag != _ITEM:
             raise _Unusual
-        if length != _UNDEFINED:
+        if length != UNDEFINED_LENGTH:
             pos += length
             continue
         while True:  # an undefined-length item: its elements, then the item delimiter
@@ -66,7 +64,7 @@ def _skip_sequence(data: bytes, pos: int, depth: int) -> int:
                 pos += 8
                 break
             tag, vr, length, value = _element(data, pos)
-            pos = _skip_sequence(data, value, depth + 1) if length == _UNDEFINED else value + length
+            pos = _skip_sequence(data, value, depth + 1) if length == UNDEFINED_LENGTH else value + length
 
 
 def scan_summary(data: bytes, wanted: frozenset[int], stop_after: int) -> tuple[Any, bool] | None:
@@ -99,7 +97,7 @@ def scan_summary(data: bytes, wanted: frozenset[int], stop_after: int) -> tuple[
                 break
             if tag == _DIRECTORY_RECORDS:
                 return None
-            if length == _UNDEFINED:
+            if length == UNDEFINED_LENGTH:
                 if vr not in (b"SQ", b"UN"):
                     return None  # encapsulated data before the summary's end: unusual
                 pos = _skip_sequence(data, value, 1)

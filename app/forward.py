@@ -15,9 +15,9 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import uuid
 from pathlib import Path
 
+from app.multipart import related
 from app.store import FORWARDED_SCHEMA as SCHEMA
 
 log = logging.getLogger("pacsbin.forward")
@@ -54,19 +54,14 @@ class Forwarder:
         self.stopping.set()
 
     def _post(self, path: Path) -> None:
-        boundary = uuid.uuid4().hex
-        body = (
-            f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
-            + path.read_bytes()
-            + f"\r\n--{boundary}--\r\n".encode()
-        )
+        body, content_type = related([path.read_bytes()])
         request = urllib.request.Request(
             self.url,
             data=body,
             method="POST",
             headers={
                 **self.headers,
-                "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
+                "Content-Type": content_type,
                 "Accept": "application/dicom+json",
             },
         )

@@ -38,6 +38,16 @@ CREATE INDEX IF NOT EXISTS by_token ON instances (token_id);
 FORWARDED_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS forwarded (sop_instance_uid TEXT PRIMARY KEY, url TEXT, at TEXT)"
 )
+# What query() returns of each instance.
+_LISTED = (
+    "sop_instance_uid",
+    "study_instance_uid",
+    "series_instance_uid",
+    "sop_class_uid",
+    "sha256",
+    "size",
+    "attributes",
+)
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 
 
@@ -152,16 +162,7 @@ class Store:
 
     def query(self, token_id: int, **where: str) -> list[dict[str, Any]]:
         """Instances this token uploaded, filtered by exact UIDs (study/series/sop_instance_uid)."""
-        keys = (
-            "sop_instance_uid",
-            "study_instance_uid",
-            "series_instance_uid",
-            "sop_class_uid",
-            "sha256",
-            "size",
-            "attributes",
-        )
-        sql = f"SELECT {', '.join(keys)} FROM instances WHERE token_id = ?"
+        sql = f"SELECT {', '.join(_LISTED)} FROM instances WHERE token_id = ?"
         args: list[Any] = [token_id]
         for column in ("study_instance_uid", "series_instance_uid", "sop_instance_uid"):
             if where.get(column):
@@ -171,13 +172,4 @@ class Store:
             rows = db.execute(
                 sql + " ORDER BY study_instance_uid, series_instance_uid, sop_instance_uid", args
             ).fetchall()
-        keys = (
-            "sop_instance_uid",
-            "study_instance_uid",
-            "series_instance_uid",
-            "sop_class_uid",
-            "sha256",
-            "size",
-            "attributes",
-        )
-        return [dict(zip(keys, row, strict=True)) for row in rows]
+        return [dict(zip(_LISTED, row, strict=True)) for row in rows]

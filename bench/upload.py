@@ -17,11 +17,11 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import pydicom
 from pydicom.uid import generate_uid
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +32,7 @@ from anonymizer.config import Config  # noqa: E402
 from anonymizer.engine import deidentify  # noqa: E402
 from anonymizer.keys import SecretKey  # noqa: E402
 from app.launch import free_port, launch_server  # noqa: E402
+from app.multipart import related  # noqa: E402
 from app.tokens import Tokens  # noqa: E402
 
 PER_REQUEST, IN_FLIGHT = 8, 3
@@ -39,7 +40,6 @@ PER_REQUEST, IN_FLIGHT = 8, 3
 
 def corpus(count: int) -> list[bytes]:
     """`count` de-identified 512x512 CT slices (~0.5 MB each), distinct UIDs."""
-    import pydicom.data  # noqa: F401
     from corpus import file  # tests/corpus.py
 
     base = pydicom.dcmread(file("CT_small.dcm"))
@@ -58,22 +58,11 @@ def corpus(count: int) -> list[bytes]:
     return out
 
 
-def body(parts: list[bytes]) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    data = b"".join(
-        f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode() + p + b"\r\n" for p in parts
-    )
-    return (
-        data + f"--{boundary}--\r\n".encode(),
-        f'multipart/related; type="application/dicom"; boundary={boundary}',
-    )
-
-
 def send_all(url: str, token: str, files: list[bytes]) -> float:
     import urllib.request
 
     batches = [files[i : i + PER_REQUEST] for i in range(0, len(files), PER_REQUEST)]
-    prepared = [body(b) for b in batches]
+    prepared = [related(b) for b in batches]
 
     def post(item: tuple[bytes, str]) -> int:
         data, content_type = item

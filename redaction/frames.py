@@ -12,7 +12,7 @@ from pydicom.encaps import get_frame
 from pydicom.uid import UID, ExplicitVRBigEndian
 
 from .errors import UnsupportedPixelsError
-from .layout import layout_of
+from .layout import layout_of, palette_of
 
 # How the page decodes each encapsulated transfer syntax (PS3.5 A.4, PS3.5 Table A-1).
 CODECS = {
@@ -66,20 +66,8 @@ def _display(ds: Any) -> dict[str, Any]:
 def _palette(ds: Any) -> dict[str, Any] | None:
     if str(ds.get("PhotometricInterpretation", "")).strip() != "PALETTE COLOR":
         return None
-    out: dict[str, Any] = {}
-    for colour in ("Red", "Green", "Blue"):
-        descriptor = ds.get(f"{colour}PaletteColorLookupTableDescriptor")
-        data = ds.get(f"{colour}PaletteColorLookupTableData")
-        if descriptor is None or data is None:
-            raise UnsupportedPixelsError("the palette colour tables are missing or segmented: cannot show it")
-        entries, first, bits = (int(v) for v in descriptor)
-        entries = entries or 65536
-        size = 1 if bits == 8 and len(data) == entries else 2
-        out[colour.lower()] = [
-            int.from_bytes(data[i : i + size], "little") for i in range(0, entries * size, size)
-        ]
-        out["first"], out["bits"] = first, bits
-    return out
+    p = palette_of(ds)
+    return {"red": p.red, "green": p.green, "blue": p.blue, "first": p.first, "bits": p.bits}
 
 
 def image_info(ds: Any) -> dict[str, Any]:

@@ -120,12 +120,22 @@ def _encode(value: int, layout: Layout) -> bytes:
     return (value & mask).to_bytes(size, "little" if layout.little_endian else "big")
 
 
-def _palette_darkest(ds: Any) -> int:
-    """The stored value mapped to the darkest palette entry (PS3.3 C.7.6.3.1.5 and C.7.9)."""
+@dataclass(frozen=True)
+class Palette:
+    """The Red, Green and Blue Palette Color Lookup Tables (PS3.3 C.7.6.3.1.5, C.7.9)."""
+
+    first: int  # the stored value mapped to the first entry
+    bits: int  # bits per entry
+    red: list[int]
+    green: list[int]
+    blue: list[int]
+
+
+def palette_of(ds: Any) -> Palette:
     if "SegmentedRedPaletteColorLookupTableData" in ds:
-        raise UnsupportedPixelsError("segmented palette colour tables cannot be read for the fill value")
+        raise UnsupportedPixelsError("segmented palette colour tables are not supported")
     tables = []
-    first = 0
+    first = bits = 0
     for colour in ("Red", "Green", "Blue"):
         descriptor = ds.get(f"{colour}PaletteColorLookupTableDescriptor")
         data = ds.get(f"{colour}PaletteColorLookupTableData")
@@ -141,8 +151,14 @@ def _palette_darkest(ds: Any) -> int:
             )
         tables.append(values)
     red, green, blue = tables
-    darkest = min(range(len(red)), key=lambda i: 299 * red[i] + 587 * green[i] + 114 * blue[i])
-    return first + darkest
+    return Palette(first, bits, red, green, blue)
+
+
+def _palette_darkest(ds: Any) -> int:
+    """The stored value mapped to the darkest palette entry (ITU-R BT.601 luminance)."""
+    p = palette_of(ds)
+    darkest = min(range(len(p.red)), key=lambda i: 299 * p.red[i] + 587 * p.green[i] + 114 * p.blue[i])
+    return p.first + darkest
 
 
 def fill_samples(layout: Layout, ds: Any = None) -> list[bytes]:

@@ -130,7 +130,7 @@ function addIndexed(item, result) {
   const h = result.header;
   const entry = {
     file: item.file, member: item.member || null, name: item.name, size: item.size ?? item.file.size,
-    header: h, document: result.document,
+    header: h, document: result.document, compressed: result.compressed,
   };
   state.files.push(entry);
   const key = h.SeriesInstanceUID || `no-series:${h.StudyInstanceUID}`;

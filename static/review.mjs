@@ -32,13 +32,12 @@ async function openReview(series) {
 // What the engine gets about one file's pixels: the regions that may apply to it (the engine matches
 // size and frames), whether a person checked its series, and whether its pixel data is compressed (then
 // the worker decodes it for the engine).
-const UNCOMPRESSED = new Set(["1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2"]);
 export function pixelEdit(inst) {
   const h = inst.header;
   const regions = state.regions.filter((r) => r.sop_instance_uid === h.SOPInstanceUID
     || r.series_instance_uid === h.SeriesInstanceUID);
   const series = state.series.get(inst.seriesKey);
-  return { regions, reviewed: Boolean(series && series.checked), compressed: !UNCOMPRESSED.has(h.TransferSyntaxUID) };
+  return { regions, reviewed: Boolean(series && series.checked), compressed: Boolean(inst.compressed) };
 }
 
 function regionsChanged() {

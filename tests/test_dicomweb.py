@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from starlette.testclient import TestClient
 from anonymizer.config import Config
 from anonymizer.engine import deidentify
 from app.cli import build_app
+from app.multipart import related
 from app.tokens import Tokens
 
 GOOD = ["CT_small.dcm", "MR_small.dcm", "rtplan.dcm"]
@@ -25,18 +25,6 @@ CONFIG = Config(key=TEST_KEY)
 
 def deidentified(name: str) -> bytes:
     return deidentify(file(name).read_bytes(), CONFIG).data
-
-
-def multipart(parts: list[bytes], kinds: list[str] | None = None) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    body = io.BytesIO()
-    for i, part in enumerate(parts):
-        kind = kinds[i] if kinds else "application/dicom"
-        body.write(f"--{boundary}\r\nContent-Type: {kind}\r\n\r\n".encode())
-        body.write(part)
-        body.write(b"\r\n")
-    body.write(f"--{boundary}--\r\n".encode())
-    return body.getvalue(), f'multipart/related; type="application/dicom"; boundary={boundary}'
 
 
 @pytest.fixture
@@ -55,7 +43,7 @@ def dist_stub(tmp_path: Path) -> Path:
 
 
 def stow(client: TestClient, token: str | None, parts: list[bytes], **kw: Any) -> Any:
-    body, content_type = multipart(parts, kw.pop("kinds", None))
+    body, content_type = related(parts, kw.pop("kinds", None))
     headers = {"Content-Type": content_type}
     if token:
         headers["Authorization"] = f"Bearer {token}"

@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from corpus import file
 from anonymizer.config import Config
 from anonymizer.engine import deidentify
 from app.launch import free_port, start_server_process
+from app.multipart import related
 from app.tokens import Tokens
 
 ORTHANC = shutil.which("Orthanc") or "/usr/sbin/Orthanc"
@@ -76,17 +76,6 @@ def orthanc(tmp_path: Path) -> Iterator[str]:
         proc.kill()
 
 
-def _multipart(parts: list[bytes]) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    body = b"".join(
-        f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode() + p + b"\r\n" for p in parts
-    )
-    return (
-        body + f"--{boundary}--\r\n".encode(),
-        f'multipart/related; type="application/dicom"; boundary={boundary}',
-    )
-
-
 def test_forward_delivers_every_accepted_instance_to_orthanc(orthanc: str, tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     dist.mkdir()
@@ -100,7 +89,7 @@ def test_forward_delivers_every_accepted_instance_to_orthanc(orthanc: str, tmp_p
             for n in ("CT_small.dcm", "MR_small.dcm")
         ]
         refused = file("rtplan.dcm").read_bytes()  # not de-identified
-        body, content_type = _multipart([*good, refused])
+        body, content_type = related([*good, refused])
         request = urllib.request.Request(
             f"{url}/dicomweb/studies",
             data=body,

@@ -13,7 +13,6 @@ import signal
 import threading
 import time
 import urllib.request
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,7 @@ from pydicom.uid import generate_uid
 from anonymizer.config import Config
 from anonymizer.engine import deidentify
 from app.launch import launch_server
+from app.multipart import related
 from app.tokens import Tokens
 
 
@@ -46,19 +46,8 @@ def _instances(count: int, size: int = 64) -> list[bytes]:
     return out
 
 
-def _body(parts: list[bytes]) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    body = b"".join(
-        f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode() + p + b"\r\n" for p in parts
-    )
-    return (
-        body + f"--{boundary}--\r\n".encode(),
-        f'multipart/related; type="application/dicom"; boundary={boundary}',
-    )
-
-
 def _post(url: str, token: str, parts: list[bytes]) -> int:
-    body, content_type = _body(parts)
+    body, content_type = related(parts)
     request = urllib.request.Request(
         f"{url}/dicomweb/studies",
         data=body,
@@ -153,7 +142,7 @@ def test_killed_mid_upload_then_resumed_stores_everything_exactly_once(tmp_path:
     try:
         assert _post(server.url, token, instances[:10]) == 200  # the first requests went through
         # A big request sent slowly; the server dies (-9) while it is receiving and storing it.
-        body, content_type = _body(instances[10:])
+        body, content_type = related(instances[10:])
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         conn.putrequest("POST", "/dicomweb/studies")
         for key, value in (

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pydicom
+from page_actions import KEY_HEX, preset_key
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
-KEY_HEX = bytes(range(32)).hex()
 PATIENT_FOLDER = "Doe^Jane 19700412 MRN778899"
 GOOD = ["CT_small.dcm", "MR_small.dcm", "JPEG2000.dcm", "rtplan.dcm", "SC_rgb_jpeg_dcmtk.dcm"]
 
@@ -34,10 +34,7 @@ def _folder(tmp_path: Path) -> Path:
 
 
 def _open(page: Any, server: str, e2e: Any) -> None:
-    page.add_init_script(
-        f"localStorage.setItem('pacsbin-uploader-key', JSON.stringify({{format: 'pacsbin-uploader-key', "
-        f"version: 1, key: '{KEY_HEX}'}}))"
-    )
+    preset_key(page)
     page.goto(server + "/")
     e2e.wait_state(page, "ready", timeout=60)
 

@@ -13,13 +13,13 @@ import e2e_harness as h  # tests/e2e is on sys.path (conftest)
 import numpy as np
 import pydicom
 import pytest
+from page_actions import draw_region, look_at_every_thumbnail, preset_key
 from test_viewer import _cine
 
 from anonymizer.verify import Policy, check_deidentified
 from app.tokens import Tokens
 
 TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
-KEY_HEX = bytes(range(32)).hex()
 
 
 @pytest.fixture
@@ -41,10 +41,7 @@ def test_review_then_upload_then_resume(upload_server: Any, recorded: Any, e2e: 
     cine = _cine(pydicom.uid.generate_uid(), 1, rle=False)
     cine.save_as(folder / "cine.dcm", enforce_file_format=True)
     page = recorded.page
-    page.add_init_script(
-        f"localStorage.setItem('pacsbin-uploader-key', JSON.stringify({{format: 'pacsbin-uploader-key', "
-        f"version: 1, key: '{KEY_HEX}'}}))"
-    )
+    preset_key(page)
     page.goto(url + "/")
     e2e.wait_state(page, "ready", timeout=60)
     e2e.drop_paths(page, "#drop-zone", [folder])
@@ -61,20 +58,11 @@ def test_review_then_upload_then_resume(upload_server: Any, recorded: Any, e2e: 
     # The ultrasound: opened, its banner blacked out on every frame, checked.
     page.locator("tr.series", has_text="US").get_by_role("button").click()
     page.wait_for_selector("#viewer-canvas[data-shown]")
-    page.select_option("#viewer-tool", "draw")
-    box = page.locator("#viewer-canvas").bounding_box()
-    assert box is not None
-    page.mouse.move(box["x"] + box["width"] * 0.02, box["y"] + box["height"] * 0.05)
-    page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.3, steps=5)
-    page.mouse.up()
+    draw_region(page, (0.02, 0.05), (0.7, 0.3))
     page.click("#viewer-checked")
     page.locator("tr.series", has_text="images checked").wait_for()
     page.locator("#studies").scroll_into_view_if_needed()
-    thumbs = page.locator("canvas.thumb")
-    page.locator("canvas.thumb[data-thumb]").nth(thumbs.count() - 1).wait_for(state="attached")
-    for i in range(thumbs.count()):  # the reviewer scrolls past every series
-        thumbs.nth(i).scroll_into_view_if_needed()
+    look_at_every_thumbnail(page)  # the reviewer scrolls past every series
     page.locator("#upload-run:not([disabled])").wait_for(timeout=30_000)
     e2e.screenshot(page, "upload-01-ready")
     page.click("#upload-run")
@@ -144,10 +132,7 @@ def test_server_killed_mid_upload_then_the_page_resumes(
     e2e.wait_state(page, "ready", timeout=60)
     e2e.drop_paths(page, "#drop-zone", [folder])
     page.locator("#index-progress", has_text="24 DICOM files in the list").wait_for(timeout=60_000)
-    thumbs = page.locator("canvas.thumb")
-    page.locator("canvas.thumb[data-thumb]").nth(thumbs.count() - 1).wait_for(state="attached")
-    for i in range(thumbs.count()):
-        thumbs.nth(i).scroll_into_view_if_needed()
+    look_at_every_thumbnail(page)
     page.locator("#upload-run:not([disabled])").wait_for(timeout=30_000)
 
     def kill_when_some_are_stored() -> None:
@@ -196,10 +181,7 @@ def test_refusals_are_reported_with_the_servers_reason(
     e2e.wait_state(page, "ready", timeout=60)
     page.set_input_files("#pick-files", [str(TEST_FILES / n) for n in ("CT_small.dcm", "MR_small.dcm")])
     page.locator("#index-progress", has_text="2 DICOM files in the list").wait_for(timeout=60_000)
-    thumbs = page.locator("canvas.thumb")
-    page.locator("canvas.thumb[data-thumb]").nth(thumbs.count() - 1).wait_for(state="attached")
-    for i in range(thumbs.count()):
-        thumbs.nth(i).scroll_into_view_if_needed()
+    look_at_every_thumbnail(page)
     page.locator("#upload-run:not([disabled])").wait_for(timeout=30_000)
     page.click("#upload-run")
     page.locator("#upload-text", has_text="Upload finished").wait_for(timeout=120_000)

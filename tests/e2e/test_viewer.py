@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 import pydicom
+from page_actions import draw_region, preset_key
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, RLELossless, generate_uid
 
-KEY_HEX = bytes(range(32)).hex()
 ROWS, COLS, FRAMES = 120, 160, 6
 US_MULTIFRAME = "1.2.840.10008.5.1.4.1.1.3.1"
 
@@ -55,10 +55,7 @@ def test_region_drawn_once_blacks_out_every_frame_of_the_series(
         _cine(series_uid, number, rle).save_as(path, enforce_file_format=True)
         inputs.append(path)
     page = recorded.page
-    page.add_init_script(
-        f"localStorage.setItem('pacsbin-uploader-key', JSON.stringify({{format: 'pacsbin-uploader-key', "
-        f"version: 1, key: '{KEY_HEX}'}}))"
-    )
+    preset_key(page)
     page.goto(server + "/")
     e2e.wait_state(page, "ready", timeout=60)
     page.set_input_files("#pick-files", [str(p) for p in inputs])
@@ -69,14 +66,8 @@ def test_region_drawn_once_blacks_out_every_frame_of_the_series(
     row.get_by_role("button").click()
     page.wait_for_selector("#viewer-canvas[data-shown]")
     assert page.inner_text("#viewer-frame-label") == f"Frame 1 of {FRAMES}"
-    page.select_option("#viewer-tool", "draw")
     page.select_option("#viewer-scope", "series")
-    box = page.locator("#viewer-canvas").bounding_box()
-    assert box is not None
-    page.mouse.move(box["x"] + box["width"] * 0.02, box["y"] + box["height"] * 0.05)
-    page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.3, steps=6)
-    page.mouse.up()
+    draw_region(page, (0.02, 0.05), (0.7, 0.3), steps=6)
     listed = page.inner_text("#viewer-regions")
     m = re.search(r"(\d+)x(\d+) at (\d+),(\d+): every image of the series", listed)
     assert m, listed
@@ -131,14 +122,8 @@ def test_jpeg_redacted_in_the_page_matches_the_decoded_original_outside(
     page.locator("#index-progress", has_text="in the list").wait_for(timeout=60_000)
     page.locator("tr.series", has_text="US").get_by_role("button").click()
     page.wait_for_selector("#viewer-canvas[data-shown='1']")
-    page.select_option("#viewer-tool", "draw")
     page.select_option("#viewer-scope", "instance")
-    box = page.locator("#viewer-canvas").bounding_box()
-    assert box is not None
-    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3)
-    page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.5, steps=4)
-    page.mouse.up()
+    draw_region(page, (0.3, 0.3), (0.6, 0.5), steps=4)
     m = re.search(r"(\d+)x(\d+) at (\d+),(\d+)", page.inner_text("#viewer-regions"))
     assert m
     w, h, x, y = (int(v) for v in m.groups())

@@ -1,0 +1,35 @@
+"""What a person does on the page, as several browser tests do it: the key they use, drawing a region on
+the viewer, scrolling past every series' thumbnail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+KEY_HEX = bytes(range(32)).hex()  # the key the tests' native expectations are computed with
+
+
+def preset_key(page: Any) -> None:
+    """The page starts with KEY_HEX as its secret key (as if imported earlier in this browser)."""
+    page.add_init_script(
+        f"localStorage.setItem('pacsbin-uploader-key', JSON.stringify({{format: 'pacsbin-uploader-key', "
+        f"version: 1, key: '{KEY_HEX}'}}))"
+    )
+
+
+def draw_region(page: Any, start: tuple[float, float], end: tuple[float, float], steps: int = 5) -> None:
+    """Drag a rectangle on the viewer's canvas with the draw tool; corners as fractions of the canvas."""
+    page.select_option("#viewer-tool", "draw")
+    box = page.locator("#viewer-canvas").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * start[0], box["y"] + box["height"] * start[1])
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * end[0], box["y"] + box["height"] * end[1], steps=steps)
+    page.mouse.up()
+
+
+def look_at_every_thumbnail(page: Any) -> None:
+    """Once every thumbnail is drawn, scroll each into view: the page then counts every series as seen."""
+    thumbs = page.locator("canvas.thumb")
+    page.locator("canvas.thumb[data-thumb]").nth(thumbs.count() - 1).wait_for(state="attached")
+    for i in range(thumbs.count()):
+        thumbs.nth(i).scroll_into_view_if_needed()
