@@ -19,6 +19,7 @@ import io
 import json
 import traceback
 import zipfile
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -43,7 +44,7 @@ from .keys import SecretKey
 from .options import DEFAULT_OPTIONS, EXCLUSIVE, Option
 from .reader import read_dataset
 from .review import ENCAPSULATED_DOCUMENTS, needs_pixel_review, risk_flags
-from .summary_scan import scan_summary
+from .summary_scan import Scan, plain_text, scan_summary
 
 SUMMARY_KEYWORDS = (
     "PatientName",
@@ -75,6 +76,7 @@ LAST_SUMMARY_TAG = 0x00280301
 # Only these are kept while reading (pydicom skips the other values; Specific Character Set is always read).
 _SUMMARY_TAGS = frozenset(tag_for_keyword(k) or 0 for k in SUMMARY_KEYWORDS) | {0x00041220}
 _SCANNED_TAGS = _SUMMARY_TAGS | {0x00080005}  # the fast scan keeps Specific Character Set itself
+_KEYWORD_OF = {tag_for_keyword(k): k for k in SUMMARY_KEYWORDS}
 
 
 @cache
@@ -132,46 +134,94 @@ def _read_summary(data: bytes, force: bool) -> tuple[Any, bool]:
     return ds, stop.reached
 
 
+@dataclass(frozen=True)
+class _Header:
+    """The summary's attributes present in a header, as text, and two file meta values."""
+
+    values: dict[str, str]
+    media_sop_class: str
+    transfer_syntax: str
+    directory: bool = False  # a Directory Record Sequence (the fast scan steps aside for one)
+
+
+def _fast_header(scan: Scan) -> _Header | None:
+    """Straight from the scan's bytes, when every value is plain 7-bit text (else None: pydicom decodes)."""
+    values = {}
+    for tag, (vr, raw) in scan.elements.items():
+        keyword = _KEYWORD_OF.get(tag)
+        if keyword is None:
+            continue  # Specific Character Set: only matters for the values left to pydicom
+        text = plain_text(vr, raw)
+        if text is None:
+            return None
+        values[keyword] = text
+    media, syntax = (plain_text("UI", scan.meta.get(t, ("UI", b""))[1]) for t in (0x00020002, 0x00020010))
+    if media is None or syntax is None:
+        return None
+    return _Header(values, media, syntax)
+
+
+def _pydicom_header(data: bytes, scan: Scan | None) -> tuple[_Header, bool]:
+    """The header through pydicom (character sets, other encodings): (header, reached past the summary).
+    Raises _NotDicom for data that is no DICOM data set, and pydicom's error for an unreadable one."""
+    try:
+        ds, reached = (scan.dataset(), scan.reached) if scan else _read_summary(data, force=False)
+    except InvalidDicomError:
+        try:
+            ds, reached = _read_summary(data, force=True)
+        except Exception as exc:
+            raise _NotDicom from exc
+        if "SOPClassUID" not in ds and "PatientID" not in ds and "StudyInstanceUID" not in ds:
+            raise _NotDicom from None
+    meta = getattr(ds, "file_meta", None) or {}
+    values = {k: _text(ds.get(k)) for k in SUMMARY_KEYWORDS if k in ds}
+    media, syntax = (_text(meta.get(k)) for k in ("MediaStorageSOPClassUID", "TransferSyntaxUID"))
+    return _Header(values, media, syntax, "DirectoryRecordSequence" in ds), reached
+
+
+class _NotDicom(Exception):
+    pass
+
+
 def index(path: str, complete: bool) -> dict[str, Any]:
     """A summary of one file's header for the study list, read from a prefix of the file when possible.
 
     Parsing stops after Burned In Annotation (0028,0301): the list needs nothing later, and a CT header
-    has as many elements again after it (indexing speed is an issue 3 target)."""
+    has as many elements again after it (indexing speed is an issue 3 target). Plain headers are read by
+    the fast scan; anything else by pydicom."""
     data = _read(path)
     if not data:
         return {"status": "skipped", "reason": "empty file"}
-    fast = scan_summary(data, _SCANNED_TAGS, LAST_SUMMARY_TAG)
-    try:
-        ds, reached = fast if fast is not None else _read_summary(data, force=False)
-    except InvalidDicomError:
+    scan = scan_summary(data, _SCANNED_TAGS, LAST_SUMMARY_TAG)
+    header = _fast_header(scan) if scan is not None else None
+    reached = scan is not None and scan.reached
+    if header is None:
         try:
-            ds, reached = _read_summary(data, force=True)
-            if "SOPClassUID" not in ds and "PatientID" not in ds and "StudyInstanceUID" not in ds:
-                raise InvalidDicomError("no DICOM data set")
-        except Exception:
+            header, reached = _pydicom_header(data, scan)
+        except _NotDicom:
             return {"status": "skipped", "reason": "not a DICOM file"}
-    except Exception as exc:
-        if not complete:
-            return {"status": "need_more"}
-        return {"status": "failed", "reason": f"unreadable header: {type(exc).__name__}: {str(exc)[:200]}"}
+        except Exception as exc:
+            if not complete:
+                return {"status": "need_more"}
+            problem = f"{type(exc).__name__}: {str(exc)[:200]}"
+            return {"status": "failed", "reason": f"unreadable header: {problem}"}
     if not complete and not reached:
         return {"status": "need_more"}  # the prefix ended before the attributes we show
-    meta = getattr(ds, "file_meta", None)
-    sop_class = _text(ds.get("SOPClassUID") or (meta.get("MediaStorageSOPClassUID") if meta else ""))
-    if sop_class == DICOMDIR_CLASS or "DirectoryRecordSequence" in ds:
+    values = header.values
+    sop_class = values.get("SOPClassUID") or header.media_sop_class
+    if sop_class == DICOMDIR_CLASS or header.directory:
         return {"status": "skipped", "reason": "DICOMDIR: holds patient names in its records; never copied"}
-    summary = {k: _text(ds.get(k)) for k in SUMMARY_KEYWORDS}
+    summary = {k: values.get(k, "") for k in SUMMARY_KEYWORDS}
     summary["SOPClassUID"] = sop_class
-    summary["TransferSyntaxUID"] = _text(meta.get("TransferSyntaxUID")) if meta else ""
+    summary["TransferSyntaxUID"] = header.transfer_syntax
     return {
         "status": "ok",
         "header": summary,
         "document": ENCAPSULATED_DOCUMENTS.get(sop_class, ""),
-        "flags": risk_flags(ds),
-        "pixel_review": needs_pixel_review(ds),
+        "flags": risk_flags(values),
+        "pixel_review": needs_pixel_review(values),
         # Encapsulated pixel data: the page's codecs decode it when regions are to be blacked out.
-        "compressed": bool(summary["TransferSyntaxUID"])
-        and UID(summary["TransferSyntaxUID"]).is_encapsulated,
+        "compressed": bool(header.transfer_syntax) and UID(header.transfer_syntax).is_encapsulated,
     }
 
 

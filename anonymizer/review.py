@@ -5,7 +5,13 @@ Shared by the engine's plan (flags) and the page's study list (risk flags per se
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from pydicom.dataset import Dataset
+
+# A header: a pydicom Dataset, or the study list's {keyword: text} of the attributes present.
+Header = Dataset | Mapping[str, Any]
 
 # Modalities and SOP Classes whose pixels often carry burned-in text (screen captures, ultrasound
 # banners, scanned documents, dose reports).
@@ -16,7 +22,7 @@ SR_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
 PRESENTATION_STATE_PREFIX = "1.2.840.10008.5.1.4.1.1.11."
 
 
-def risk_flags(ds: Dataset) -> list[str]:
+def risk_flags(ds: Header) -> list[str]:
     flags = []
     sop_class = str(ds.get("SOPClassUID", "")).strip()
     burned = str(ds.get("BurnedInAnnotation", "")).strip().upper()
@@ -45,7 +51,7 @@ def risk_flags(ds: Dataset) -> list[str]:
     return flags
 
 
-def needs_pixel_review(ds: Dataset) -> bool:
+def needs_pixel_review(ds: Header) -> bool:
     """Whether a person must look at the pixels before the file may leave (the page's review gate): an
     image (it has Rows) whose Burned In Annotation is YES, or not NO on a text-prone modality or screen
     capture, or a dose report. Works on a header read up to (0028,0301), as the study list reads it."""

@@ -1,7 +1,7 @@
 // De-identify the included files and stream them into a zip download (through the service worker).
 import { makeZip } from "./vendor/client-zip.js";
 import { engines, rpc, workerItem } from "./engines.mjs";
-import { $, busy, formatSize, saveBlob, state } from "./page.mjs";
+import { $, busy, formatSize, saveBlob, state, throttled } from "./page.mjs";
 import { pixelEdit } from "./review.mjs";
 import { engineSettings, fingerprint } from "./settings.mjs";
 import { gated, markFailed } from "./studylist.mjs";
@@ -62,7 +62,7 @@ function makeProgress(instances) {
   const start = performance.now();
   const progress = {
     done: 0, bytes: 0, errors: [],
-    update() {
+    show() {
       $("#progress").max = total;
       $("#progress").value = progress.done;
       const elapsed = (performance.now() - start) / 1000;
@@ -77,6 +77,7 @@ function makeProgress(instances) {
       }));
     },
   };
+  progress.update = throttled(() => progress.show());
   return progress;
 }
 
@@ -139,7 +140,7 @@ export async function run() {
   $("#cancel").hidden = false;
   $("#progress").hidden = false;
   const progress = makeProgress(instances);
-  progress.update();
+  progress.show();
   const report = {
     product: "Pacsbin Uploader",
     profile: state.settings.profile,
@@ -150,11 +151,13 @@ export async function run() {
   await busy(async () => {
     try {
       await streamDownload(makeZip(zipEntries(instances, report, progress)), "pacsbin-deidentified.zip");
+      progress.update.now();
       const done = report.files.filter((f) => f.status === "done").length;
       $("#progress-text").textContent = `Done: ${done} de-identified, ${instances.length - done} failed. `
         + "The zip is in your downloads.";
       state.finished = true;
     } catch (err) {
+      progress.update.now(); // the last counts and errors, then why it stopped
       $("#progress-text").textContent = state.cancel ? "Cancelled: nothing was saved." : `Stopped: ${err.message}`;
     } finally {
       $("#cancel").hidden = true;

@@ -53,6 +53,26 @@ export async function busy(fn) {
 }
 
 
+// `fn` at most every `ms` (the last call always runs): progress shown per file made the page lay out and
+// paint for every file, a few ms each on the main thread the engines' results also need (measured).
+// `.now()` runs it at once (the final state).
+export function throttled(fn, ms = 250) {
+  let last = 0;
+  let timer = null;
+  const run = () => {
+    clearTimeout(timer);
+    timer = null;
+    last = performance.now();
+    fn();
+  };
+  const call = () => {
+    if (timer) return;
+    timer = setTimeout(run, Math.max(0, last + ms - performance.now()));
+  };
+  call.now = run;
+  return call;
+}
+
 export function formatSize(bytes) {
   if (bytes > 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
   if (bytes > 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;

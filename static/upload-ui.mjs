@@ -1,7 +1,7 @@
 // The upload step of the page: its gate (after review), its settings, progress and report. The transport
 // is upload.mjs; the bytes come from the engine (download.mjs's de-identified stream).
 import { deidentifiedStream, includedInstances } from "./download.mjs";
-import { $, busy, formatSize, onRefresh, state } from "./page.mjs";
+import { $, busy, formatSize, onRefresh, state, throttled } from "./page.mjs";
 import { gated, markFailed } from "./studylist.mjs";
 import { Uploader, UploadError, checkEndpoint } from "./upload.mjs";
 const UPLOAD_STORE = "pacsbin-uploader-upload";
@@ -46,7 +46,7 @@ async function runUpload() {
   state.cancel = false;
   $("#upload-progress").hidden = false;
   $("#upload-progress").max = instances.length;
-  const show = () => {
+  const show = throttled(() => {
     const seconds = (performance.now() - started) / 1000;
     const rate = bytes / Math.max(seconds, 0.001);
     const left = rate > 0 ? Math.ceil((totalBytes - bytes) / rate) : 0;
@@ -58,7 +58,7 @@ async function runUpload() {
       li.textContent = `Study ${study}: ${n.files} file(s), ${formatSize(n.bytes)} de-identified and sent`;
       return li;
     }));
-  };
+  });
   await busy(async () => {
     try {
       for await (const { inst, reply } of deidentifiedStream(instances)) {
@@ -78,6 +78,7 @@ async function runUpload() {
         show();
       }
       const report = await uploader.finish();
+      show.now();
       const lines = [
         `${report.stored.length} stored`, `${report.unchanged.length} already on the server unchanged (not sent again)`,
         `${report.refused.length} refused by the server`, `${report.errors.length + failed.length} not sent (errors)`,
@@ -94,6 +95,7 @@ async function runUpload() {
       }));
       state.finished = true;
     } catch (err) {
+      show.now();
       $("#upload-text").textContent = err instanceof UploadError || state.cancel
         ? `Stopped: ${err.message}` : `Stopped: ${err.message || err}`;
     }

@@ -16,6 +16,7 @@ from corpus import PYDICOM_FILES, data_file, file, public_files
 from anonymizer.browser_api import SUMMARY_KEYWORDS, _text, handle
 from anonymizer.config import Config
 from anonymizer.engine import deidentify
+from anonymizer.review import needs_pixel_review, risk_flags
 
 SETTINGS = {
     "profile": "basic",
@@ -37,13 +38,19 @@ def test_index_from_a_prefix_or_the_whole_file(tmp_path: Path) -> None:
     assert call(cmd="index", path=str(tmp_path / "short"), complete=False)["status"] == "need_more"
 
 
-def _full_summary(path: Path) -> dict[str, str] | None:
-    """What the list should show, read the slow way: the whole header with pydicom."""
+def _full_summary(path: Path) -> dict[str, Any] | None:
+    """What the list should show, read the slow way: the whole header with pydicom (and the review flags
+    the engine would raise on it)."""
     try:
         ds = pydicom.dcmread(path, stop_before_pixels=True)
     except Exception:
         return None
-    return {k: _text(ds.get(k)) for k in SUMMARY_KEYWORDS if k != "SOPClassUID"}
+    summary: dict[str, Any] = {k: _text(ds.get(k)) for k in SUMMARY_KEYWORDS if k != "SOPClassUID"}
+    return summary | {"flags": risk_flags(ds), "pixel_review": needs_pixel_review(ds)}
+
+
+def _shown(out: dict[str, Any], expected: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in (out["header"] | out).items() if k in expected}
 
 
 @pytest.mark.parametrize("path", public_files(), ids=lambda p: p.name)
@@ -55,8 +62,7 @@ def test_index_of_any_prefix_is_the_full_header_or_asks_for_more(path: Path, tmp
     whole = call(cmd="index", path=str(path), complete=True)
     if expected is None or whole["status"] != "ok":
         return  # junk and DICOMDIRs: covered below
-    got = {k: v for k, v in whole["header"].items() if k in expected}
-    assert got == expected
+    assert _shown(whole, expected) == expected
     items = []
     for n, size in enumerate((512, 2048, 6000, 16384)):
         (tmp_path / f"p{n}").write_bytes(data[:size])
@@ -64,7 +70,7 @@ def test_index_of_any_prefix_is_the_full_header_or_asks_for_more(path: Path, tmp
     for out in call(cmd="index_many", items=items)["results"]:
         assert out["status"] in ("ok", "need_more"), out
         if out["status"] == "ok":
-            assert {k: v for k, v in out["header"].items() if k in expected} == expected
+            assert _shown(out, expected) == expected
 
 
 def test_index_many_answers_each_file_alone(tmp_path: Path) -> None:

@@ -7,9 +7,12 @@ from pathlib import Path
 import pydicom
 import pytest
 from corpus import file, public_files
+from pydicom.datadict import tag_for_keyword
+from pydicom.dataelem import RawDataElement, convert_raw_data_element
+from pydicom.tag import Tag
 
-from anonymizer.browser_api import _SCANNED_TAGS, LAST_SUMMARY_TAG, SUMMARY_KEYWORDS
-from anonymizer.summary_scan import scan_summary
+from anonymizer.browser_api import _SCANNED_TAGS, LAST_SUMMARY_TAG, SUMMARY_KEYWORDS, _text
+from anonymizer.summary_scan import plain_text, scan_summary
 
 
 @pytest.mark.parametrize("path", public_files(), ids=lambda p: p.name)
@@ -18,11 +21,34 @@ def test_scan_agrees_with_pydicom_or_steps_aside(path: Path) -> None:
     result = scan_summary(data, _SCANNED_TAGS, LAST_SUMMARY_TAG)
     if result is None:
         return
-    ds, _ = result
+    ds = result.dataset()
     full = pydicom.dcmread(path, stop_before_pixels=True, force=True)
     for keyword in SUMMARY_KEYWORDS:
         if keyword in ds:
             assert str(ds.get(keyword)) == str(full.get(keyword)), keyword
+            vr, raw = result.elements[tag_for_keyword(keyword) or 0]
+            text = plain_text(vr, raw)
+            assert text is None or text == _text(full.get(keyword)), keyword
+
+
+PLAIN_VALUES = [b"", b" ", b"\0", b"12", b" 12 ", b"+5", b"012", b"1.0", b"abc", b"1\\2", b"1\\ 2 ", b"\\"]
+PLAIN_VALUES += [b"a^b=c=d", b"Doe^John=", b"x\\y\0", b" a \\ b ", b"20200101", b"2020.01.01 ", b"\t1.2\t"]
+PLAIN_VALUES += [b"ORIGINAL\\PRIMARY\\", b"1.2.3\0", b"\xe9", b"a\x1bb", b"\x01\x00", b"\x01\x00\x02\x00"]
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # pydicom warns about the invalid ones, as it should
+@pytest.mark.parametrize("vr", ["UI", "CS", "AS", "SH", "LO", "IS", "PN", "DA", "TM", "DT", "US", "DS", "UT"])
+@pytest.mark.parametrize("value", PLAIN_VALUES)
+def test_plain_text_is_pydicoms_value_or_none(vr: str, value: bytes) -> None:
+    raw = RawDataElement(Tag(0x00100010), vr, len(value), value, 0, False, True)
+    text = plain_text(vr, value)
+    assert text is None or text == _text(convert_raw_data_element(raw, encoding=["iso8859"]).value)
+
+
+@pytest.mark.parametrize("value", [b"\xe9", b"a\x1b$Bb", b"\xc3\xa9"])
+def test_plain_text_leaves_character_set_dependent_bytes_to_pydicom(value: bytes) -> None:
+    assert plain_text("PN", value) is None
+    assert plain_text("LO", value) is None
 
 
 def test_most_files_take_the_fast_path() -> None:
@@ -35,7 +61,7 @@ def test_most_files_take_the_fast_path() -> None:
 def test_a_short_prefix_has_not_reached_the_end_of_the_summary(cut: int) -> None:
     data = file("CT_small.dcm").read_bytes()[:cut]
     result = scan_summary(data, _SCANNED_TAGS, LAST_SUMMARY_TAG)
-    assert result is None or result[1] is False
+    assert result is None or result.reached is False
 
 
 def test_unusual_encodings_step_aside() -> None:

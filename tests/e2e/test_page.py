@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pydicom
+import pytest
 from page_actions import KEY_HEX, preset_key
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -246,3 +247,28 @@ def test_worker_is_replaced_after_a_very_large_file(
         r = deidentify(p.read_bytes(), config)
         name = f"{r.study_instance_uid}/{r.series_instance_uid}/{r.sop_instance_uid}.dcm"
         assert name in names and zf.read(name) == r.data, p.name
+
+
+@pytest.mark.parametrize("api", ["handles", "entries"])
+def test_a_drop_is_walked_through_handles_or_entries(
+    recorded: Any, server: str, e2e: Any, tmp_path: Path, api: str
+) -> None:
+    """Chromium gives File System Access handles for a drop (the page walks those: cheaper); browsers
+    without them (Firefox, Safari) give only entries. Either way every file of a nested folder and of a
+    loose file dropped with it is indexed, and junk is listed as skipped."""
+    top = tmp_path / "case"
+    (top / "sub" / "deeper").mkdir(parents=True)
+    (top / "a.dcm").write_bytes((TEST_FILES / "CT_small.dcm").read_bytes())
+    (top / "sub" / "deeper" / "b.dcm").write_bytes((TEST_FILES / "MR_small.dcm").read_bytes())
+    (top / "sub" / "junk.txt").write_text("not an image")
+    loose = tmp_path / "loose.dcm"
+    loose.write_bytes((TEST_FILES / "rtplan.dcm").read_bytes())
+    page = recorded.page
+    if api == "entries":
+        page.add_init_script("delete DataTransferItem.prototype.getAsFileSystemHandle")
+    _open(page, server, e2e)
+    assert page.evaluate("'getAsFileSystemHandle' in DataTransferItem.prototype") is (api == "handles")
+    e2e.drop_paths(page, "#drop-zone", [top, loose])
+    page.locator("#index-progress", has_text="3 DICOM files in the list, 1 skipped").wait_for(timeout=60_000)
+    page.click("#skipped-summary")
+    assert "case/sub/junk.txt" in page.inner_text("#skipped")
