@@ -19,6 +19,7 @@ import io
 import json
 import traceback
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -382,6 +383,9 @@ def _dispatch(req: dict[str, Any]) -> dict[str, Any]:
                 "series": result.series_instance_uid,
                 "sop": result.sop_instance_uid,
                 "size": len(result.data),
+                # For the page's zip (stored entries need it first): zlib here is ~10x faster than
+                # CRC-32 in JavaScript on the page's main thread (measured).
+                "crc32": zlib.crc32(result.data),
                 **_outcome(result.plan),
             }
         elif cmd == "image":

@@ -1,12 +1,11 @@
 // De-identify the included files and stream them into a zip download (through the service worker).
-import { makeZip } from "./vendor/client-zip.js";
+import { zipStream } from "./zip.mjs";
 import { engines, rpc, workerItem } from "./engines.mjs";
 import { $, busy, formatSize, saveBlob, state, throttled } from "./page.mjs";
 import { pixelEdit } from "./review.mjs";
 import { engineSettings, fingerprint } from "./settings.mjs";
 import { gated, markFailed } from "./studylist.mjs";
 
-const FIXED_DATE = new Date("2000-01-01T00:00:00Z"); // zip entry times carry no information
 export function includedInstances() {
   const out = [];
   for (const series of state.series.values()) {
@@ -38,7 +37,7 @@ async function* zipEntries(instances, report, progress) {
     if (r.status === "ok") {
       report.files.push({ input: index + 1, status: "done", sop_instance_uid: r.sop, counts: r.counts, flags: r.flags,
         codes: r.codes });
-      yield { name: `${r.study}/${r.series}/${r.sop}.dcm`, input: reply.bytes, lastModified: FIXED_DATE };
+      yield { name: `${r.study}/${r.series}/${r.sop}.dcm`, bytes: reply.bytes, crc32: r.crc32 };
     } else {
       report.files.push({ input: index + 1, status: r.status, reason: r.reason });
       markFailed(inst, r.reason);
@@ -49,11 +48,7 @@ async function* zipEntries(instances, report, progress) {
     progress.update();
   }
   report.finished = true;
-  yield {
-    name: "deidentification-report.json",
-    input: JSON.stringify(report, null, 1),
-    lastModified: FIXED_DATE,
-  };
+  yield { name: "deidentification-report.json", bytes: new TextEncoder().encode(JSON.stringify(report, null, 1)) };
 }
 
 function makeProgress(instances) {
@@ -150,7 +145,7 @@ export async function run() {
   };
   await busy(async () => {
     try {
-      await streamDownload(makeZip(zipEntries(instances, report, progress)), "pacsbin-deidentified.zip");
+      await streamDownload(zipStream(zipEntries(instances, report, progress)), "pacsbin-deidentified.zip");
       progress.update.now();
       const done = report.files.filter((f) => f.status === "done").length;
       $("#progress-text").textContent = `Done: ${done} de-identified, ${instances.length - done} failed. `

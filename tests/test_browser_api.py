@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,7 @@ def test_deidentify_matches_the_engine(tmp_path: Path) -> None:
     out = call(cmd="deidentify", path=str(file("CT_small.dcm")), out=str(out_path), settings=SETTINGS)
     assert out["status"] == "ok"
     assert out_path.read_bytes() == deidentify(file("CT_small.dcm").read_bytes(), Config(key=TEST_KEY)).data
+    assert out["crc32"] == zlib.crc32(out_path.read_bytes())  # the page's zip entry takes it as it is
 
 
 def test_failures_come_back_as_json(tmp_path: Path) -> None:

@@ -436,20 +436,8 @@ def _copy_static(static: Path, dest: Path, log: Log) -> int:
     return count
 
 
-# Browser modules the page imports, vendored from node_modules (pinned by package-lock.json): nothing is
-# loaded from a CDN.
-VENDOR = {"vendor/client-zip.js": "client-zip/index.js"}
 # Sources in static/ that are bundled (tools/bundle_codecs.py) rather than copied.
 BUNDLED_SOURCES = {"codecs.mjs"}
-
-
-def _copy_vendor(root: Path, dest: Path) -> None:
-    for target, source in VENDOR.items():
-        src = root / "node_modules" / source
-        if not src.is_file():
-            raise BuildError(f"{src} is missing: run `npm ci`")
-        (dest / target).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dest / target)
 
 
 def _lock_entry(wheel: _Wheel, path: Path) -> dict[str, object]:
@@ -553,7 +541,6 @@ def build_dist(
         stage = tmp / "dist"
         stage.mkdir()
         n_static = _copy_static(root / "static", stage, log)
-        _copy_vendor(root, stage)
         codecs = _load_tool(root, "bundle_codecs")
         try:
             codecs.bundle_codecs(root, stage)
