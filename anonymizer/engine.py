@@ -176,7 +176,7 @@ def make_plan(ds: FileDataset, config: Config) -> Plan:
 
 
 def _review_flags(ds: Dataset, config: Config) -> list[str]:
-    flags = risk_flags(ds)
+    flags = risk_flags(ds, pixels_checked=config.pixels_cleaned and "PixelData" in ds)
     if config.profile == PACSBIN:
         flags.append("legacy Pacsbin profile: unkeyed MD5 hashes and an unregistered UID root")
     if config.has(Option.CLEAN_PIXEL_DATA) and not config.pixels_cleaned and "PixelData" in ds:

@@ -22,20 +22,32 @@ SR_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
 PRESENTATION_STATE_PREFIX = "1.2.840.10008.5.1.4.1.1.11."
 
 
-def risk_flags(ds: Header) -> list[str]:
+PIXELS_CHECKED = (
+    "pixels checked by the reviewer (redacted or confirmed clean): Clean Pixel Data claimed, Burned In "
+    "Annotation written as NO"
+)
+
+
+def risk_flags(ds: Header, pixels_checked: bool = False) -> list[str]:
+    """What a reviewer must see about this header. With `pixels_checked` (a person redacted or confirmed
+    the pixels, PS3.15 E.3.1), the burned-in text warnings are answered and one line says so instead."""
     flags = []
     sop_class = str(ds.get("SOPClassUID", "")).strip()
     burned = str(ds.get("BurnedInAnnotation", "")).strip().upper()
     modality = str(ds.get("Modality", "")).strip().upper()
+    description = str(ds.get("SeriesDescription", "")).lower()
+    pixel_flags = []
     if burned == "YES":
-        flags.append("Burned In Annotation = YES: the pixels hold text; review and redact them")
+        pixel_flags.append("Burned In Annotation = YES: the pixels hold text; review and redact them")
     elif burned != "NO" and (
         modality in TEXT_PRONE_MODALITIES or sop_class.startswith(SECONDARY_CAPTURE_PREFIX)
     ):
-        flags.append(
+        pixel_flags.append(
             f"Burned In Annotation not stated on {modality or 'a screen capture'}: text is often "
             "burned in; review the pixels"
         )
+    if "dose report" in description or "dose summary" in description:
+        pixel_flags.append("dose report: text is often burned into the pixels; review them")
     if sop_class in ENCAPSULATED_DOCUMENTS:
         flags.append(
             f"encapsulated {ENCAPSULATED_DOCUMENTS[sop_class]} document: its content cannot be "
@@ -45,10 +57,9 @@ def risk_flags(ds: Header) -> list[str]:
         flags.append("structured report: free text in its content is replaced; review it")
     if sop_class.startswith(PRESENTATION_STATE_PREFIX):
         flags.append("presentation state: annotations and labels may carry free text; review it")
-    description = str(ds.get("SeriesDescription", "")).lower()
-    if "dose report" in description or "dose summary" in description:
-        flags.append("dose report: text is often burned into the pixels; review them")
-    return flags
+    if pixels_checked:
+        return [PIXELS_CHECKED, *flags]
+    return pixel_flags + flags
 
 
 def needs_pixel_review(ds: Header) -> bool:

@@ -55,7 +55,7 @@ export async function busy(fn) {
 
 // `fn` at most every `ms` (the last call always runs): progress shown per file made the page lay out and
 // paint for every file, a few ms each on the main thread the engines' results also need (measured).
-// `.now()` runs it at once (the final state).
+// `.now()` runs it at once (the final state); `.cancel()` drops a pending run.
 export function throttled(fn, ms = 250) {
   let last = 0;
   let timer = null;
@@ -70,6 +70,10 @@ export function throttled(fn, ms = 250) {
     timer = setTimeout(run, Math.max(0, last + ms - performance.now()));
   };
   call.now = run;
+  call.cancel = () => {
+    clearTimeout(timer);
+    timer = null;
+  };
   return call;
 }
 

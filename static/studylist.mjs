@@ -62,19 +62,39 @@ function checkbox(label, seriesList) {
   const input = document.createElement("input");
   input.type = "checkbox";
   input.setAttribute("aria-label", label);
-  input.disabled = seriesList.every(gated);
-  seriesList = seriesList.filter((s) => !gated(s));
-  const included = seriesList.filter((s) => state.included.has(s.key)).length;
-  input.checked = seriesList.length > 0 && included === seriesList.length;
-  input.indeterminate = included > 0 && included < seriesList.length;
   input.addEventListener("change", () => {
     for (const s of seriesList) {
+      if (gated(s)) continue; // not until its images are checked
       if (input.checked) state.included.add(s.key);
       else state.included.delete(s.key);
     }
     scheduleRender();
   });
   return input;
+}
+
+// Set in place on every redraw (a kept row keeps its checkbox, and the focus on it).
+function setCheckbox(input, seriesList) {
+  input.disabled = seriesList.every(gated);
+  const open = seriesList.filter((s) => !gated(s));
+  const included = open.filter((s) => state.included.has(s.key)).length;
+  input.checked = open.length > 0 && included === open.length;
+  input.indeterminate = included > 0 && included < open.length;
+}
+
+// Rows are kept between redraws and rebuilt only when what they show changed (`signature`): rebuilding
+// the whole list made every redraw lay out and paint hundreds of rows again (~200 ms at 20,000 files).
+let drawn = new Map(); // row key -> {signature, tr, input, seriesList}
+
+function listRow(live, key, signature, label, seriesList, build) {
+  let entry = drawn.get(key);
+  if (!entry || entry.signature !== signature) {
+    const input = checkbox(label, seriesList);
+    entry = { signature, tr: build(input), input, seriesList };
+  }
+  setCheckbox(entry.input, entry.seriesList);
+  live.set(key, entry);
+  return entry.tr;
 }
 
 export function row(cls, cells) {
@@ -110,72 +130,93 @@ export function renderStudies() {
   }
 }
 
+function seriesRow(series, label, input) {
+  const sh = series.header;
+  const title = document.createElement("span");
+  title.textContent = label;
+  for (const flag of series.flags) {
+    const f = document.createElement("span");
+    f.className = "flag";
+    f.textContent = flag.split(":")[0];
+    f.title = flag;
+    title.append(" ", f);
+  }
+  if (gated(series) || series.pixelReview) {
+    const f = document.createElement("span");
+    f.className = "flag gate";
+    f.textContent = gated(series) ? "check the images before including" : "images checked";
+    title.append(" ", f);
+  }
+  if (series.failed.size) {
+    const f = document.createElement("span");
+    f.className = "flag failed";
+    f.textContent = `${series.failed.size} file(s) cannot be de-identified (left out)`;
+    f.title = [...series.failed].map(([name, reason]) => `${name}: ${reason}`).join("\n");
+    title.append(" ", f);
+  }
+  const cell = document.createElement("span");
+  cell.className = "series-title";
+  cell.append(thumbCanvas(series), title);
+  const review = document.createElement("button");
+  review.type = "button";
+  review.textContent = "Review";
+  review.setAttribute("aria-label", `Review header of ${label}`);
+  review.addEventListener("click", () => hooks.openReview(series));
+  const frames = series.instances.reduce((n, i) => n + (parseInt(i.header.NumberOfFrames, 10) || 1), 0);
+  const size = series.instances.reduce((n, i) => n + i.size, 0);
+  return row("series", [input, cell, sh.Modality, formatDate(sh.StudyDate), String(series.instances.length),
+    String(frames), formatSize(size), review]);
+}
+
+const instancesOf = (seriesList) => seriesList.reduce((n, s) => n + s.instances.length, 0);
+
 function drawStudies() {
   const body = $("#studies tbody");
-  body.replaceChildren();
-  const tree = groupTree();
-  for (const [, patient] of tree) {
+  const live = new Map();
+  const wanted = [];
+  for (const [patientKey, patient] of groupTree()) {
     const allSeries = [...patient.studies.values()].flatMap((s) => s.series);
     const name = patient.header.PatientName || "(no name)";
     const pid = patient.header.PatientID || "(no ID)";
-    body.append(row("patient", [checkbox(`Include patient ${name}`, allSeries), `${name} — ${pid}`, "", "",
-      String(allSeries.reduce((n, s) => n + s.instances.length, 0)), "", "", ""]));
-    for (const [, study] of patient.studies) {
+    const count = String(instancesOf(allSeries));
+    wanted.push(listRow(live, `p:${patientKey}`, [name, pid, count, allSeries.length].join("\0"),
+      `Include patient ${name}`, allSeries,
+      (input) => row("patient", [input, `${name} — ${pid}`, "", "", count, "", "", ""])));
+    for (const [studyUid, study] of patient.studies) {
       const h = study.header;
       const desc = h.StudyDescription || "(no description)";
-      body.append(row("study", [checkbox(`Include study ${desc}`, study.series), `Study: ${desc}`, "",
-        formatDate(h.StudyDate), String(study.series.reduce((n, s) => n + s.instances.length, 0)), "", "", ""]));
+      const n = String(instancesOf(study.series));
+      wanted.push(listRow(live, `s:${patientKey}\0${studyUid}`, [desc, h.StudyDate, n, study.series.length].join("\0"),
+        `Include study ${desc}`, study.series,
+        (input) => row("study", [input, `Study: ${desc}`, "", formatDate(h.StudyDate), n, "", "", ""])));
       for (const series of study.series) {
         const sh = series.header;
         const label = `Series ${sh.SeriesNumber || ""} ${sh.SeriesDescription || ""}`.trim();
-        const frames = series.instances.reduce((n, i) => n + (parseInt(i.header.NumberOfFrames, 10) || 1), 0);
-        const size = series.instances.reduce((n, i) => n + i.size, 0);
-        const title = document.createElement("span");
-        title.textContent = label;
-        for (const flag of series.flags) {
-          const f = document.createElement("span");
-          f.className = "flag";
-          f.textContent = flag.split(":")[0];
-          f.title = flag;
-          title.append(" ", f);
-        }
-        if (gated(series)) {
-          const f = document.createElement("span");
-          f.className = "flag gate";
-          f.textContent = "check the images before including";
-          title.append(" ", f);
-        } else if (series.pixelReview) {
-          const f = document.createElement("span");
-          f.className = "flag gate";
-          f.textContent = "images checked";
-          title.append(" ", f);
-        }
-        if (series.failed.size) {
-          const f = document.createElement("span");
-          f.className = "flag failed";
-          f.textContent = `${series.failed.size} file(s) cannot be de-identified (left out)`;
-          f.title = [...series.failed].map(([name, reason]) => `${name}: ${reason}`).join("\n");
-          title.append(" ", f);
-        }
-        const cell = document.createElement("span");
-        cell.className = "series-title";
-        cell.append(thumbCanvas(series), title);
-        const review = document.createElement("button");
-        review.type = "button";
-        review.textContent = "Review";
-        review.setAttribute("aria-label", `Review header of ${label}`);
-        review.addEventListener("click", () => hooks.openReview(series));
-        body.append(row("series", [checkbox(`Include ${label}`, [series]), cell, sh.Modality,
-          formatDate(sh.StudyDate), String(series.instances.length), String(frames), formatSize(size), review]));
+        const signature = [label, [...series.flags].join("\n"), gated(series), series.pixelReview,
+          [...series.failed].join("\n"), series.instances.length].join("\0");
+        wanted.push(listRow(live, `r:${series.key}`, signature, `Include ${label}`, [series],
+          (input) => seriesRow(series, label, input)));
       }
     }
   }
+  // Only what changed is moved, added or removed: kept rows stay where they are in the document.
+  let cursor = body.firstChild;
+  for (const tr of wanted) {
+    if (tr === cursor) cursor = cursor.nextSibling;
+    else body.insertBefore(tr, cursor);
+  }
+  while (cursor) {
+    const next = cursor.nextSibling;
+    cursor.remove();
+    cursor = next;
+  }
+  drawn = live;
   $("#studies-section").hidden = state.series.size === 0 && state.skipped.length === 0;
   $("#output").hidden = state.series.size === 0;
   refreshState();
   refreshRunButton();
-  const skipped = $("#skipped");
-  skipped.replaceChildren(...state.skipped.map((s) => {
+  const skipped = $("#skipped"); // only added to (every skipped file stays listed)
+  skipped.append(...state.skipped.slice(skipped.children.length).map((s) => {
     const li = document.createElement("li");
     li.textContent = `${s.name}: ${s.reason}`;
     return li;
@@ -217,20 +258,28 @@ function thumbCanvas(series) {
   canvas.width = canvas.height = THUMB;
   canvas.className = "thumb";
   canvas.setAttribute("aria-hidden", "true");
+  if (series.thumbCanvas) seenWatcher.unobserve(series.thumbCanvas); // its row was rebuilt
   series.thumbCanvas = canvas; // the row's current canvas: a thumbnail that arrives later is drawn into it
   if (series.thumb) {
     drawThumb(canvas, series);
   } else if (!series.thumbAsked && series.header.Rows) {
     series.thumbAsked = true;
     thumbQueue.push(series);
-    setTimeout(nextThumb, 0);
+    pumpThumbs(0);
   }
   return canvas;
 }
 
+// One timer at most (one per series, re-armed while indexing, made hundreds of timers a second).
+let thumbTimer = 0;
+function pumpThumbs(delay) {
+  if (!thumbTimer) thumbTimer = setTimeout(() => { thumbTimer = 0; nextThumb(); }, delay);
+}
+
 async function nextThumb() {
-  if (thumbBusy || state.indexing || state.busy || !thumbQueue.length) {
-    if (thumbQueue.length && !thumbBusy) setTimeout(nextThumb, 500);
+  if (thumbBusy || !thumbQueue.length) return;
+  if (state.indexing || state.busy) {
+    pumpThumbs(500); // the workers are needed for the drop or the run: later
     return;
   }
   thumbBusy = true;

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydicom.dataset import Dataset
 
-from anonymizer.review import needs_pixel_review, risk_flags
+from anonymizer.review import PIXELS_CHECKED, needs_pixel_review, risk_flags
 
 CT = "1.2.840.10008.5.1.4.1.1.2"
 US = "1.2.840.10008.5.1.4.1.1.6.1"
@@ -47,3 +47,21 @@ def test_review_gate(ds: Dataset, gate: bool) -> None:
 def test_flags_explain_the_gate() -> None:
     assert any("Burned In Annotation not stated on US" in f for f in risk_flags(_ds(US, "US")))
     assert risk_flags(_ds(CT, "CT")) == []
+
+
+@pytest.mark.parametrize(
+    "ds",
+    [_ds(US, "US"), _ds(CT, "CT", "YES"), _ds(CT, "CT", description="dose report"), _ds(SC, "OT")],
+    ids=["us", "ct-burned", "dose", "sc"],
+)
+def test_checked_pixels_answer_the_burned_in_warnings(ds: Dataset) -> None:
+    """After a person redacted or confirmed the pixels, the review shows that instead of the warning the
+    input file raised (which the study list showed before the check)."""
+    assert risk_flags(ds) and PIXELS_CHECKED not in risk_flags(ds)
+    assert risk_flags(ds, pixels_checked=True) == [PIXELS_CHECKED]
+
+
+def test_checked_pixels_keep_the_other_warnings() -> None:
+    flags = risk_flags(_ds(SR, "SR"), pixels_checked=True)
+    assert flags[0] == PIXELS_CHECKED
+    assert any("structured report" in f for f in flags)

@@ -66,6 +66,7 @@ def test_region_drawn_once_blacks_out_every_frame_of_the_series(
     row.get_by_role("button").click()
     page.wait_for_selector("#viewer-canvas[data-shown]")
     assert page.inner_text("#viewer-frame-label") == f"Frame 1 of {FRAMES}"
+    page.locator("#review-flags", has_text="Burned In Annotation not stated on US").wait_for()
     page.select_option("#viewer-scope", "series")
     draw_region(page, (0.02, 0.05), (0.7, 0.3), steps=6)
     listed = page.inner_text("#viewer-regions")
@@ -79,6 +80,9 @@ def test_region_drawn_once_blacks_out_every_frame_of_the_series(
     page.click("#viewer-checked")
     page.locator("tr.series", has_text="images checked").wait_for()
     assert row.get_by_role("checkbox").is_checked()
+    # the header review now says what the reviewer did, not the input file's warning
+    page.locator("#review-flags", has_text="pixels checked by the reviewer").wait_for()
+    assert "not stated" not in page.inner_text("#review-flags")
 
     with page.expect_download(timeout=120_000) as info:
         page.click("#run")
