@@ -23,8 +23,8 @@ PRESENTATION_STATE_PREFIX = "1.2.840.10008.5.1.4.1.1.11."
 
 
 PIXELS_CHECKED = (
-    "pixels checked by the reviewer (redacted or confirmed clean): Clean Pixel Data claimed, Burned In "
-    "Annotation written as NO"
+    "pixels redacted or confirmed clean by the reviewer: Clean Pixel Data claimed, Burned In Annotation "
+    "written as NO"
 )
 
 

@@ -31,13 +31,16 @@ async function* walkHandle(handle, prefix) {
   for (const dir of dirs) yield* walkHandle(dir, inside);
 }
 
-async function* openHandles(handles, prefix) {
-  const opened = await Promise.allSettled(handles.map((h) => h.getFile()));
-  for (const [k, result] of opened.entries()) {
-    const name = prefix + handles[k].name;
+// The File objects of a batch are asked for at once (one at a time, the walk outlasted indexing).
+async function* opened(items, prefix, open) {
+  const results = await Promise.allSettled(items.map(open));
+  for (const [k, result] of results.entries()) {
+    const name = prefix + items[k].name;
     yield result.status === "fulfilled" ? { file: result.value, name } : { name, error: result.reason };
   }
 }
+
+const openHandles = (handles, prefix) => opened(handles, prefix, (h) => h.getFile());
 
 function readEntries(reader) {
   return new Promise((resolve, reject) => reader.readEntries(resolve, reject));
@@ -63,14 +66,7 @@ async function* walkEntry(entry, prefix) {
   }
 }
 
-async function* openEntries(entries, prefix) {
-  // The File objects of a batch are asked for at once (one at a time, the walk outlasted indexing).
-  const opened = await Promise.allSettled(entries.map(fileOf));
-  for (const [k, result] of opened.entries()) {
-    const name = prefix + entries[k].name;
-    yield result.status === "fulfilled" ? { file: result.value, name } : { name, error: result.reason };
-  }
-}
+const openEntries = (entries, prefix) => opened(entries, prefix, fileOf);
 
 // Handles and entries must be taken from the DataTransfer inside the drop event, before anything is
 // awaited; each dropped item is walked through its handle when the browser gives one.

@@ -81,7 +81,7 @@ def test_region_drawn_once_blacks_out_every_frame_of_the_series(
     page.locator("tr.series", has_text="images checked").wait_for()
     assert row.get_by_role("checkbox").is_checked()
     # the header review now says what the reviewer did, not the input file's warning
-    page.locator("#review-flags", has_text="pixels checked by the reviewer").wait_for()
+    page.locator("#review-flags", has_text="pixels redacted or confirmed clean by the reviewer").wait_for()
     assert "not stated" not in page.inner_text("#review-flags")
 
     with page.expect_download(timeout=120_000) as info:
