@@ -40,11 +40,9 @@ import re
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -54,6 +52,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import gen_corpus
+from page_memory import MemorySampler
+from page_report import NOTES, TARGETS, fmt, longest_task, median_or_none, profile_of, report, rounded
+from page_scripts import PAGE_OBSERVERS, PAGE_RPC_TIMER, PROGRESS, RESOURCES, WORKER_TAKE, WORKER_TIMER
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -61,7 +62,6 @@ PY = sys.executable
 VENV_PY = ROOT / ".venv" / "bin" / "python"
 CHROMIUM = "/usr/bin/chromium"
 SECRET = "bench"
-TARGETS = {"first_s": 2.5, "repeat_s": 1.5, "index_files_per_s": 1000.0, "longtask_ms": 200.0, "ratio": 0.6}
 
 LAUNCH_ARGS = [
     "--no-sandbox",
@@ -78,163 +78,9 @@ LAUNCH_ARGS = [
 
 # Runs in the page before its own scripts. Only observes: state changes, #index-progress and
 # #progress-text texts, the drop and the click on #run, long tasks.
-PAGE_OBSERVERS = """
-(() => {
-  if (window.__bench) return;
-  const b = window.__bench = {states: [], progress: [], drops: [], clicks: [], longtasks: [], rpc: {}};
-  const now = () => performance.now();
-  new MutationObserver(() => {
-    const s = document.body && document.body.dataset.state;
-    const last = b.states.length ? b.states[b.states.length - 1][0] : null;
-    if (s && s !== last) b.states.push([s, now()]);
-  }).observe(document, {subtree: true, attributes: true, attributeFilter: ["data-state"]});
-  document.addEventListener("DOMContentLoaded", () => {
-    const el = document.getElementById("index-progress");
-    if (el) new MutationObserver(() => b.progress.push([el.textContent, now()]))
-      .observe(el, {childList: true, characterData: true, subtree: true});
-  });
-  document.addEventListener("drop", () => b.drops.push(now()), true);
-  document.addEventListener("click", (e) => {
-    if (e.target && e.target.id === "run") b.clicks.push(now());
-  }, true);
-  try {
-    new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) b.longtasks.push([e.startTime, e.duration]);
-    }).observe({type: "longtask", buffered: true});
-  } catch (e) { b.longtaskError = String(e); }
-})();
-"""
-
-# Throughput runs only: times each request/reply of the page's worker RPC from the page's side.
-PAGE_RPC_TIMER = """
-(() => {
-  const NativeWorker = window.Worker;
-  if (!NativeWorker || NativeWorker.__bench) return;
-  const b = window.__bench;
-  class BenchWorker extends NativeWorker {
-    constructor(...args) {
-      super(...args);
-      this.__sent = new Map();
-      this.addEventListener("message", (e) => {
-        const d = e.data;
-        const s = d && this.__sent.get(d.id);
-        if (!s) return;
-        this.__sent.delete(d.id);
-        const t = performance.now(), dt = t - s[1];
-        const r = b.rpc[s[0]] || (b.rpc[s[0]] = {n: 0, ms: 0, max: 0, first: s[1], last: t});
-        r.n += 1; r.ms += dt; r.max = Math.max(r.max, dt);
-        r.first = Math.min(r.first, s[1]); r.last = Math.max(r.last, t);
-      });
-    }
-    postMessage(msg, ...rest) {
-      if (msg && msg.id !== undefined) this.__sent.set(msg.id, [msg.cmd, performance.now()]);
-      return super.postMessage(msg, ...rest);
-    }
-  }
-  BenchWorker.__bench = true;
-  window.Worker = BenchWorker;
-})();
-"""
-
-# Evaluated in the engine's worker once it is ready: per command, the handler's time, the Python call
-# (JSON.stringify of the request .. JSON.parse of the reply: worker.mjs's call()), WORKERFS reads
-# (FileReaderSync, inside the Python call) and Blob.arrayBuffer (the index prefix), and postMessage.
-WORKER_TIMER = """
-async () => {
-  const now = () => performance.now();
-  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-  for (let i = 0; typeof self.onmessage !== "function"; i++) {  // the module has not run yet
-    if (i > 1200) return {error: "the worker never set onmessage"};
-    await sleep(50);
-  }
-  const PROBE = "__bench_ready";
-  if (!self.__bench) {
-    const b = self.__bench = {cmds: {}, python: {n: 0, ms: 0}, reads: {n: 0, ms: 0, bytes: 0},
-                              blobReads: {n: 0, ms: 0, bytes: 0}, post: {n: 0, ms: 0}};
-    const add = (o, ms, bytes) => { o.n += 1; o.ms += ms; if (bytes !== undefined) o.bytes += bytes; };
-    const readSync = FileReaderSync.prototype.readAsArrayBuffer;
-    FileReaderSync.prototype.readAsArrayBuffer = function (blob) {
-      const t = now(); const r = readSync.call(this, blob); add(b.reads, now() - t, r.byteLength); return r;
-    };
-    const readAsync = Blob.prototype.arrayBuffer;
-    Blob.prototype.arrayBuffer = async function () {
-      const t = now(); const r = await readAsync.call(this);
-      add(b.blobReads, now() - t, r.byteLength); return r;
-    };
-    const stringify = JSON.stringify, parse = JSON.parse;
-    let callStart = null;
-    JSON.stringify = function (...a) {
-      const r = stringify.apply(this, a);
-      if (a[0] && typeof a[0] === "object" && "cmd" in a[0]) callStart = now();
-      return r;
-    };
-    JSON.parse = function (...a) {
-      if (callStart !== null) { add(b.python, now() - callStart); callStart = null; }
-      return parse.apply(this, a);
-    };
-    const starts = new Map();
-    const handler = self.onmessage;
-    self.onmessage = (e) => {
-      const id = e.data && e.data.id;
-      if (id !== undefined && id !== PROBE) starts.set(id, [e.data.cmd, now()]);
-      return handler.call(self, e);
-    };
-    const post = self.postMessage.bind(self);
-    self.postMessage = (msg, ...rest) => {
-      if (msg && msg.id === PROBE) { b.readyAt = now(); if (b.onReady) b.onReady(); return; }
-      const t = now();
-      const s = msg && starts.get(msg.id);
-      if (s) {
-        starts.delete(msg.id);
-        const c = b.cmds[s[0]] || (b.cmds[s[0]] = {n: 0, ms: 0});
-        add(c, t - s[1]);
-      }
-      const r = post(msg, ...rest);
-      add(b.post, now() - t);
-      return r;
-    };
-  }
-  // Wait until the engine is loaded: an "init" of our own, answered once it is (and not passed on).
-  const b = self.__bench;
-  if (b.readyAt === undefined) {
-    const answered = new Promise((resolve) => { b.onReady = resolve; });
-    self.onmessage(new MessageEvent("message", {data: {id: PROBE, cmd: "init"}}));
-    if (await Promise.race([answered.then(() => true), sleep(180000).then(() => false)]) !== true) {
-      return {error: "the engine did not load in 180 s"};
-    }
-  }
-  return {readyAt: b.readyAt, timeOrigin: performance.timeOrigin};
-}
-"""
-
-# The worker's figures so far, and zeroed counters for the next step.
-WORKER_TAKE = """
-() => {
-  const b = self.__bench, taken = JSON.parse(JSON.stringify(b));
-  for (const k of ["python", "reads", "blobReads", "post"]) b[k] = {n: 0, ms: 0, bytes: 0};
-  b.cmds = {};
-  return taken;
-}
-"""
-
 # What shows progress; unchanged for STALL seconds = the page is stuck (reported, the benchmark goes on).
 STALL = 120.0
-PROGRESS = """
-() => ({state: document.body.dataset.state, index: document.getElementById("index-progress").textContent,
-        progress: document.getElementById("progress-text").textContent,
-        engine: document.getElementById("engine-status").textContent,
-        serviceWorker: !!(navigator.serviceWorker && navigator.serviceWorker.controller),
-        frames: [...document.querySelectorAll("iframe")].map((f) => f.src),
-        rpc: window.__bench && window.__bench.rpc})
-"""
 
-RESOURCES = """
-() => performance.getEntriesByType("resource").concat(performance.getEntriesByType("navigation"))
-  .map((e) => ({name: e.name, transfer: e.transferSize, body: e.decodedBodySize}))
-"""
-
-
-# ---------------------------------------------------------------------------------------------------------
 # Small helpers
 
 
@@ -249,18 +95,6 @@ def warm_up(paths: list[Path]) -> float:
             while f.read(16 << 20):
                 pass
     return time.monotonic() - start
-
-
-def _median(values: list[float]) -> float | None:
-    return statistics.median(values) if values else None
-
-
-def _r(value: float | None, digits: int = 3) -> float | None:
-    return None if value is None else round(value, digits)
-
-
-def _fmt(value: float | None, spec: str = ".2f", unit: str = "") -> str:
-    return "-" if value is None else f"{value:{spec}}{unit}"
 
 
 def _free_port() -> int:
@@ -297,117 +131,6 @@ def serve(dist: Path, timeout: float = 30.0) -> Iterator[str]:
         yield url
     finally:
         stop()
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Memory of Chromium's renderer processes (the tab: page, its worker, the service worker), from /proc
-
-
-def _descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as f:
-                stat = f.read()
-            ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
-        except (OSError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = [], [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child)
-    return out
-
-
-def _renderers() -> list[int]:
-    found = []
-    for pid in _descendants(os.getpid()):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if b"--type=renderer" in f.read():
-                    found.append(pid)
-        except OSError:
-            continue
-    return found
-
-
-def _rss_pss_kb(pid: int) -> tuple[int, int]:
-    rss = pss = 0
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Rss:"):
-                    rss = int(line.split()[1])
-                elif line.startswith("Pss:"):
-                    pss = int(line.split()[1])
-    except OSError:
-        pass
-    return rss, pss
-
-
-class MemorySampler:
-    """Samples the summed RSS/PSS of the renderer processes every `interval` s in a thread; the peak of
-    the current window (``window(name)``) is kept per name."""
-
-    def __init__(self, interval: float = 0.2) -> None:
-        self.interval = interval
-        self.peaks: dict[str, dict[str, float]] = {}
-        self._name: str | None = None
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="renderer-memory", daemon=True)
-
-    def __enter__(self) -> MemorySampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-    @contextlib.contextmanager
-    def window(self, name: str) -> Iterator[None]:
-        with self._lock:
-            self._name = name
-            self.peaks[name] = {"rss_mb": 0.0, "pss_mb": 0.0, "processes": 0, "samples": 0}
-        self.sample()
-        try:
-            yield
-        finally:
-            self.sample()
-            with self._lock:
-                self._name = None
-
-    def sample(self) -> None:
-        with self._lock:
-            name = self._name
-        if name is None:
-            return
-        pids = _renderers()
-        rss = pss = 0
-        for pid in pids:
-            r, p = _rss_pss_kb(pid)
-            rss, pss = rss + r, pss + p
-        with self._lock:
-            peak = self.peaks.get(name)
-            if peak is None:
-                return
-            peak["samples"] += 1
-            if rss / 1024 > peak["rss_mb"]:
-                peak["rss_mb"], peak["processes"] = round(rss / 1024, 1), len(pids)
-            peak["pss_mb"] = max(peak["pss_mb"], round(pss / 1024, 1))
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.sample()
-
-
-# ---------------------------------------------------------------------------------------------------------
-# The browser
 
 
 @dataclass
@@ -524,10 +247,10 @@ def visit(pw: Any, base_url: str, profile: Path, timeout: float) -> dict[str, An
             worker_start = w.evaluate("() => performance.timeOrigin") - nav["origin"]
         ready = _first(bench["states"], "ready")
         return {
-            "ready_s": _r(ready / 1000 if ready is not None else None),
+            "ready_s": rounded(ready / 1000 if ready is not None else None),
             "engine_s": _engine_seconds(s.page),
-            "worker_created_ms": _r(worker_start, 1),
-            "dom_content_loaded_ms": _r(nav["dcl"], 1),
+            "worker_created_ms": rounded(worker_start, 1),
+            "dom_content_loaded_ms": rounded(nav["dcl"], 1),
             "sw_controlled": nav["controlled"],
             "transferred_kb": round(sum(max(0, r["transfer"] or 0) for r in resources) / 1024, 1),
             "resources": len(resources),
@@ -550,10 +273,10 @@ def cold_start(pw: Any, base_url: str, launches: int, work: Path, timeout: float
             shutil.rmtree(profile, ignore_errors=True)
         a, b = first[-1], repeat[-1]
         print(
-            f"  [{i + 1}/{launches}] ready: first {_fmt(a['ready_s'])} s (engine "
-            f"{_fmt(a['engine_s'], '.1f')} s, {a['transferred_kb'] / 1024:.1f} MB over the wire), "
-            f"repeat {_fmt(b['ready_s'])} s (engine "
-            f"{_fmt(b['engine_s'], '.1f')} s, {b['from_cache']}/{b['resources']} from cache, "
+            f"  [{i + 1}/{launches}] ready: first {fmt(a['ready_s'])} s (engine "
+            f"{fmt(a['engine_s'], '.1f')} s, {a['transferred_kb'] / 1024:.1f} MB over the wire), "
+            f"repeat {fmt(b['ready_s'])} s (engine "
+            f"{fmt(b['engine_s'], '.1f')} s, {b['from_cache']}/{b['resources']} from cache, "
             f"{b['transferred_kb']:.0f} kB)",
             flush=True,
         )
@@ -563,12 +286,12 @@ def cold_start(pw: Any, base_url: str, launches: int, work: Path, timeout: float
         engine = [r["engine_s"] for r in runs if r["engine_s"] is not None]
         worker = [r["worker_created_ms"] for r in runs if r["worker_created_ms"] is not None]
         return {
-            "ready_s_median": _r(_median(ready)),
-            "ready_s_min": _r(min(ready, default=None)),
-            "ready_s_max": _r(max(ready, default=None)),
-            "engine_s_median": _r(_median(engine), 2),
-            "worker_created_ms_median": _r(_median(worker), 1),
-            "transferred_kb_median": _r(_median([r["transferred_kb"] for r in runs]), 1),
+            "ready_s_median": rounded(median_or_none(ready)),
+            "ready_s_min": rounded(min(ready, default=None)),
+            "ready_s_max": rounded(max(ready, default=None)),
+            "engine_s_median": rounded(median_or_none(engine), 2),
+            "worker_created_ms_median": rounded(median_or_none(worker), 1),
+            "transferred_kb_median": rounded(median_or_none([r["transferred_kb"] for r in runs]), 1),
             "runs": runs,
         }
 
@@ -714,26 +437,26 @@ def page_run(
                 if t_drop is not None and t_listed is not None and t_drop - 1 <= start <= t_listed
             ]
             result["index"] = {
-                "seconds": _r(index_s),
-                "files_per_s": _r(len(job.files) / index_s, 1) if index_s else None,
+                "seconds": rounded(index_s),
+                "files_per_s": rounded(len(job.files) / index_s, 1) if index_s else None,
                 "listed": int(m.group(1)) if m else None,
                 "skipped": int(m.group(2)) if m else None,
-                "longest_task_ms": _r(max(during, default=0.0), 1),
+                "longest_task_ms": rounded(max(during, default=0.0), 1),
                 "tasks_over_50ms": len(during),
                 "tasks_over_200ms": sum(1 for d in during if d > 200),
                 "longtask_observer": b.get("longtaskError") or "ok",
-                "main_thread_busy_ms": _r(busy, 1),
+                "main_thread_busy_ms": rounded(busy, 1),
                 # drop -> the first index request: collecting the dropped folder's File objects
-                "walk_s": _r((b["rpc"]["index"]["first"] - t_drop) / 1000)
+                "walk_s": rounded((b["rpc"]["index"]["first"] - t_drop) / 1000)
                 if "index" in b["rpc"] and t_drop is not None
                 else None,
                 "rpc": b["rpc"].get("index"),
                 "worker": _take_workers(s),
             }
             print(
-                f"  index {len(job.files)} files: {_fmt(index_s)} s (walking the drop "
-                f"{_fmt(result['index']['walk_s'])} s); longest main-thread task "
-                f"{_longest(result['index'])}",
+                f"  index {len(job.files)} files: {fmt(index_s)} s (walking the drop "
+                f"{fmt(result['index']['walk_s'])} s); longest main-thread task "
+                f"{longest_task(result['index'])}",
                 flush=True,
             )
 
@@ -758,13 +481,13 @@ def page_run(
             deid_s = (t_done - t_click) / 1000 if t_click is not None and t_done is not None else None
             during = [d for start, d in b["longtasks"] if t_click is not None and start >= t_click - 1]
             result["deidentify"] = {
-                "seconds": _r(deid_s),
-                "wall_to_download_s": _r(wall),
+                "seconds": rounded(deid_s),
+                "wall_to_download_s": rounded(wall),
                 "download_via": via,
-                "files_per_s": _r(len(job.files) / deid_s, 2) if deid_s else None,
-                "mb_per_s": _r(job.bytes / 1e6 / deid_s, 2) if deid_s else None,
-                "longest_task_ms": _r(max(during, default=0.0), 1),
-                "main_thread_busy_ms": _r(busy, 1),
+                "files_per_s": rounded(len(job.files) / deid_s, 2) if deid_s else None,
+                "mb_per_s": rounded(job.bytes / 1e6 / deid_s, 2) if deid_s else None,
+                "longest_task_ms": rounded(max(during, default=0.0), 1),
+                "main_thread_busy_ms": rounded(busy, 1),
                 "rpc": b["rpc"].get("deidentify"),
                 "worker": _take_workers(s),
                 "text": page.inner_text("#progress-text"),
@@ -804,223 +527,13 @@ def cli_run(job: Job, work: Path, logs: Path, jobs: int = 1) -> dict[str, Any]:
     secs = max(timing["seconds"], 1e-9)
     return {
         "jobs": jobs,
-        "seconds": _r(timing["seconds"]),
-        "files_per_s": _r(len(job.files) / secs, 2),
-        "mb_per_s": _r(job.bytes / 1e6 / secs, 2),
-        "cpu_seconds": _r(timing["cpu_seconds"], 2),
-        "peak_rss_mb": _r(timing["peak_rss_mb"], 1),
+        "seconds": rounded(timing["seconds"]),
+        "files_per_s": rounded(len(job.files) / secs, 2),
+        "mb_per_s": rounded(job.bytes / 1e6 / secs, 2),
+        "cpu_seconds": rounded(timing["cpu_seconds"], 2),
+        "peak_rss_mb": rounded(timing["peak_rss_mb"], 1),
         "problems": problems,
     }
-
-
-def _longest(index: dict[str, Any]) -> str:
-    """The longest main-thread task while indexing; the long-task observer reports only tasks of 50 ms and
-    more, so none reported means every task was shorter."""
-    if not index.get("tasks_over_50ms"):
-        return "< 50 ms"
-    return _fmt(index.get("longest_task_ms"), ".0f", " ms")
-
-
-def _profile(run: dict[str, Any], step: str) -> dict[str, float] | None:
-    """Where the time of `step` ("index" or "deidentify") goes, in ms per file. The worker parts are
-    summed over the engine workers (they run in parallel): busy % = their sum / (wall x workers)."""
-    d = run.get(step) or {}
-    w, rpc, n = d.get("worker"), d.get("rpc"), run["files"]
-    if not w or not w.get("workers") or not rpc or not d.get("seconds") or not n:
-        return None
-    wall = d["seconds"] * 1000
-    handler = w["cmds"].get(step, {}).get("ms", 0.0)
-    python, reads, prefix, post = (w[k]["ms"] for k in ("python", "reads", "blobReads", "post"))
-    parts = {
-        "wall": wall,
-        "python": python - reads,
-        "file_reads": reads,
-        "prefix_reads": prefix,
-        "worker_rest": handler - python - prefix,
-        "postmessage": post,
-        "queue_and_messaging": rpc["ms"] - handler - post,
-        "main_thread": d.get("main_thread_busy_ms") or 0.0,
-    }
-    out = {k: round(v / n, 2) for k, v in parts.items()}
-    out["workers"] = w["workers"]
-    out["worker_busy_pct"] = round(100 * (handler + post) / (wall * w["workers"]), 1)
-    return out
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Report
-
-
-def _row(cells: list[tuple[str, int]]) -> str:
-    """Cells right-aligned to their widths (a negative width: left-aligned)."""
-    return " ".join(f"{text:<{-w}s}" if w < 0 else f"{text:>{w}s}" for text, w in cells).rstrip()
-
-
-def _table(head: list[tuple[str, int]], rows: list[list[tuple[str, int]]]) -> list[str]:
-    line = _row(head)
-    return ["", line, "-" * len(line), *(_row(r) for r in rows)]
-
-
-PROFILE_LABELS = {
-    "wall": "wall",
-    "python": "python",
-    "file_reads": "reads",
-    "prefix_reads": "prefix",
-    "worker_rest": "w.other",
-    "postmessage": "post",
-    "queue_and_messaging": "queue+msg",
-    "main_thread": "main",
-    "workers": "workers",
-    "worker_busy_pct": "busy %",
-}
-
-
-def report(results: dict[str, Any]) -> tuple[str, list[str]]:
-    """The tables (text) and the targets as reported figures."""
-    lines: list[str] = []
-    goals: list[str] = []
-    cs = results.get("cold_start")
-    if cs:
-        rows = []
-        for key, label in (("first", "first visit"), ("repeat", "repeat visit")):
-            r = cs[key]
-            wire = r["transferred_kb_median"]
-            rows.append(
-                [
-                    (label, -20),
-                    (_fmt(r["ready_s_median"], ".2f", " s"), 8),
-                    (_fmt(r["ready_s_min"]), 6),
-                    (_fmt(r["ready_s_max"]), 6),
-                    (_fmt(r["engine_s_median"], ".1f", " s"), 7),
-                    (_fmt(r["worker_created_ms_median"], ".0f", " ms"), 10),
-                    (_fmt(wire / 1024 if wire is not None else None, ".1f"), 8),
-                    (f" <= {TARGETS[key + '_s']} s", -10),
-                ]
-            )
-            goals.append(
-                f"page cold start, {label}: {_fmt(r['ready_s_median'])} s, median of {cs['launches']} "
-                f"(target <= {TARGETS[key + '_s']} s)"
-            )
-        head = ["cold start to ready", "median", "min", "max", "engine", "worker at", "MB wire", " target"]
-        lines += _table(list(zip(head, [w for _, w in rows[0]], strict=True)), rows)
-    runs = [r for r in results.get("runs", []) if "error" not in r]
-    if runs:
-        rows = []
-        for run in runs:
-            ix = run.get("index", {})
-            rows.append(
-                [
-                    (run["set"], -20),
-                    (str(run["files"]), 6),
-                    (_fmt(ix.get("seconds")), 8),
-                    (_fmt(ix.get("files_per_s"), ".0f"), 8),
-                    (_fmt(ix.get("walk_s")), 7),
-                    (_longest(ix), 13),
-                    (str(ix.get("tasks_over_50ms", 0)), 7),
-                    (" >= 1000 files/s, no task > 200 ms", -10),
-                ]
-            )
-        head = ["indexing", "files", "seconds", "files/s", "walk s", "longest task", ">50 ms", " target"]
-        lines += _table(list(zip(head, [w for _, w in rows[0]], strict=True)), rows)
-        ct = runs[0]
-        ix = ct.get("index", {})
-        goals.append(
-            f"page indexing, {ct['set']}: {_fmt(ix.get('files_per_s'), '.0f')} files/s (target >= 1000); "
-            f"longest main-thread task {_longest(ix)} (target <= 200 ms)"
-        )
-        rows = []
-        for run in runs:
-            d, cli, mem = run.get("deidentify", {}), run.get("cli", {}), run.get("memory", {})
-            peak = max((v.get("rss_mb", 0.0) for v in mem.values()), default=None)
-            pss = max((v.get("pss_mb", 0.0) for v in mem.values()), default=None)
-            problems = d.get("zip", {}).get("problems", [])
-            j1 = cli.get("seconds")
-            tools = [
-                (f"page-{run.get('workers', '?')}w", d, run.get("page_vs_cli"), peak, problems),
-                ("cli-j1", cli, 1.0 if j1 else None, cli.get("peak_rss_mb"), cli.get("problems")),
-            ]
-            same = run.get("cli_same_jobs")
-            if same:
-                ratio = j1 / same["seconds"] if j1 and same.get("seconds") else None
-                tools.append(
-                    (f"cli-j{same['jobs']}", same, ratio, same.get("peak_rss_mb"), same.get("problems"))
-                )
-            for tool, r, ratio, mb, check in tools:
-                rows.append(
-                    [
-                        (run["set"] if tool.startswith("page") else "", -20),
-                        (tool, -8),
-                        (str(run["files"]), 6),
-                        (f"{run['mb']:.0f}", 6),
-                        (_fmt(r.get("seconds")), 8),
-                        (_fmt(r.get("files_per_s"), ".1f"), 8),
-                        (_fmt(r.get("mb_per_s"), ".1f"), 7),
-                        (_fmt(ratio, ".2f", "x"), 6),
-                        (_fmt(mb, ".0f"), 8),
-                        (" ok" if not check else " PROBLEM: " + "; ".join(check[:2]), -3),
-                    ]
-                )
-            goals.append(
-                f"page de-identification, {run['set']}: {_fmt(run.get('page_vs_cli'))}x the CLI's files/s "
-                f"(--jobs 1; target >= 0.6) with {run.get('workers')} worker(s); peak renderer memory "
-                f"{_fmt(peak, '.0f')} MB RSS, {_fmt(pss, '.0f')} MB PSS"
-            )
-        head = [
-            "de-identify",
-            "tool",
-            "files",
-            "MB",
-            "seconds",
-            "files/s",
-            "MB/s",
-            "x CLI",
-            "peak MB",
-            " check",
-        ]
-        lines += _table(list(zip(head, [w for _, w in rows[0]], strict=True)), rows)
-        profiles = [
-            (f"{run['set']} {step}", prof)
-            for run in runs
-            for step, prof in (run.get("profile") or {}).items()
-            if prof and not (step == "index" and run["files"] < 10)
-        ]
-        if profiles:
-            keys = list(profiles[0][1])
-            labels = [PROFILE_LABELS.get(k, k) for k in keys]
-            widths = [max(7, len(label)) for label in labels]
-            head = [("ms per file", -26), *zip(labels, widths, strict=True)]
-            rows = [
-                [
-                    (name, -26),
-                    *(
-                        (str(p[k]) if isinstance(p[k], int) else f"{p[k]:.2f}", w)
-                        for k, w in zip(keys, widths, strict=True)
-                    ),
-                ]
-                for name, p in profiles
-            ]
-            lines += _table(head, rows)
-    for run in results.get("runs", []):
-        if "error" in run:
-            lines.append(f"\n{run['set']}: the page run failed: {run['error']}")
-    return "\n".join(lines), goals
-
-
-NOTES = """\
-(cold start: navigation start -> body[data-state=ready], median of N fresh launches; repeat: the same
- profile launched again, HTTP cache and service worker kept; engine: the page's own "engine loaded in";
- worker at: when the page created its first worker. The throughput runs start once every engine worker
- is loaded. Indexing: drop event -> "... in the list"; walk: drop -> first index request (collecting
- the dropped folder's files). De-identify: click -> state "done" (zip streamed to the download),
- engines loaded; page-Nw: N engine workers; cli-jN: `python -m anonymizer FILES -o OUT --jobs N`, the
- whole command incl. ~0.45 s start-up; x CLI: CLI --jobs 1 seconds / these seconds.
- Peak MB: summed RSS of Chromium's renderer processes (page, workers, service worker); the CLI's peak RSS.
- ms per file (worker parts summed over the workers): python = the Python call minus the file reads
- inside it (reads: WORKERFS); prefix = Blob.arrayBuffer of index prefixes; w.other = the rest of the
- worker's handler (mounts, MEMFS copies); post = its postMessage; queue+msg = the page's round trips
- minus the handlers (waiting in a worker's queue included); main = the main thread's busy time (CDP
- TaskDuration: folder walk and study list, or zip, CRC and the service-worker stream); busy % = worker
- handlers / (wall x workers).)"""
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -1084,7 +597,7 @@ def run_page_bench(
                 continue
             d = run["deidentify"]
             print(
-                f"  page de-identify: {_fmt(d['seconds'])} s ({_fmt(d['files_per_s'], '.1f')} files/s); "
+                f"  page de-identify: {fmt(d['seconds'])} s ({fmt(d['files_per_s'], '.1f')} files/s); "
                 f"running the CLI on the same files",
                 flush=True,
             )
@@ -1093,7 +606,7 @@ def run_page_bench(
                 run["page_vs_cli"] = round(run["cli"]["seconds"] / d["seconds"], 3)
             if run["workers"] > 1 and len(job.files) > 1:  # the page's parallelism, for comparison
                 run["cli_same_jobs"] = cli_run(job, work, logs, run["workers"])
-            run["profile"] = {step: _profile(run, step) for step in ("index", "deidentify")}
+            run["profile"] = {step: profile_of(run, step) for step in ("index", "deidentify")}
             results["runs"].append(run)
     results["runs"] = [r for r in results["runs"] if "error" not in r] + [
         r for r in results["runs"] if "error" in r
