@@ -91,6 +91,9 @@ def image_info(ds: Any) -> dict[str, Any]:
         "little_endian": layout.little_endian,
         "transfer_syntax": ts,
         "codec": CODECS.get(ts, "unsupported") if encapsulated else "none",
+        # Regions are widened to pixel pairs when written (rectangles.effective): stored YBR_FULL_422 only;
+        # compressed pixels are decoded and written whole. The viewer shows them as they will be written.
+        "pairs": layout.subsampled and not encapsulated,
         "palette": _palette(ds),
         **_display(ds),
     }

@@ -128,10 +128,10 @@ export class Viewer {
       && (!r.frames || r.frames.includes(n)));
   }
 
-  // As it will be written: YBR_FULL_422 stored uncompressed shares chroma between two pixels, so the
-  // engine widens rectangles to even x edges; show that.
+  // As it will be written: where pixels share chroma in pairs, the engine widens rectangles to even x
+  // edges (it says where: image.pairs); show that.
   written(r) {
-    if (this.image && this.image.photometric === "YBR_FULL_422" && this.image.codec === "none") {
+    if (this.image && this.image.pairs) {
       const x0 = r.x - (r.x % 2);
       const x1 = r.x + r.width + ((r.x + r.width) % 2);
       return { ...r, x: x0, width: x1 - x0 };

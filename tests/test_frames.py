@@ -5,7 +5,7 @@ from __future__ import annotations
 import pydicom
 import pytest
 from corpus import data_file
-from pydicom.encaps import get_frame
+from pydicom.encaps import encapsulate, get_frame
 
 from redaction.errors import UnsupportedPixelsError
 from redaction.frames import frame_bytes, image_info
@@ -84,3 +84,22 @@ def test_no_pixel_data_is_an_error() -> None:
     ds = pydicom.dcmread(data_file("rtplan.dcm"))
     with pytest.raises(UnsupportedPixelsError, match="no Pixel Data"):
         image_info(ds)
+
+
+@pytest.mark.parametrize(
+    ("photometric", "syntax", "pairs"),
+    [
+        ("YBR_FULL_422", "1.2.840.10008.1.2.1", True),  # stored 4:2:2: regions widened to pixel pairs
+        ("YBR_FULL_422", "1.2.840.10008.1.2.4.50", False),  # JPEG: decoded and written whole
+        ("RGB", "1.2.840.10008.1.2.1", False),
+    ],
+)
+def test_info_says_where_regions_are_widened_to_pairs(photometric: str, syntax: str, pairs: bool) -> None:
+    ds = pydicom.dcmread(data_file("SC_rgb.dcm"))
+    ds.PhotometricInterpretation = photometric
+    ds.file_meta.TransferSyntaxUID = syntax
+    if syntax != "1.2.840.10008.1.2.1":
+        ds.PixelData = encapsulate([b"\xff\xd8\xff\xd9"])
+    elif photometric == "YBR_FULL_422":
+        ds.PixelData = ds.PixelData[: len(ds.PixelData) * 2 // 3]
+    assert image_info(ds)["pairs"] is pairs
