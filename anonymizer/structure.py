@@ -40,9 +40,9 @@ VRS: Final = frozenset(
 )
 LONG_VRS: Final = frozenset(b"OB OD OF OL OV OW SQ UC UN UR UT SV UV".split())  # 4-byte length
 UNDEFINED_LENGTH: Final = 0xFFFFFFFF
-_ITEM: Final = 0xFFFEE000
-_ITEM_DELIM: Final = 0xFFFEE00D
-_SEQ_DELIM: Final = 0xFFFEE0DD
+ITEM: Final = 0xFFFEE000
+ITEM_DELIM: Final = 0xFFFEE00D
+SEQ_DELIM: Final = 0xFFFEE0DD
 _DIR_RECORDS: Final = 0x00041220
 DICOMDIR_REASON: Final = "DICOMDIR: holds patient names in its records; never copied"
 
@@ -182,7 +182,7 @@ class StructureWalker:
             if stop_group is not None and fr.kind == _TOP and group != stop_group:
                 return pos
             if group == 0xFFFE:
-                if tag == _ITEM_DELIM and fr.kind == _ITEM_DS and fr.end is None:
+                if tag == ITEM_DELIM and fr.kind == _ITEM_DS and fr.end is None:
                     pos += 8
                     stack.pop()
                     continue
@@ -259,14 +259,14 @@ class StructureWalker:
             )
         group, elem, length = self.hdr.unpack_from(self.buf, pos)
         tag = (group << 16) | elem
-        if tag == _SEQ_DELIM:
+        if tag == SEQ_DELIM:
             if fr.end is not None:
                 raise MalformedDicomError(
                     f"sequence {seq}: sequence delimiter at offset {pos}{where} in a defined-length sequence"
                 )
             stack.pop()
             return pos + 8
-        if tag != _ITEM:
+        if tag != ITEM:
             raise MalformedDicomError(
                 f"sequence {seq}: expected an item (FFFE,E000) at offset {pos}{where}, found {_t(tag)}"
             )
@@ -296,9 +296,9 @@ class StructureWalker:
             group, elem, length = hdr.unpack_from(buf, pos)
             item = (group << 16) | elem
             pos += 8
-            if item == _SEQ_DELIM:
+            if item == SEQ_DELIM:
                 return pos
-            if item != _ITEM:
+            if item != ITEM:
                 raise MalformedDicomError(
                     f"encapsulated value {_t(tag)} at offset {start}{where}: expected an item (FFFE,E000) "
                     f"or sequence delimiter at offset {pos - 8}, found {_t(item)}"

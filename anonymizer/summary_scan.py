@@ -28,15 +28,14 @@ from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag, Tag
 from pydicom.values import convert_IS_string, convert_PN
 
-from .structure import LONG_VRS, UNDEFINED_LENGTH, VRS
+from .structure import ITEM, ITEM_DELIM, LONG_VRS, SEQ_DELIM, UNDEFINED_LENGTH, VRS
 
 _HEADER = struct.Struct("<HH2sH")
 _U32 = struct.Struct("<L")
 _TAG_LEN = struct.Struct("<HHL")
 _NOT_EXPLICIT_LE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"}
-_ITEM, _ITEM_END, _SEQ_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 _DIRECTORY_RECORDS = 0x00041220
-MAX_DEPTH = 16
+MAX_DEPTH = 16  # deeper nesting: pydicom reads it (the fast path's recursion stays shallow)
 
 
 @dataclass(frozen=True)
@@ -133,15 +132,16 @@ def _skip_sequence(data: bytes, pos: int, depth: int) -> int:
         tag_group, tag_elem, length = _TAG_LEN.unpack_from(data, pos)
         tag = (tag_group << 16) | tag_elem
         pos += 8
-        if tag == _SEQ_END:
+        if tag == SEQ_DELIM:
             return pos
-        if tag != _ITEM:
+        if tag != ITEM:
             raise _Unusual
         if length != UNDEFINED_LENGTH:
             pos += length
             continue
         while True:  # an undefined-length item: its elements, then the item delimiter
-            if _TAG_LEN.unpack_from(data, pos)[:2] == (0xFFFE, 0xE00D):
+            group, elem, _ = _TAG_LEN.unpack_from(data, pos)
+            if (group << 16) | elem == ITEM_DELIM:
                 pos += 8
                 break
             tag, vr, length, value = _element(data, pos)

@@ -19,3 +19,20 @@ TEST_KEY = SecretKey(bytes(range(32)))
 @pytest.fixture
 def config() -> Config:
     return Config(key=TEST_KEY)
+
+
+def stow_post(url: str, token: str, parts: list[bytes], timeout: float = 60) -> int:
+    """POST `parts` to the server at `url` as one STOW-RS request (as the page sends them); the status."""
+    import urllib.request
+
+    from app.multipart import related
+
+    body, content_type = related(parts)
+    request = urllib.request.Request(
+        f"{url}/dicomweb/studies",
+        data=body,
+        method="POST",
+        headers={"Content-Type": content_type, "Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as r:  # noqa: S310 (loopback)
+        return int(r.status)

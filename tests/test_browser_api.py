@@ -14,10 +14,11 @@ import pytest
 from conftest import TEST_KEY
 from corpus import PYDICOM_FILES, data_file, file, public_files
 
-from anonymizer.browser_api import SUMMARY_KEYWORDS, _text, handle
+from anonymizer.browser_api import handle
 from anonymizer.config import Config
 from anonymizer.engine import deidentify
 from anonymizer.review import needs_pixel_review, risk_flags
+from anonymizer.study_summary import SUMMARY_KEYWORDS, text_of
 
 SETTINGS = {
     "profile": "basic",
@@ -46,7 +47,7 @@ def _full_summary(path: Path) -> dict[str, Any] | None:
         ds = pydicom.dcmread(path, stop_before_pixels=True)
     except Exception:
         return None
-    summary: dict[str, Any] = {k: _text(ds.get(k)) for k in SUMMARY_KEYWORDS if k != "SOPClassUID"}
+    summary: dict[str, Any] = {k: text_of(ds.get(k)) for k in SUMMARY_KEYWORDS if k != "SOPClassUID"}
     return summary | {"flags": risk_flags(ds), "pixel_review": needs_pixel_review(ds)}
 
 

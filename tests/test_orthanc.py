@@ -15,13 +15,12 @@ from pathlib import Path
 
 import pydicom
 import pytest
-from conftest import TEST_KEY
+from conftest import TEST_KEY, stow_post
 from corpus import file
 
 from anonymizer.config import Config
 from anonymizer.engine import deidentify
 from app.launch import free_port, start_server_process
-from app.multipart import related
 from app.tokens import Tokens
 
 ORTHANC = shutil.which("Orthanc") or "/usr/sbin/Orthanc"
@@ -89,15 +88,7 @@ def test_forward_delivers_every_accepted_instance_to_orthanc(orthanc: str, tmp_p
             for n in ("CT_small.dcm", "MR_small.dcm")
         ]
         refused = file("rtplan.dcm").read_bytes()  # not de-identified
-        body, content_type = related([*good, refused])
-        request = urllib.request.Request(
-            f"{url}/dicomweb/studies",
-            data=body,
-            method="POST",
-            headers={"Content-Type": content_type, "Authorization": f"Bearer {token}"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as r:  # noqa: S310 (loopback)
-            assert r.status == 202
+        assert stow_post(url, token, [*good, refused], timeout=30) == 202
         expected = {str(pydicom.dcmread(io.BytesIO(d)).SOPInstanceUID) for d in good}
         deadline = time.monotonic() + 30
         found: set[str] = set()

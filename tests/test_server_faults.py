@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
-from conftest import TEST_KEY
+from conftest import TEST_KEY, stow_post
 from corpus import file
 from pydicom.uid import generate_uid
 
@@ -44,18 +44,6 @@ def _instances(count: int, size: int = 64) -> list[bytes]:
         ds.save_as(buf, enforce_file_format=True)
         out.append(deidentify(buf.getvalue(), Config(key=TEST_KEY)).data)
     return out
-
-
-def _post(url: str, token: str, parts: list[bytes]) -> int:
-    body, content_type = related(parts)
-    request = urllib.request.Request(
-        f"{url}/dicomweb/studies",
-        data=body,
-        method="POST",
-        headers={"Content-Type": content_type, "Authorization": f"Bearer {token}"},
-    )
-    with urllib.request.urlopen(request, timeout=60) as r:  # noqa: S310 (loopback)
-        return int(r.status)
 
 
 def _held(url: str, token: str, study: str) -> dict[str, str]:
@@ -113,7 +101,7 @@ def test_eight_clients_at_once(tmp_path: Path) -> None:
         def client(i: int) -> None:
             try:
                 for start in range(0, 12, 3):
-                    statuses.append(_post(server.url, tokens[i], work[i][start : start + 3]))
+                    statuses.append(stow_post(server.url, tokens[i], work[i][start : start + 3]))
             except BaseException as exc:  # noqa: BLE001 (reported below)
                 errors.append(exc)
 
@@ -140,7 +128,7 @@ def test_killed_mid_upload_then_resumed_stores_everything_exactly_once(tmp_path:
     server = launch_server(dist, data=data)
     port = server.port
     try:
-        assert _post(server.url, token, instances[:10]) == 200  # the first requests went through
+        assert stow_post(server.url, token, instances[:10]) == 200  # the first requests went through
         # A big request sent slowly; the server dies (-9) while it is receiving and storing it.
         body, content_type = related(instances[10:])
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -195,7 +183,7 @@ def test_killed_mid_upload_then_resumed_stores_everything_exactly_once(tmp_path:
         ]
         assert missing and len(missing) <= 30
         for start in range(0, len(missing), 10):
-            assert _post(server.url, token, missing[start : start + 10]) == 200
+            assert stow_post(server.url, token, missing[start : start + 10]) == 200
         held = _held(server.url, token, study)
         assert held == digests  # every instance, each once, with its exact bytes
         assert len(list((data / "instances").rglob("*.dcm"))) == len(instances)

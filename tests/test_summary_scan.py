@@ -11,14 +11,14 @@ from pydicom.datadict import tag_for_keyword
 from pydicom.dataelem import RawDataElement, convert_raw_data_element
 from pydicom.tag import Tag
 
-from anonymizer.browser_api import _SCANNED_TAGS, LAST_SUMMARY_TAG, SUMMARY_KEYWORDS, _text
+from anonymizer.study_summary import LAST_SUMMARY_TAG, SCANNED_TAGS, SUMMARY_KEYWORDS, text_of
 from anonymizer.summary_scan import plain_text, scan_summary
 
 
 @pytest.mark.parametrize("path", public_files(), ids=lambda p: p.name)
 def test_scan_agrees_with_pydicom_or_steps_aside(path: Path) -> None:
     data = path.read_bytes()
-    result = scan_summary(data, _SCANNED_TAGS, LAST_SUMMARY_TAG)
+    result = scan_summary(data, SCANNED_TAGS, LAST_SUMMARY_TAG)
     if result is None:
         return
     ds = result.dataset()
@@ -28,7 +28,7 @@ def test_scan_agrees_with_pydicom_or_steps_aside(path: Path) -> None:
             assert str(ds.get(keyword)) == str(full.get(keyword)), keyword
             vr, raw = result.elements[tag_for_keyword(keyword) or 0]
             text = plain_text(vr, raw)
-            assert text is None or text == _text(full.get(keyword)), keyword
+            assert text is None or text == text_of(full.get(keyword)), keyword
 
 
 PLAIN_VALUES = [b"", b" ", b"\0", b"12", b" 12 ", b"+5", b"012", b"1.0", b"abc", b"1\\2", b"1\\ 2 ", b"\\"]
@@ -42,7 +42,7 @@ PLAIN_VALUES += [b"ORIGINAL\\PRIMARY\\", b"1.2.3\0", b"\xe9", b"a\x1bb", b"\x01\
 def test_plain_text_is_pydicoms_value_or_none(vr: str, value: bytes) -> None:
     raw = RawDataElement(Tag(0x00100010), vr, len(value), value, 0, False, True)
     text = plain_text(vr, value)
-    assert text is None or text == _text(convert_raw_data_element(raw, encoding=["iso8859"]).value)
+    assert text is None or text == text_of(convert_raw_data_element(raw, encoding=["iso8859"]).value)
 
 
 @pytest.mark.parametrize("value", [b"\xe9", b"a\x1b$Bb", b"\xc3\xa9"])
@@ -53,21 +53,21 @@ def test_plain_text_leaves_character_set_dependent_bytes_to_pydicom(value: bytes
 
 def test_most_files_take_the_fast_path() -> None:
     """Explicit VR little endian Part 10 files are the common case and must not fall back."""
-    assert scan_summary(file("CT_small.dcm").read_bytes(), _SCANNED_TAGS, LAST_SUMMARY_TAG) is not None
-    assert scan_summary(file("MR_small.dcm").read_bytes(), _SCANNED_TAGS, LAST_SUMMARY_TAG) is not None
+    assert scan_summary(file("CT_small.dcm").read_bytes(), SCANNED_TAGS, LAST_SUMMARY_TAG) is not None
+    assert scan_summary(file("MR_small.dcm").read_bytes(), SCANNED_TAGS, LAST_SUMMARY_TAG) is not None
 
 
 @pytest.mark.parametrize("cut", [140, 400, 900, 3000])
 def test_a_short_prefix_has_not_reached_the_end_of_the_summary(cut: int) -> None:
     data = file("CT_small.dcm").read_bytes()[:cut]
-    result = scan_summary(data, _SCANNED_TAGS, LAST_SUMMARY_TAG)
+    result = scan_summary(data, SCANNED_TAGS, LAST_SUMMARY_TAG)
     assert result is None or result.reached is False
 
 
 def test_unusual_encodings_step_aside() -> None:
-    assert scan_summary(b"\0" * 200, _SCANNED_TAGS, LAST_SUMMARY_TAG) is None  # no DICM
+    assert scan_summary(b"\0" * 200, SCANNED_TAGS, LAST_SUMMARY_TAG) is None  # no DICM
     implicit = file("rtplan.dcm").read_bytes()  # Implicit VR Little Endian
     assert pydicom.dcmread(file("rtplan.dcm")).file_meta.TransferSyntaxUID == "1.2.840.10008.1.2"
-    assert scan_summary(implicit, _SCANNED_TAGS, LAST_SUMMARY_TAG) is None
+    assert scan_summary(implicit, SCANNED_TAGS, LAST_SUMMARY_TAG) is None
     dicomdir = (file("dicomdirtests") / "DICOMDIR").read_bytes()
-    assert scan_summary(dicomdir, _SCANNED_TAGS, LAST_SUMMARY_TAG) is None
+    assert scan_summary(dicomdir, SCANNED_TAGS, LAST_SUMMARY_TAG) is None

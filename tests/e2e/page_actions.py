@@ -33,3 +33,10 @@ def look_at_every_thumbnail(page: Any) -> None:
     page.locator("canvas.thumb[data-thumb]").nth(thumbs.count() - 1).wait_for(state="attached")
     for i in range(thumbs.count()):
         thumbs.nth(i).scroll_into_view_if_needed()
+
+
+def pick_files(page: Any, paths: list[Any], listed: str = "in the list") -> None:
+    """Choose files with the file picker and wait until the study list has them (`listed`: the text the
+    index progress must show, e.g. "2 DICOM files in the list")."""
+    page.set_input_files("#pick-files", [str(p) for p in paths])
+    page.locator("#index-progress", has_text=listed).wait_for(timeout=60_000)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pydicom
 import pytest
-from page_actions import KEY_HEX, preset_key
+from page_actions import KEY_HEX, pick_files, preset_key
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
@@ -126,8 +126,7 @@ def test_zip_archive_and_folder_picker(recorded: Any, server: str, e2e: Any, tmp
         z.writestr(f"{PATIENT_FOLDER}/readme.txt", "Jane Doe")
     archive = tmp_path / f"{PATIENT_FOLDER}.zip"
     archive.write_bytes(buf.getvalue())
-    page.set_input_files("#pick-files", [str(archive)])
-    page.locator("#index-progress", has_text="1 DICOM files in the list").wait_for(timeout=60_000)
+    pick_files(page, [archive], "1 DICOM files in the list")
     picked = tmp_path / "picked" / PATIENT_FOLDER
     picked.mkdir(parents=True)
     (picked / "b.dcm").write_bytes((TEST_FILES / "MR_small.dcm").read_bytes())
@@ -147,8 +146,7 @@ def test_excluded_series_are_not_written(recorded: Any, server: str, e2e: Any, t
     _open(page, server, e2e)
     for name in ("CT_small.dcm", "MR_small.dcm"):
         (tmp_path / name).write_bytes((TEST_FILES / name).read_bytes())
-    page.set_input_files("#pick-files", [str(tmp_path / "CT_small.dcm"), str(tmp_path / "MR_small.dcm")])
-    page.locator("#index-progress", has_text="2 DICOM files in the list").wait_for(timeout=60_000)
+    pick_files(page, [tmp_path / "CT_small.dcm", tmp_path / "MR_small.dcm"], "2 DICOM files in the list")
     page.get_by_role("checkbox", name="Include patient CompressedSamples^MR1").uncheck()
     with _download(page, e2e, tmp_path) as z:
         report = json.loads(z.read("deidentification-report.json"))
@@ -237,8 +235,7 @@ def test_worker_is_replaced_after_a_very_large_file(
     small = [TEST_FILES / n for n in ("MR_small.dcm", "rtplan.dcm")]
     page = recorded.page
     _open(page, server, e2e)
-    page.set_input_files("#pick-files", [str(big_path), *(str(p) for p in small)])
-    page.locator("#index-progress", has_text="3 DICOM files in the list").wait_for(timeout=60_000)
+    pick_files(page, [big_path, *small], "3 DICOM files in the list")
     zf = _download(page, e2e, tmp_path)
     assert int(page.get_attribute("body", "data-engines-replaced") or 0) >= 1
     config = Config(key=SecretKey(bytes(range(32))))

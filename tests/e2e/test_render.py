@@ -19,6 +19,7 @@ import numpy as np
 import pydicom
 import pytest
 from corpus import data_file
+from page_actions import pick_files
 from PIL import Image
 from pydicom.dataset import Dataset
 from pydicom.pixels import apply_color_lut, convert_color_space
@@ -128,8 +129,7 @@ def test_canvas_matches_native_rendering_for_every_kind(
     page = recorded.page
     page.goto(server + "/")
     e2e.wait_state(page, "ready", timeout=60)
-    page.set_input_files("#pick-files", [str(p) for p in paths])
-    page.locator("#index-progress", has_text="in the list").wait_for(timeout=60_000)
+    pick_files(page, paths)
     failures = []
     for kind, (ds, frame, plugin) in kinds.items():
         page.get_by_role("button", name=f"kind {kind}", exact=False).and_(
@@ -168,8 +168,7 @@ def test_what_the_browser_cannot_decode_is_flagged_and_cannot_be_checked(
     page = recorded.page
     page.goto(server + "/")
     e2e.wait_state(page, "ready", timeout=60)
-    page.set_input_files("#pick-files", [str(path)])
-    page.locator("#index-progress", has_text="in the list").wait_for(timeout=60_000)
+    pick_files(page, [path])
     row = page.locator("tr.series", has_text=f"kind {kind}")
     row.get_by_role("button").click()
     page.wait_for_selector("#viewer-canvas[data-shown='none']")

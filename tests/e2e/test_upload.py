@@ -13,7 +13,7 @@ import e2e_harness as h  # tests/e2e is on sys.path (conftest)
 import numpy as np
 import pydicom
 import pytest
-from page_actions import draw_region, look_at_every_thumbnail, preset_key
+from page_actions import draw_region, look_at_every_thumbnail, pick_files, preset_key
 from test_viewer import _cine
 
 from anonymizer.verify import Policy, check_deidentified
@@ -179,8 +179,7 @@ def test_refusals_are_reported_with_the_servers_reason(
     )
     page.goto(url + "/")
     e2e.wait_state(page, "ready", timeout=60)
-    page.set_input_files("#pick-files", [str(TEST_FILES / n) for n in ("CT_small.dcm", "MR_small.dcm")])
-    page.locator("#index-progress", has_text="2 DICOM files in the list").wait_for(timeout=60_000)
+    pick_files(page, [TEST_FILES / n for n in ("CT_small.dcm", "MR_small.dcm")], "2 DICOM files in the list")
     look_at_every_thumbnail(page)
     page.locator("#upload-run:not([disabled])").wait_for(timeout=30_000)
     page.click("#upload-run")

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pydicom
-from page_actions import draw_region, preset_key
+from page_actions import draw_region, pick_files, preset_key
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, RLELossless, generate_uid
 
@@ -58,8 +58,7 @@ def test_region_drawn_once_blacks_out_every_frame_of_the_series(
     preset_key(page)
     page.goto(server + "/")
     e2e.wait_state(page, "ready", timeout=60)
-    page.set_input_files("#pick-files", [str(p) for p in inputs])
-    page.locator("#index-progress", has_text="in the list").wait_for(timeout=60_000)
+    pick_files(page, inputs)
     row = page.locator("tr.series", has_text="US")
     assert row.get_by_role("checkbox").is_disabled()  # ultrasound: checked before it may be included
 
@@ -122,8 +121,7 @@ def test_jpeg_redacted_in_the_page_matches_the_decoded_original_outside(
     page = recorded.page
     page.goto(server + "/")
     e2e.wait_state(page, "ready", timeout=60)
-    page.set_input_files("#pick-files", [str(path)])
-    page.locator("#index-progress", has_text="in the list").wait_for(timeout=60_000)
+    pick_files(page, [path])
     page.locator("tr.series", has_text="US").get_by_role("button").click()
     page.wait_for_selector("#viewer-canvas[data-shown='1']")
     page.select_option("#viewer-scope", "instance")
