@@ -15,7 +15,7 @@ import pytest
 from conftest import TEST_KEY
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
-from synthetic import vr_vm
+from synthetic.e11_table import vr_vm
 
 from anonymizer.config import Config
 from anonymizer.engine import deidentify

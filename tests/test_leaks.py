@@ -1,5 +1,5 @@
 """No planted identity survives: every Table E.1-1 row, nested sequences, private tags, overlays, curves,
-file meta, preamble, SR content, presentation-state text and JPEG segments (tests/synthetic.py).
+file meta, preamble, SR content, presentation-state text and JPEG segments (tests/synthetic/).
 
 Also: what must be kept is kept, dates keep their intervals, UIDs keep their relationships across files.
 """
@@ -15,15 +15,12 @@ import pydicom
 import pytest
 from conftest import TEST_KEY
 from pydicom.dataset import Dataset
-from synthetic import (
-    PlantedFile,
-    all_table_rows_file,
-    get_path,
-    jpeg_file,
-    presentation_state_file,
-    sr_file,
-    study_of_files,
-)
+from synthetic.all_table_rows import all_table_rows_file
+from synthetic.jpeg import jpeg_file
+from synthetic.planted import PlantedFile, get_path
+from synthetic.presentation_state import presentation_state_file
+from synthetic.sr import sr_file
+from synthetic.study import study_of_files
 
 from anonymizer.config import PACSBIN, Config
 from anonymizer.ctp_script import load_builtin_pacsbin

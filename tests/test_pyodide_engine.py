@@ -21,7 +21,9 @@ def _inputs(folder: Path) -> None:
     for i, path in enumerate(public_files()):
         shutil.copy(path, folder / f"{i:03d}_{path.name}")
     try:
-        from synthetic import all_table_rows_file, jpeg_file, sr_file
+        from synthetic.all_table_rows import all_table_rows_file
+        from synthetic.jpeg import jpeg_file
+        from synthetic.sr import sr_file
 
         for name, planted in [("rows", all_table_rows_file(1)), ("sr", sr_file(1)), ("jpeg", jpeg_file(1))]:
             (folder / f"synthetic_{name}.dcm").write_bytes(planted.data)

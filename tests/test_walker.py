@@ -10,7 +10,7 @@ from conftest import TEST_KEY
 from corpus import file
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
-from synthetic import all_table_rows_file
+from synthetic.all_table_rows import all_table_rows_file
 
 from anonymizer.config import Config
 from anonymizer.engine import deidentify
