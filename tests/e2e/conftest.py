@@ -41,7 +41,11 @@ IN_CI = bool(os.environ.get("CI"))
 INSTALL_HINT = "run: python3 tools/install_browser.py --python .venv/bin/python"
 
 try:
-    import e2e_harness as h
+    from e2e_browser import CHROMIUM, launch_args
+    from e2e_helpers import Helpers
+    from e2e_proxy import RecordingProxy
+    from e2e_recorded_page import open_recorded_page
+    from e2e_servers import dist_dir, serve_static, start_server
     from playwright.sync_api import sync_playwright
 
     _IMPORT_ERROR: ImportError | None = None
@@ -49,7 +53,7 @@ except ImportError as e:  # Playwright not installed
     _IMPORT_ERROR = e
 
 if TYPE_CHECKING:
-    from e2e_harness import Helpers, RecordedPage, RecordingProxy
+    from e2e_recorded_page import RecordedPage
     from playwright.sync_api import Browser, Page
 
 
@@ -75,7 +79,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 @pytest.fixture(scope="session")
 def browser_proxy() -> Iterator[RecordingProxy]:
     _need_harness()
-    proxy = h.RecordingProxy(allowed=lambda hostport: False, name="browser-proxy").start()
+    proxy = RecordingProxy(allowed=lambda hostport: False, name="browser-proxy").start()
     yield proxy
     proxy.stop()
 
@@ -83,12 +87,10 @@ def browser_proxy() -> Iterator[RecordingProxy]:
 @pytest.fixture(scope="session")
 def browser(browser_proxy: RecordingProxy) -> Iterator[Browser]:
     _need_harness()
-    if not Path(h.CHROMIUM).exists():
-        _unavailable(f"{h.CHROMIUM} is missing; {INSTALL_HINT}")
+    if not Path(CHROMIUM).exists():
+        _unavailable(f"{CHROMIUM} is missing; {INSTALL_HINT}")
     with sync_playwright() as pw:
-        b = pw.chromium.launch(
-            executable_path=h.CHROMIUM, headless=True, args=h.launch_args(browser_proxy.port)
-        )
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=launch_args(browser_proxy.port))
         yield b
         b.close()
 
@@ -96,27 +98,27 @@ def browser(browser_proxy: RecordingProxy) -> Iterator[Browser]:
 @pytest.fixture(scope="session")
 def server() -> Iterator[str]:
     _need_harness()
-    dist = h.dist_dir()
+    dist = dist_dir()
     if not (dist / "index.html").is_file():
         _unavailable(f"{dist / 'index.html'} is missing: build the page first (python3 build.py test)")
-    base_url, stop = h.start_server(dist)
+    base_url, stop = start_server(dist)
     yield base_url
     stop()
 
 
 @pytest.fixture
 def open_page(browser: Browser) -> Callable[..., Any]:
-    return functools.partial(h.open_recorded_page, browser)
+    return functools.partial(open_recorded_page, browser)
 
 
 @pytest.fixture
 def recorded(browser: Browser, request: pytest.FixtureRequest) -> Iterator[RecordedPage]:
-    with h.open_recorded_page(browser) as rec:
+    with open_recorded_page(browser) as rec:
         yield rec
         rep = getattr(request.node, "rep_call", None)
         if rep is not None and rep.failed:
             try:
-                h.Helpers().screenshot(rec.page, f"FAILED-{request.node.name}")
+                Helpers().screenshot(rec.page, f"FAILED-{request.node.name}")
             except Exception as e:  # noqa: BLE001 (best effort)
                 print(f"no failure screenshot: {e}")
 
@@ -129,7 +131,7 @@ def page(recorded: RecordedPage) -> Page:
 @pytest.fixture(scope="session")
 def e2e() -> Helpers:
     _need_harness()
-    return h.Helpers()
+    return Helpers()
 
 
 @pytest.fixture
@@ -146,7 +148,7 @@ def static_site(tmp_path: Path) -> Iterator[Callable[..., str]]:
                 p.write_bytes(content)
             else:
                 p.write_text(content)
-        base_url, stop = h.serve_static(root, headers)
+        base_url, stop = serve_static(root, headers)
         stops.append(stop)
         return base_url
 

@@ -12,7 +12,8 @@ import pytest
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from e2e_harness import Helpers, RecordedPage
+    from e2e_helpers import Helpers
+    from e2e_recorded_page import RecordedPage
 
 DROP_PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>drop</title></head>
@@ -237,28 +238,28 @@ def _get(base: str, path: str) -> tuple[int, str, bytes]:
 
 
 def test_start_server_mime_types(tmp_path: Path) -> None:
-    import e2e_harness as h
+    from e2e_servers import local_origins, start_server
 
     (tmp_path / "index.html").write_text("<!doctype html><title>x</title>")
     (tmp_path / "a.mjs").write_text("export const a = 1;")
     (tmp_path / "b.wasm").write_bytes(b"\0asm\1\0\0\0")
-    base, stop = h.start_server(tmp_path)
+    base, stop = start_server(tmp_path)
     try:
-        assert base.removeprefix("http://") in h.local_origins()
+        assert base.removeprefix("http://") in local_origins()
         status, ctype, _ = _get(base, "/a.mjs")
         assert status == 200 and ctype.split(";")[0] == "text/javascript"
         status, ctype, body = _get(base, "/b.wasm")
         assert status == 200 and ctype == "application/wasm" and body == b"\0asm\1\0\0\0"
     finally:
         stop()
-    assert base.removeprefix("http://") not in h.local_origins()
+    assert base.removeprefix("http://") not in local_origins()
 
 
 def test_proxy_forwards_only_to_local_servers(static_site: Callable[..., str]) -> None:
-    import e2e_harness as h
+    from e2e_proxy import RecordingProxy
 
     base = static_site({"index.html": "hello"})
-    proxy = h.RecordingProxy().start()
+    proxy = RecordingProxy().start()
     try:
         conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=10)
         conn.request("GET", base + "/index.html?q=1")

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import e2e_harness as h  # tests/e2e is on sys.path (conftest)
 import numpy as np
 import pydicom
 import pytest
+from e2e_servers import dist_dir, launch_registered, start_server  # tests/e2e is on sys.path (conftest)
 from page_actions import draw_region, look_at_every_thumbnail, pick_files, preset_key
 from test_viewer import _cine
 
@@ -26,7 +26,7 @@ TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
 def upload_server(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
     data = tmp_path / "server-data"
     token = Tokens(data / "tokens.sqlite").create("e2e")
-    url, stop = h.start_server(h.dist_dir(), data=data)
+    url, stop = start_server(dist_dir(), data=data)
     yield url, token, data
     stop()
 
@@ -112,7 +112,7 @@ def test_server_killed_mid_upload_then_the_page_resumes(
 
     data = tmp_path / "server-data"
     token = Tokens(data / "tokens.sqlite").create("e2e", per_minute=10_000)
-    server = h.launch_registered(h.dist_dir(), data=data)
+    server = launch_registered(dist_dir(), data=data)
     servers.append(server)
     port = server.port
     folder = tmp_path / "cines"
@@ -150,7 +150,7 @@ def test_server_killed_mid_upload_then_the_page_resumes(
     first = page.inner_text("#upload-text")
     assert "not sent (errors)" in first and not first.endswith(" 0 not sent (errors).")
     server.proc.wait(10)
-    server = h.launch_registered(h.dist_dir(), data=data, port=port)
+    server = launch_registered(dist_dir(), data=data, port=port)
     servers.append(server)
     assert not list((data / "instances").rglob("*.tmp"))
     page.click("#upload-run")
