@@ -16,6 +16,7 @@ is not multipart/related, 415 another media type, 401 no or a bad token, 413 ove
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import multiprocessing
 import os
@@ -122,6 +123,11 @@ async def _parts(request: Request, limit: int) -> list[Part]:
     return parts
 
 
+def check_and_hash(data: bytes, policy: Policy) -> tuple[Verdict, str]:
+    """The re-check and the content's SHA-256, both in a re-check process (off the event loop)."""
+    return check_deidentified(data, policy), hashlib.sha256(data).hexdigest()
+
+
 def _die_with_parent(parent: int) -> None:
     """Initializer of the re-check processes: they end when the server ends, even when it is killed (-9)
     and cannot shut its pool down (Linux PR_SET_PDEATHSIG; elsewhere the pool's own shutdown applies)."""
@@ -143,9 +149,9 @@ class DicomWeb:
         self.check_workers = check_workers
         self._pool: ProcessPoolExecutor | None = None
 
-    async def _check(self, data: bytes) -> Verdict:
+    async def _check(self, data: bytes) -> tuple[Verdict, str]:
         if not self.check_workers:
-            return await run_in_threadpool(check_deidentified, data, self.policy)
+            return await run_in_threadpool(check_and_hash, data, self.policy)
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 self.check_workers,
@@ -153,9 +159,7 @@ class DicomWeb:
                 initializer=_die_with_parent,
                 initargs=(os.getpid(),),
             )
-        return await asyncio.get_running_loop().run_in_executor(
-            self._pool, check_deidentified, data, self.policy
-        )
+        return await asyncio.get_running_loop().run_in_executor(self._pool, check_and_hash, data, self.policy)
 
     def routes(self) -> list[Route]:
         return [
@@ -234,7 +238,7 @@ class DicomWeb:
         kind = part.headers.get("content-type", "application/dicom").split(";")[0].strip().lower()
         if kind != "application/dicom":
             return failure(CANNOT_UNDERSTAND, f"a part of type {kind!r}: only application/dicom is accepted")
-        verdict = await self._check(data)
+        verdict, digest = await self._check(data)
         if not verdict.ok:
             reason = CANNOT_UNDERSTAND if verdict.problems[0].startswith("unreadable") else NOT_AUTHORIZED
             text = "refused by the re-check: " + "; ".join(verdict.problems[:10])
@@ -253,6 +257,7 @@ class DicomWeb:
             stored = await run_in_threadpool(
                 self.store.put,
                 data,
+                digest=digest,
                 study=verdict.study_instance_uid,
                 series=verdict.series_instance_uid,
                 sop=verdict.sop_instance_uid,

@@ -115,8 +115,10 @@ class Store:
         sop_class: str,
         token_id: int,
         attributes: str,
+        digest: str | None = None,
     ) -> Stored:
-        digest = hashlib.sha256(data).hexdigest()
+        """Store `data` by the duplicate rule; `digest`: its SHA-256 when the caller has it already."""
+        digest = digest or hashlib.sha256(data).hexdigest()
         path = self.path_for(study, series, sop)
         # Written and fsync'd before the index is locked: uploads store in parallel, and only the decision
         # (duplicate, conflict, replace) and the rename are serialised.

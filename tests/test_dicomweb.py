@@ -120,6 +120,20 @@ def test_each_bad_part_is_refused_with_its_reason_and_the_rest_stored(server: An
     assert len(list((data / "instances").rglob("*.dcm"))) == 1
 
 
+def test_a_body_cut_inside_a_part_stores_the_whole_parts_before_it(server: Any) -> None:
+    client, tokens, data = server
+    token = tokens.create("a")
+    good = deidentified("CT_small.dcm")
+    body, content_type = related([good, deidentified("MR_small.dcm")])
+    cut = body[: len(body) - 400]  # the connection dropped inside the second part
+    headers = {"Content-Type": content_type, "Authorization": f"Bearer {token}"}
+    r = client.post("/dicomweb/studies", content=cut, headers=headers)
+    assert r.status_code == 202
+    assert _sops(r, "00081199") == [pydicom.dcmread(io.BytesIO(good)).SOPInstanceUID]
+    assert "unreadable" in r.json()["00081198"]["Value"][0]["00000902"]["Value"][0]
+    assert len(list((data / "instances").rglob("*.dcm"))) == 1
+
+
 def test_all_refused_is_409_and_other_media_types_415(server: Any) -> None:
     client, tokens, _ = server
     token = tokens.create("a")
@@ -144,6 +158,17 @@ def test_size_and_rate_limits(server: Any) -> None:
     assert stow(client, slow, [deidentified("rtplan.dcm")]).status_code == 200
     r = stow(client, slow, [deidentified("rtplan.dcm")])
     assert r.status_code == 429 and r.headers["retry-after"] == "60"
+
+
+def test_a_body_over_the_limit_without_a_length_is_stopped_as_it_streams(server: Any) -> None:
+    client, tokens, data = server
+    small = tokens.create("small", max_request_bytes=100_000)
+    body, content_type = related([deidentified("rtplan.dcm"), deidentified("CT_small.dcm")] * 4)
+    chunks = (body[i : i + 16_384] for i in range(0, len(body), 16_384))  # chunked: no Content-Length
+    headers = {"Content-Type": content_type, "Authorization": f"Bearer {small}"}
+    r = client.post("/dicomweb/studies", content=chunks, headers=headers)
+    assert r.status_code == 413 and "limit of 100000 bytes" in r.json()["error"]
+    assert not list((data / "instances").rglob("*.dcm")), "nothing of a refused request is stored"
 
 
 def test_duplicates_and_replacements(server: Any) -> None:
