@@ -14,6 +14,7 @@ import hashlib
 import os
 import re
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,7 @@ class Store:
         self.root = root
         (root / "instances").mkdir(parents=True, exist_ok=True)
         self.db_path = root / "index.sqlite"
+        self._local = threading.local()
         with self._connect() as db:
             db.executescript(SCHEMA)
             db.execute(FORWARDED_SCHEMA)
@@ -80,8 +82,12 @@ class Store:
             stale.unlink(missing_ok=True)  # a crash mid-write: the temporary file, never the stored one
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.db_path, timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
+        """This thread's connection to the index, opened once: the server stores from a pool of threads,
+        and opening a connection costs more than the transaction it is for."""
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = sqlite3.connect(self.db_path, timeout=30)
+            db.execute("PRAGMA journal_mode=WAL")
         return db
 
     def path_for(self, study: str, series: str, sop: str) -> Path:

@@ -16,7 +16,11 @@ What is measured (see bench/README.md, "The page"):
 3. De-identification: click "De-identify and download zip", time from the click to state "done" and the
    download complete; the zip is checked (K entries + the report). Our CLI (--jobs 1, and --jobs W for
    the page's W engine workers) runs on the same files in the same run: page / CLI ratio.
-4. Peak memory of the tab: the sum of RSS (and PSS) of Chromium's renderer processes (page, its workers
+4. Upload (bench/page_upload.py; --page-no-upload skips it): the same page then uploads the same files to
+   its server as a person does (thumbnails scrolled past, "Upload"): click -> "Upload finished", against the
+   download run (1.0 = uploading costs the user no more than saving the zip); what the server stored is
+   counted and re-checked, and the server's CPU time meanwhile is reported (it shares this machine).
+5. Peak memory of the tab: the sum of RSS (and PSS) of Chromium's renderer processes (page, its workers
    and the service worker live there), sampled every 0.2 s from /proc; the page's JS heap from CDP.
 
 Timestamps come from the page itself (performance.now() relative to navigation start), recorded by
@@ -55,6 +59,7 @@ import gen_corpus
 from page_memory import MemorySampler
 from page_report import NOTES, TARGETS, fmt, longest_task, median_or_none, profile_of, report, rounded
 from page_scripts import PAGE_OBSERVERS, PAGE_RPC_TIMER, PROGRESS, RESOURCES, WORKER_TAKE, WORKER_TIMER
+from page_upload import prepare, server_token, upload_run
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -121,16 +126,17 @@ def ensure_dist(rebuild: bool = False) -> tuple[Path, list[str]]:
 
 
 @contextlib.contextmanager
-def serve(dist: Path, timeout: float = 30.0) -> Iterator[str]:
-    """The product's server (`python -m app serve`: CSP, ETags, immutable pinned assets) on a free port."""
-    from app.launch import start_server_process
+def serve(dist: Path, data: Path, timeout: float = 30.0) -> Iterator[Any]:
+    """The product's server (`python -m app serve`: CSP, ETags, immutable pinned assets, DICOMweb
+    storing into `data`) on a free port: its app.launch.ServerProcess."""
+    from app.launch import launch_server
 
     python = str(VENV_PY if VENV_PY.exists() else PY)
-    url, stop = start_server_process(dist, python=python, timeout=timeout)
+    server = launch_server(dist, data=data, python=python, timeout=timeout)
     try:
-        yield url
+        yield server
     finally:
-        stop()
+        server.stop()
 
 
 @dataclass
@@ -303,6 +309,15 @@ def cold_start(pw: Any, base_url: str, launches: int, work: Path, timeout: float
 
 
 @dataclass
+class Upload:
+    """Where the page uploads: the server's data folder, a token for it, the server's process id."""
+
+    data: Path
+    token: str
+    server_pid: int
+
+
+@dataclass
 class Job:
     """One page run on `paths` (dropped as they are) and the CLI on `cli_inputs`."""
 
@@ -388,16 +403,18 @@ def _main_thread_ms(cdp: Any) -> float:
 
 
 def page_run(
-    pw: Any, base_url: str, job: Job, work: Path, memory: MemorySampler, timeout: float
+    pw: Any, base_url: str, job: Job, work: Path, memory: MemorySampler, timeout: float, upload: Upload | None
 ) -> dict[str, Any]:
-    """Fresh profile: load, wait for every engine worker, drop, index, de-identify and download; times,
-    memory, long tasks and where the time goes."""
+    """Fresh profile: load, wait for every engine worker, drop, index, de-identify and download, then
+    (with `upload`) upload to the server; times, memory, long tasks and where the time goes."""
     result: dict[str, Any] = {"set": job.name, "files": len(job.files), "mb": round(job.bytes / 1e6, 1)}
     heap = {"page_js_heap_mb": 0.0}
     profile = Path(tempfile.mkdtemp(prefix="profile-", dir=work))
     try:
         with launch(pw, profile, rpc_timer=True) as s:
             page = s.page
+            if upload is not None:
+                prepare(s.context, upload.token)
             page.goto(base_url + "/")
             _wait_state(page, "ready", timeout)
             origin = page.evaluate("() => performance.timeOrigin")
@@ -493,6 +510,12 @@ def page_run(
                 "text": page.inner_text("#progress-text"),
                 "zip": _zip_check(zip_path, len(job.files)),
             }
+            if upload is not None:  # the same files, uploaded to the server by the same page
+                with memory.window(f"{job.name}:upload"):
+                    up = upload_run(page, job, upload.data, upload.server_pid, timeout, tick)
+                if up["seconds"] and deid_s:
+                    up["vs_download"] = round(deid_s / up["seconds"], 3)
+                result["upload"] = up
             result["page_js_heap_mb"] = round(heap["page_js_heap_mb"], 1)
             result["offsite_requests"] = s.offsite
             result["errors"] = s.errors
@@ -548,6 +571,7 @@ def run_page_bench(
     out: Path,
     rebuild: bool = False,
     timeout: float = 3600,
+    upload: bool = True,
 ) -> dict[str, Any]:
     """The whole page benchmark; prints progress and the table; returns the results (also saved to
     `out`/page.json and `out`/history/)."""
@@ -580,7 +604,11 @@ def run_page_bench(
         "targets": TARGETS,
         "runs": [],
     }
-    with sync_playwright() as pw, serve(dist) as base_url, MemorySampler() as memory:
+    data = work / "server-data"  # what the page uploads (removed at the end)
+    shutil.rmtree(data, ignore_errors=True)
+    with sync_playwright() as pw, serve(dist, data) as server, MemorySampler() as memory:
+        base_url = server.url
+        uploading = Upload(data, server_token(data), server.proc.pid) if upload else None
         print(f"  cold start: {launches} launches, each a first visit and a repeat visit", flush=True)
         results["cold_start"] = cold_start(pw, base_url, launches, work, timeout=120)
         for job in jobs:
@@ -590,7 +618,7 @@ def run_page_bench(
                 flush=True,
             )
             try:
-                run = page_run(pw, base_url, job, work, memory, timeout)
+                run = page_run(pw, base_url, job, work, memory, timeout, uploading)
             except Exception as exc:  # a page that hangs or breaks is a finding: report it, go on
                 print(f"  page run on {job.name} failed: {exc}", flush=True)
                 results["runs"].append({"set": job.name, "files": len(job.files), "error": str(exc)})
@@ -608,6 +636,7 @@ def run_page_bench(
                 run["cli_same_jobs"] = cli_run(job, work, logs, run["workers"])
             run["profile"] = {step: profile_of(run, step) for step in ("index", "deidentify")}
             results["runs"].append(run)
+    shutil.rmtree(data, ignore_errors=True)
     results["runs"] = [r for r in results["runs"] if "error" not in r] + [
         r for r in results["runs"] if "error" in r
     ]
@@ -634,6 +663,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--page-files", type=int, help="CT slices dropped (default 2000; 200 with --small)")
     p.add_argument("--page-launches", type=int, default=5, help="launches per cold-start figure (default 5)")
     p.add_argument("--page-no-large", action="store_true", help="skip the large-file run")
+    p.add_argument("--page-no-upload", action="store_true", help="skip uploading to the server")
     p.add_argument(
         "--page-rebuild", action="store_true", help="rebuild dist/ first (default: only if missing)"
     )
@@ -672,6 +702,7 @@ def main(argv: list[str] | None = None) -> int:
         out=args.out,
         rebuild=args.page_rebuild,
         timeout=args.timeout,
+        upload=not args.page_no_upload,
     )
     return 0 if "skipped" not in results else 1
 

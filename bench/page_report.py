@@ -138,7 +138,7 @@ def report(results: dict[str, Any]) -> tuple[str, list[str]]:
         rows = []
         for run in runs:
             d, cli, mem = run.get("deidentify", {}), run.get("cli", {}), run.get("memory", {})
-            peak = max((v.get("rss_mb", 0.0) for v in mem.values()), default=None)
+            peak = max((v.get("rss_mb", 0.0) for k, v in mem.items() if k != "upload"), default=None)
             pss = max((v.get("pss_mb", 0.0) for v in mem.values()), default=None)
             problems = d.get("zip", {}).get("problems", [])
             j1 = cli.get("seconds")
@@ -146,6 +146,11 @@ def report(results: dict[str, Any]) -> tuple[str, list[str]]:
                 (f"page-{run.get('workers', '?')}w", d, run.get("page_vs_cli"), peak, problems),
                 ("cli-j1", cli, 1.0 if j1 else None, cli.get("peak_rss_mb"), cli.get("problems")),
             ]
+            up = run.get("upload")
+            if up:
+                up_ratio = j1 / up["seconds"] if j1 and up.get("seconds") else None
+                up_peak = mem.get("upload", {}).get("rss_mb")
+                tools.append(("upload", up, up_ratio, up_peak, up.get("problems")))
             same = run.get("cli_same_jobs")
             if same:
                 ratio = j1 / same["seconds"] if j1 and same.get("seconds") else None
@@ -172,6 +177,17 @@ def report(results: dict[str, Any]) -> tuple[str, list[str]]:
                 f"(--jobs 1; target >= 0.6) with {run.get('workers')} worker(s); peak renderer memory "
                 f"{fmt(peak, '.0f')} MB RSS, {fmt(pss, '.0f')} MB PSS"
             )
+            if up:
+                goals.append(
+                    f"page upload, {run['set']}: {fmt(up.get('mb_per_s'), '.1f')} MB/s, "
+                    f"{fmt(up.get('vs_download'))}x the download run's speed (de-identify + STOW-RS to "
+                    f"the server on this machine vs de-identify + zip); the server used "
+                    f"{fmt(up.get('server_cpu_ms_per_file'), '.1f')} ms of CPU a file, "
+                    f"{fmt((up.get('server_share_of_cores') or 0) * 100, '.0f')}% of the machine's cores "
+                    f"meanwhile (all processes: {fmt((up.get('machine_busy') or 0) * 100, '.0f')}%); "
+                    f"stored {up.get('stored')}"
+                    + (", problems: " + "; ".join(up["problems"][:2]) if up.get("problems") else "")
+                )
         head = [
             "de-identify",
             "tool",
@@ -219,7 +235,9 @@ NOTES = """\
  worker at: when the page created its first worker. The throughput runs start once every engine worker
  is loaded. Indexing: drop event -> "... in the list"; walk: drop -> first index request (collecting
  the dropped folder's files). De-identify: click -> state "done" (zip streamed to the download),
- engines loaded; page-Nw: N engine workers; cli-jN: `python -m anonymizer FILES -o OUT --jobs N`, the
+ engines loaded; page-Nw: N engine workers; upload: the same page then uploads the same files to the server
+ (click "Upload" -> "Upload finished": de-identified again, sent by STOW-RS, re-checked and stored by
+ the server, which shares this machine's cores); cli-jN: `python -m anonymizer FILES -o OUT --jobs N`, the
  whole command incl. ~0.45 s start-up; x CLI: CLI --jobs 1 seconds / these seconds.
  Peak MB: summed RSS of Chromium's renderer processes (page, workers, service worker); the CLI's peak RSS.
  ms per file (worker parts summed over the workers): python = the Python call minus the file reads

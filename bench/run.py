@@ -399,6 +399,7 @@ def run_page(args: argparse.Namespace, infos: list[gen_corpus.SetInfo], out: Pat
         out=out,
         rebuild=args.page_rebuild,
         timeout=args.timeout,
+        upload=not args.page_no_upload,
     )
 
 
@@ -423,6 +424,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--page-files", type=int, help="page: CT slices dropped on the page (default: --slices)")
     p.add_argument("--page-launches", type=int, default=5, help="page: launches per cold-start figure (5)")
     p.add_argument("--page-no-large", action="store_true", help="page: skip the large-file run")
+    p.add_argument("--page-no-upload", action="store_true", help="page: skip uploading to the server")
     p.add_argument("--page-rebuild", action="store_true", help="page: rebuild dist/ (default: if missing)")
     p.add_argument(
         "--timeout", type=float, default=3600, help="seconds before a run is killed (default 3600)"

@@ -89,9 +89,10 @@ export class Uploader {
   }
 
   // One de-identified instance: skipped if the server holds these exact bytes, else queued for sending.
+  // (Hashed only when the server holds this instance at all: a first upload hashes nothing.)
   async add({ study, sop, bytes, name }) {
-    const [held, digest] = await Promise.all([this.heldIn(study), sha256(bytes)]);
-    if (held.get(sop) === digest) {
+    const held = await this.heldIn(study);
+    if (held.has(sop) && held.get(sop) === await sha256(bytes)) {
       this.report.unchanged.push(sop);
       this.onProgress(this);
       return;
