@@ -36,6 +36,7 @@ async function runUpload() {
   let done = 0;
   let bytes = 0;
   const failed = [];
+  const fileOf = new Map(); // new SOP Instance UID -> the file the user gave (reports name files, not UIDs)
   let uploader;
   try {
     uploader = new Uploader({ endpoint, token, onProgress: () => {} });
@@ -64,6 +65,7 @@ async function runUpload() {
       for await (const { inst, reply } of deidentifiedStream(instances)) {
         const r = reply.result;
         if (r.status === "ok") {
+          fileOf.set(r.sop, inst.name);
           await uploader.add({ study: r.study, sop: r.sop, bytes: reply.bytes });
           const n = perStudy.get(r.study) || { files: 0, bytes: 0 };
           n.files += 1;
@@ -85,8 +87,8 @@ async function runUpload() {
       ];
       $("#upload-text").textContent = `Upload finished: ${lines.join(", ")}.`;
       $("#upload-report").replaceChildren(...[
-        ...report.refused.map((x) => `refused ${x.sop}: ${x.reason}`),
-        ...report.errors.map((x) => `not sent ${x.sop}: ${x.reason}`),
+        ...report.refused.map((x) => `refused ${fileOf.get(x.sop) || x.sop}: ${x.reason}`),
+        ...report.errors.map((x) => `not sent ${fileOf.get(x.sop) || x.sop}: ${x.reason}`),
         ...failed.map((x) => `not de-identified ${x}`),
       ].map((text) => {
         const li = document.createElement("li");

@@ -168,7 +168,8 @@ def test_refusals_are_reported_with_the_servers_reason(
     upload_server: Any, recorded: Any, e2e: Any, tmp_path: Path
 ) -> None:
     """The legacy Pacsbin profile chosen in Settings; this server does not accept it: every file is refused,
-    and the page's report says so, with the server's reason. Nothing is stored."""
+    and the page's report says so, naming each file the user gave, with the server's reason. Nothing is
+    stored."""
     url, token, data = upload_server
     page = recorded.page
     settings = json.dumps({"profile": "pacsbin", "options": []})
@@ -187,5 +188,6 @@ def test_refusals_are_reported_with_the_servers_reason(
     assert "0 stored" in page.inner_text("#upload-text") and "2 refused" in page.inner_text("#upload-text")
     report = page.inner_text("#upload-report")
     assert report.count("legacy Pacsbin profile is not accepted") == 2, report
+    assert "refused CT_small.dcm: " in report and "refused MR_small.dcm: " in report, "named by file"
     e2e.screenshot(page, "upload-04-refused")
     assert not list((data / "instances").rglob("*.dcm"))
