@@ -1,6 +1,8 @@
 """The scripts the page benchmark injects into the page and its workers (bench/page.py): they record times
 and counts in the page's own clock; the page itself is not changed."""
 
+# Runs in the page before its own scripts. Only observes: state changes, #index-progress and
+# #progress-text texts, the drop and the click on #run, long tasks.
 PAGE_OBSERVERS = """
 (() => {
   if (window.__bench) return;
