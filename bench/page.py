@@ -69,17 +69,19 @@ def _free_port() -> int:
 
 def ensure_dist(rebuild: bool = False) -> tuple[Path, list[str]]:
     """dist/ (built when missing or asked); returns it and the page files that differ from static/."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    from build_dist import BUNDLED_SOURCES, build_dist  # type: ignore[import-not-found]
+
     dist = ROOT / "dist"
     if rebuild or not (dist / "index.html").is_file():
         print("page: building dist/ (tools/build_dist.py)", flush=True)
-        sys.path.insert(0, str(ROOT / "tools"))
-        from build_dist import build_dist  # type: ignore[import-not-found]
-
         dist = Path(build_dist(ROOT, VENV_PY))
     stale = [
         p.name
         for p in sorted((ROOT / "static").glob("*"))
-        if p.is_file() and (not (dist / p.name).is_file() or (dist / p.name).read_bytes() != p.read_bytes())
+        if p.is_file()
+        and p.name not in BUNDLED_SOURCES  # built into something else (codecs.mjs -> codecs.js)
+        and (not (dist / p.name).is_file() or (dist / p.name).read_bytes() != p.read_bytes())
     ]
     return dist, stale
 
