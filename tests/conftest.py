@@ -10,6 +10,9 @@ for p in (ROOT, ROOT / "tests"):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
+# shared test helpers that assert: rewritten as test modules are, for the same failure reports
+pytest.register_assert_rewrite("reader_helpers")
+
 from anonymizer.config import Config  # noqa: E402
 from anonymizer.keys import SecretKey  # noqa: E402
 
