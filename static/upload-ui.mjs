@@ -3,7 +3,7 @@
 import { deidentifiedStream, includedInstances } from "./download.mjs";
 import { $, busy, formatSize, onRefresh, state, throttled } from "./page.mjs";
 import { gated, markFailed } from "./studylist.mjs";
-import { Uploader, UploadError, checkEndpoint } from "./upload.mjs";
+import { Uploader, checkEndpoint } from "./upload.mjs";
 const UPLOAD_STORE = "pacsbin-uploader-upload";
 
 function uploadSettings() {
@@ -24,6 +24,14 @@ function refreshUploadGate() {
   $("#upload-run").disabled = !state.ready || state.busy > 0 || !included || unseen.length > 0 || !token;
   $("#upload-gate").textContent = !token ? "Set the upload token in Settings first."
     : unseen.length ? `${unseen.length} included series not seen yet: scroll through the list or open them.` : "";
+}
+
+function showReport(lines) {
+  $("#upload-report").replaceChildren(...lines.map((text) => {
+    const li = document.createElement("li");
+    li.textContent = text;
+    return li;
+  }));
 }
 
 async function runUpload() {
@@ -86,20 +94,28 @@ async function runUpload() {
         `${report.refused.length} refused by the server`, `${report.errors.length + failed.length} not sent (errors)`,
       ];
       $("#upload-text").textContent = `Upload finished: ${lines.join(", ")}.`;
-      $("#upload-report").replaceChildren(...[
+      showReport([
         ...report.refused.map((x) => `refused ${fileOf.get(x.sop) || x.sop}: ${x.reason}`),
         ...report.errors.map((x) => `not sent ${fileOf.get(x.sop) || x.sop}: ${x.reason}`),
         ...failed.map((x) => `not de-identified ${x}`),
-      ].map((text) => {
-        const li = document.createElement("li");
-        li.textContent = text;
-        return li;
-      }));
+      ]);
       state.finished = true;
     } catch (err) {
+      // Stopped (the server is gone, the token refused, cancelled): say what got through, and that
+      // uploading again sends only the rest.
       show.now();
-      $("#upload-text").textContent = err instanceof UploadError || state.cancel
-        ? `Stopped: ${err.message}` : `Stopped: ${err.message || err}`;
+      const report = uploader.report;
+      const through = report.stored.length + report.unchanged.length + report.refused.length;
+      const rest = instances.length - through;
+      $("#upload-text").textContent = `Stopped: ${err.message || err}.`
+        + (through ? ` Before that: ${report.stored.length} stored, ${report.unchanged.length} already on the `
+          + `server unchanged, ${report.refused.length} refused.` : "")
+        + ` ${rest} not uploaded: upload again to send ${rest === 1 ? "it" : "them"} (what the server holds is `
+        + "not sent again).";
+      showReport([
+        ...report.refused.map((x) => `refused ${fileOf.get(x.sop) || x.sop}: ${x.reason}`),
+        ...failed.map((x) => `not de-identified ${x}`),
+      ]);
     }
   });
   refreshUploadGate();

@@ -10,7 +10,14 @@ const IN_FLIGHT = 3;
 const RETRIES = 6;
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
-export class UploadError extends Error {}
+// `fatal`: no later request can succeed either (the server is gone, the token is refused, the server keeps
+// failing): the upload stops at once instead of retrying every remaining batch.
+export class UploadError extends Error {
+  constructor(message, { fatal = false } = {}) {
+    super(message);
+    this.fatal = fatal;
+  }
+}
 
 // HTTPS is required, except to this computer (plain HTTP on loopback is how the server runs by default).
 export function checkEndpoint(endpoint) {
@@ -42,6 +49,7 @@ export class Uploader {
     this.requests = new Set();
     this.report = { stored: [], unchanged: [], refused: [], errors: [] };
     this.bytesSent = 0;
+    this.fatal = null; // the UploadError that stopped the upload
   }
 
   headers(extra = {}) {
@@ -54,11 +62,15 @@ export class Uploader {
       try {
         response = await fetch(url, init);
       } catch (err) {
-        if (attempt >= RETRIES) throw new UploadError(`${what}: the server cannot be reached (${err.message})`);
+        if (attempt >= RETRIES) {
+          throw new UploadError(`${what}: the server cannot be reached (${err.message})`, { fatal: true });
+        }
         await sleep(Math.min(30_000, 500 * 2 ** attempt));
         continue;
       }
-      if (response.status === 401) throw new UploadError("the server refused the token (401): check it in Settings");
+      if (response.status === 401) {
+        throw new UploadError("the server refused the token (401): check it in Settings", { fatal: true });
+      }
       if (response.status === 413) throw new UploadError(`${what}: larger than the server accepts (413)`);
       if ((response.status === 429 || response.status >= 500) && attempt < RETRIES) {
         const wait = Number(response.headers.get("Retry-After")) * 1000 || 500 * 2 ** attempt;
@@ -91,6 +103,7 @@ export class Uploader {
   // One de-identified instance: skipped if the server holds these exact bytes, else queued for sending.
   // (Hashed only when the server holds this instance at all: a first upload hashes nothing.)
   async add({ study, sop, bytes, name }) {
+    if (this.fatal) throw this.fatal;
     const held = await this.heldIn(study);
     if (held.has(sop) && held.get(sop) === await sha256(bytes)) {
       this.report.unchanged.push(sop);
@@ -108,6 +121,7 @@ export class Uploader {
     this.batch = [];
     this.batchBytes = 0;
     while (this.requests.size >= IN_FLIGHT) await Promise.race(this.requests);
+    if (this.fatal) throw this.fatal;
     const request = this.send(batch).finally(() => this.requests.delete(request));
     this.requests.add(request);
   }
@@ -131,7 +145,13 @@ export class Uploader {
       }, `sending ${batch.length} file(s)`);
       const answer = response.headers.get("Content-Type")?.includes("json") ? await response.json() : {};
       if (![200, 202, 409].includes(response.status)) {
-        throw new UploadError(`the server answered ${response.status}: ${answer.error || ""}`);
+        // Still 429 or 5xx after the retries: the server cannot take more now. Other answers (400, 413,
+        // 415) are about this request only.
+        const status = response.status;
+        const fatal = status === 429 || status >= 500;
+        const why = status === 429 ? "the server is busy (429: too many requests)"
+          : status >= 500 ? `the server is unavailable (HTTP ${status})` : `the server answered ${status}`;
+        throw new UploadError(answer.error ? `${why}: ${answer.error}` : why, { fatal });
       }
       for (const item of answer["00081199"]?.Value || []) this.report.stored.push(item["00081155"].Value[0]);
       for (const item of answer["00081198"]?.Value || []) {
@@ -140,13 +160,17 @@ export class Uploader {
       this.bytesSent += body.size;
     } catch (err) {
       for (const { sop } of batch) this.report.errors.push({ sop, reason: String(err.message || err) });
+      if (err.fatal && !this.fatal) this.fatal = err;
     }
     this.onProgress(this);
   }
 
+  // Everything sent and answered: the report. Throws the fatal error if there was one (the report then
+  // says what got through before it).
   async finish() {
-    await this.flush();
+    if (!this.fatal) await this.flush();
     await Promise.all(this.requests);
+    if (this.fatal) throw this.fatal;
     return this.report;
   }
 }

@@ -145,10 +145,15 @@ def test_server_killed_mid_upload_then_the_page_resumes(
     killer = threading.Thread(target=kill_when_some_are_stored)
     killer.start()
     page.click("#upload-run")
-    page.locator("#upload-text", has_text="Upload finished").wait_for(timeout=180_000)
+    # The page retries with back-off (~30 s), then stops the whole upload rather than retrying every
+    # remaining batch, and says what got through.
+    page.locator("#upload-text", has_text="Stopped:").wait_for(timeout=180_000)
     killer.join(30)
     first = page.inner_text("#upload-text")
-    assert "not sent (errors)" in first and not first.endswith(" 0 not sent (errors).")
+    # (the tests' recording proxy answers 502 for the dead server; without it, fetch fails outright)
+    gone = "the server is unavailable (HTTP 502)" in first or "the server cannot be reached" in first
+    assert gone and "not uploaded: upload again to send them" in first, first
+    assert " 0 not uploaded" not in first, first
     server.proc.wait(10)
     server = launch_registered(dist_dir(), data=data, port=port)
     servers.append(server)
@@ -162,6 +167,30 @@ def test_server_killed_mid_upload_then_the_page_resumes(
     assert "already on the server unchanged" in second and not second.startswith("Upload finished: 24 stored")
     for path in stored:
         assert check_deidentified(path.read_bytes(), Policy()).ok
+
+
+def test_a_refused_token_stops_the_upload_at_once(upload_server: Any, recorded: Any, e2e: Any) -> None:
+    """A wrong token: the first answer (401) stops the upload with what to do, instead of a failure per
+    file; nothing is stored."""
+    url, _, data = upload_server
+    page = recorded.page
+    page.add_init_script(
+        "localStorage.setItem('pacsbin-uploader-upload', JSON.stringify({endpoint: '/dicomweb', "
+        "token: 'not-the-token'}))"
+    )
+    page.goto(url + "/")
+    e2e.wait_state(page, "ready", timeout=60)
+    pick_files(page, [TEST_FILES / n for n in ("CT_small.dcm", "MR_small.dcm")], "2 DICOM files in the list")
+    look_at_every_thumbnail(page)
+    page.locator("#upload-run:not([disabled])").wait_for(timeout=30_000)
+    page.click("#upload-run")
+    page.locator("#upload-text", has_text="Stopped:").wait_for(timeout=60_000)
+    text = page.inner_text("#upload-text")
+    assert "refused the token (401): check it in Settings" in text and "2 not uploaded" in text, text
+    assert "Before that" not in text, "nothing got through: no zero counts"
+    assert page.locator("#upload-report li").count() == 0, "no failure per file"
+    e2e.screenshot(page, "upload-05-bad-token")
+    assert not (data / "instances").exists() or not list((data / "instances").rglob("*.dcm"))
 
 
 def test_refusals_are_reported_with_the_servers_reason(
