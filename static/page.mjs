@@ -80,7 +80,7 @@ export function throttled(fn, ms = 250) {
 export function formatSize(bytes) {
   if (bytes > 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
   if (bytes > 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
-  return `${Math.max(1, Math.round(bytes / 1e3))} kB`;
+  return bytes > 0 ? `${Math.max(1, Math.round(bytes / 1e3))} kB` : "0 kB";
 }
 
 export function formatDate(da) {

@@ -40,55 +40,60 @@ async function runUpload() {
   const { endpoint, token } = uploadSettings();
   const started = performance.now();
   const totalBytes = instances.reduce((n, i) => n + i.size, 0);
-  const perStudy = new Map();
-  let done = 0;
-  let bytes = 0;
+  const perStudy = new Map(); // new Study Instance UID -> files de-identified for it
+  let deidentified = 0;
   const failed = [];
+  let failedSize = 0;
   const fileOf = new Map(); // new SOP Instance UID -> the file the user gave (reports name files, not UIDs)
   let uploader;
+  let show = () => {};
   try {
-    uploader = new Uploader({ endpoint, token, onProgress: () => {} });
+    uploader = new Uploader({ endpoint, token, onProgress: () => show() });
   } catch (err) {
     $("#upload-text").textContent = `Not uploaded: ${err.message}`;
     return;
   }
   state.cancel = false;
+  const cancel = () => { state.cancel = true; uploader.cancel(); };
+  $("#upload-cancel").addEventListener("click", cancel);
+  $("#upload-cancel").hidden = false;
   $("#upload-progress").hidden = false;
   $("#upload-progress").max = instances.length;
-  const show = throttled(() => {
+  // Progress counts what the server has answered for (or what could not be de-identified), not what
+  // was handed to the network: a stalled server shows as a stalled upload.
+  show = throttled(() => {
     const seconds = (performance.now() - started) / 1000;
-    const rate = bytes / Math.max(seconds, 0.001);
-    const left = rate > 0 ? Math.ceil((totalBytes - bytes) / rate) : 0;
-    $("#upload-progress").value = done;
-    $("#upload-text").textContent = `${done} of ${instances.length} files, ${formatSize(bytes)} of ${formatSize(totalBytes)}`
-      + ` (${formatSize(rate)}/s), about ${left} s left`;
-    $("#upload-report").replaceChildren(...[...perStudy].map(([study, n]) => {
-      const li = document.createElement("li");
-      li.textContent = `Study ${study}: ${n.files} file(s), ${formatSize(n.bytes)} de-identified and sent`;
-      return li;
-    }));
+    const files = uploader.done.files + failed.length;
+    const size = uploader.done.size + failedSize;
+    const rate = size / Math.max(seconds, 0.001);
+    const pace = rate > 0 ? `(${formatSize(rate)}/s), about ${Math.ceil((totalBytes - size) / rate)} s left`
+      : "(waiting for the server)";
+    $("#upload-progress").value = files;
+    $("#upload-text").textContent = `${files} of ${instances.length} files uploaded, ${formatSize(size)} of `
+      + `${formatSize(totalBytes)} ${pace}; ${deidentified} de-identified`;
+    showReport([...perStudy].map(([study, n]) => `Study ${study}: ${n} file(s) de-identified, `
+      + `${uploader.storedIn.get(study) || 0} stored`));
   });
   await busy(async () => {
     try {
       for await (const { inst, reply } of deidentifiedStream(instances)) {
         const r = reply.result;
+        deidentified += 1;
         if (r.status === "ok") {
           fileOf.set(r.sop, inst.name);
-          await uploader.add({ study: r.study, sop: r.sop, bytes: reply.bytes });
-          const n = perStudy.get(r.study) || { files: 0, bytes: 0 };
-          n.files += 1;
-          n.bytes += reply.bytes.byteLength;
-          perStudy.set(r.study, n);
+          perStudy.set(r.study, (perStudy.get(r.study) || 0) + 1);
+          show();
+          await uploader.add({ study: r.study, sop: r.sop, bytes: reply.bytes, size: inst.size });
         } else {
           markFailed(inst, r.reason);
           failed.push(`${inst.name}: ${r.reason}`);
+          failedSize += inst.size;
+          show();
         }
-        done += 1;
-        bytes += inst.size;
-        show();
       }
       const report = await uploader.finish();
       show.now();
+      show = () => {};
       const lines = [
         `${report.stored.length} stored`, `${report.unchanged.length} already on the server unchanged (not sent again)`,
         `${report.refused.length} refused by the server`, `${report.errors.length + failed.length} not sent (errors)`,
@@ -103,11 +108,13 @@ async function runUpload() {
     } catch (err) {
       // Stopped (the server is gone, the token refused, cancelled): say what got through, and that
       // uploading again sends only the rest.
+      await uploader.settle();
       show.now();
+      show = () => {};
       const report = uploader.report;
       const through = report.stored.length + report.unchanged.length + report.refused.length;
       const rest = instances.length - through;
-      $("#upload-text").textContent = `Stopped: ${err.message || err}.`
+      $("#upload-text").textContent = (state.cancel ? "Cancelled." : `Stopped: ${err.message || err}.`)
         + (through ? ` Before that: ${report.stored.length} stored, ${report.unchanged.length} already on the `
           + `server unchanged, ${report.refused.length} refused.` : "")
         + ` ${rest} not uploaded: upload again to send ${rest === 1 ? "it" : "them"} (what the server holds is `
@@ -118,6 +125,8 @@ async function runUpload() {
       ]);
     }
   });
+  $("#upload-cancel").removeEventListener("click", cancel);
+  $("#upload-cancel").hidden = true;
   refreshUploadGate();
 }
 

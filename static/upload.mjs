@@ -36,7 +36,11 @@ async function sha256(bytes) {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+// Resolves after `ms`, or at once when `signal` aborts.
+const sleep = (ms, signal) => new Promise((resolve) => {
+  const timer = setTimeout(resolve, ms);
+  signal.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
+});
 
 export class Uploader {
   constructor({ endpoint, token, onProgress }) {
@@ -48,8 +52,19 @@ export class Uploader {
     this.batchBytes = 0;
     this.requests = new Set();
     this.report = { stored: [], unchanged: [], refused: [], errors: [] };
+    // Answered so far (stored, unchanged, refused or failed), counted in the sizes the caller gave.
+    this.done = { files: 0, size: 0 };
+    this.storedIn = new Map(); // study UID -> instances the server confirmed stored
     this.bytesSent = 0;
     this.fatal = null; // the UploadError that stopped the upload
+    this.aborter = new AbortController(); // cancel(): stops requests in flight and any retry
+  }
+
+  // The user cancelled: nothing more is sent; requests in flight are aborted (the server keeps what it
+  // stored of them, and a later upload skips those).
+  cancel() {
+    if (!this.fatal) this.fatal = new UploadError("cancelled", { fatal: true });
+    this.aborter.abort();
   }
 
   headers(extra = {}) {
@@ -60,12 +75,14 @@ export class Uploader {
     for (let attempt = 0; ; attempt++) {
       let response;
       try {
-        response = await fetch(url, init);
+        response = await fetch(url, { ...init, signal: this.aborter.signal });
       } catch (err) {
+        if (this.aborter.signal.aborted) throw this.fatal;
         if (attempt >= RETRIES) {
           throw new UploadError(`${what}: the server cannot be reached (${err.message})`, { fatal: true });
         }
-        await sleep(Math.min(30_000, 500 * 2 ** attempt));
+        await sleep(Math.min(30_000, 500 * 2 ** attempt), this.aborter.signal);
+        if (this.aborter.signal.aborted) throw this.fatal;
         continue;
       }
       if (response.status === 401) {
@@ -74,7 +91,8 @@ export class Uploader {
       if (response.status === 413) throw new UploadError(`${what}: larger than the server accepts (413)`);
       if ((response.status === 429 || response.status >= 500) && attempt < RETRIES) {
         const wait = Number(response.headers.get("Retry-After")) * 1000 || 500 * 2 ** attempt;
-        await sleep(Math.min(60_000, wait));
+        await sleep(Math.min(60_000, wait), this.aborter.signal);
+        if (this.aborter.signal.aborted) throw this.fatal;
         continue;
       }
       return response;
@@ -101,16 +119,19 @@ export class Uploader {
   }
 
   // One de-identified instance: skipped if the server holds these exact bytes, else queued for sending.
-  // (Hashed only when the server holds this instance at all: a first upload hashes nothing.)
-  async add({ study, sop, bytes, name }) {
+  // (Hashed only when the server holds this instance at all: a first upload hashes nothing.) `size`: what
+  // it counts for in `done` (e.g. the input file's size; default: its bytes).
+  async add({ study, sop, bytes, size = bytes.byteLength }) {
     if (this.fatal) throw this.fatal;
     const held = await this.heldIn(study);
     if (held.has(sop) && held.get(sop) === await sha256(bytes)) {
       this.report.unchanged.push(sop);
+      this.done.files += 1;
+      this.done.size += size;
       this.onProgress(this);
       return;
     }
-    this.batch.push({ sop, bytes, name });
+    this.batch.push({ study, sop, bytes, size });
     this.batchBytes += bytes.byteLength;
     if (this.batch.length >= PER_REQUEST_FILES || this.batchBytes >= PER_REQUEST_BYTES) await this.flush();
   }
@@ -153,7 +174,13 @@ export class Uploader {
           : status >= 500 ? `the server is unavailable (HTTP ${status})` : `the server answered ${status}`;
         throw new UploadError(answer.error ? `${why}: ${answer.error}` : why, { fatal });
       }
-      for (const item of answer["00081199"]?.Value || []) this.report.stored.push(item["00081155"].Value[0]);
+      const studyOf = new Map(batch.map((b) => [b.sop, b.study]));
+      for (const item of answer["00081199"]?.Value || []) {
+        const sop = item["00081155"].Value[0];
+        this.report.stored.push(sop);
+        const study = studyOf.get(sop);
+        this.storedIn.set(study, (this.storedIn.get(study) || 0) + 1);
+      }
       for (const item of answer["00081198"]?.Value || []) {
         this.report.refused.push({ sop: item["00081155"]?.Value?.[0] || "", reason: item["00000902"]?.Value?.[0] || "refused" });
       }
@@ -162,7 +189,14 @@ export class Uploader {
       for (const { sop } of batch) this.report.errors.push({ sop, reason: String(err.message || err) });
       if (err.fatal && !this.fatal) this.fatal = err;
     }
+    this.done.files += batch.length;
+    this.done.size += batch.reduce((n, b) => n + b.size, 0);
     this.onProgress(this);
+  }
+
+  // After a stop: the requests still in flight have ended (answered, failed or aborted).
+  async settle() {
+    await Promise.allSettled([...this.requests]);
   }
 
   // Everything sent and answered: the report. Throws the fatal error if there was one (the report then

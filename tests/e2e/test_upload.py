@@ -193,6 +193,57 @@ def test_a_refused_token_stops_the_upload_at_once(upload_server: Any, recorded: 
     assert not (data / "instances").exists() or not list((data / "instances").rglob("*.dcm"))
 
 
+def test_cancel_stops_the_upload_and_a_later_upload_sends_the_rest(
+    upload_server: Any, recorded: Any, e2e: Any, tmp_path: Path
+) -> None:
+    """The server holds every request (requests in flight, none answered); "Cancel upload" aborts them and
+    says nothing more is sent; uploading again stores everything."""
+    url, token, data = upload_server
+    folder = tmp_path / "cines"
+    folder.mkdir()
+    series = pydicom.uid.generate_uid()
+    for number in range(1, 41):
+        ds = _cine(series, number, rle=False)
+        ds.BurnedInAnnotation = "NO"  # not gated: this test is about the transport
+        ds.Modality = "OT"
+        ds.save_as(folder / f"c{number}.dcm", enforce_file_format=True)
+    page = recorded.page
+    page.add_init_script(
+        f"localStorage.setItem('pacsbin-uploader-upload', JSON.stringify({{endpoint: '/dicomweb', "
+        f"token: '{token}'}}))"
+    )
+    page.goto(url + "/")
+    e2e.wait_state(page, "ready", timeout=60)
+    e2e.drop_paths(page, "#drop-zone", [folder])
+    page.locator("#index-progress", has_text="40 DICOM files in the list").wait_for(timeout=60_000)
+    look_at_every_thumbnail(page)
+    held: list[Any] = []
+    page.route("**/dicomweb/studies", lambda route: held.append(route))  # never answered
+    page.locator("#upload-run:not([disabled])").wait_for(timeout=30_000)
+    page.click("#upload-run")
+    for _ in range(300):  # the route handler runs while Playwright waits
+        if len(held) >= 3:
+            break
+        page.wait_for_timeout(100)
+    page.locator("#upload-text", has_text="32 de-identified").wait_for(timeout=30_000)
+    assert len(held) == 3, "3 requests in flight, the page waits for an answer before sending more"
+    text = page.inner_text("#upload-text")
+    assert text.startswith("0 of 40 files uploaded") and "waiting for the server" in text, text
+    assert "32 file(s) de-identified, 0 stored" in page.inner_text("#upload-report")
+    e2e.screenshot(page, "upload-06-cancelling")
+    page.click("#upload-cancel")
+    page.locator("#upload-text", has_text="Cancelled.").wait_for(timeout=30_000)
+    text = page.inner_text("#upload-text")
+    assert "40 not uploaded: upload again to send them" in text, text
+    assert page.locator("#upload-cancel").is_hidden()
+    assert len(held) == 3, "nothing sent after the cancel"
+    page.unroute("**/dicomweb/studies")
+    page.click("#upload-run")
+    page.locator("#upload-text", has_text="Upload finished").wait_for(timeout=120_000)
+    assert "40 stored" in page.inner_text("#upload-text")
+    assert len(list((data / "instances").rglob("*.dcm"))) == 40
+
+
 def test_refusals_are_reported_with_the_servers_reason(
     upload_server: Any, recorded: Any, e2e: Any, tmp_path: Path
 ) -> None:
