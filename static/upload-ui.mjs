@@ -1,7 +1,7 @@
 // The upload step of the page: its gate (after review), its settings, progress and report. The transport
 // is upload.mjs; the bytes come from the engine (download.mjs's de-identified stream).
 import { deidentifiedStream, includedInstances } from "./download.mjs";
-import { $, busy, formatSize, onRefresh, state, throttled } from "./page.mjs";
+import { $, busy, formatDate, formatSize, onRefresh, state, throttled } from "./page.mjs";
 import { gated, markFailed } from "./studylist.mjs";
 import { Uploader, checkEndpoint } from "./upload.mjs";
 const UPLOAD_STORE = "pacsbin-uploader-upload";
@@ -26,6 +26,11 @@ function refreshUploadGate() {
     : unseen.length ? `${unseen.length} included series not seen yet: scroll through the list or open them.` : "";
 }
 
+function studyLabel(h) {
+  const date = h.StudyDate ? `, ${formatDate(h.StudyDate)}` : "";
+  return `${h.PatientName || "(no name)"}: study ${h.StudyDescription || "(no description)"}${date}`;
+}
+
 function showReport(lines) {
   $("#upload-report").replaceChildren(...lines.map((text) => {
     const li = document.createElement("li");
@@ -41,6 +46,8 @@ async function runUpload() {
   const started = performance.now();
   const totalBytes = instances.reduce((n, i) => n + i.size, 0);
   const perStudy = new Map(); // new Study Instance UID -> files de-identified for it
+  // ... and how the study list names it (the new UID means nothing to the user; this stays on the page)
+  const labelOf = new Map();
   let deidentified = 0;
   const failed = [];
   let failedSize = 0;
@@ -71,8 +78,10 @@ async function runUpload() {
     $("#upload-progress").value = files;
     $("#upload-text").textContent = `${files} of ${instances.length} files uploaded, ${formatSize(size)} of `
       + `${formatSize(totalBytes)} ${pace}; ${deidentified} de-identified`;
-    showReport([...perStudy].map(([study, n]) => `Study ${study}: ${n} file(s) de-identified, `
-      + `${uploader.storedIn.get(study) || 0} stored`));
+    showReport([...perStudy].map(([study, n]) => {
+      const stored = uploader.storedIn.get(study) || { files: 0, size: 0 };
+      return `${labelOf.get(study)}: ${n} file(s) de-identified, ${stored.files} stored (${formatSize(stored.size)})`;
+    }));
   });
   await busy(async () => {
     try {
@@ -82,6 +91,7 @@ async function runUpload() {
         if (r.status === "ok") {
           fileOf.set(r.sop, inst.name);
           perStudy.set(r.study, (perStudy.get(r.study) || 0) + 1);
+          if (!labelOf.has(r.study)) labelOf.set(r.study, studyLabel(inst.header));
           show();
           await uploader.add({ study: r.study, sop: r.sop, bytes: reply.bytes, size: inst.size });
         } else {
@@ -100,6 +110,7 @@ async function runUpload() {
       ];
       $("#upload-text").textContent = `Upload finished: ${lines.join(", ")}.`;
       showReport([
+        ...[...uploader.storedIn].map(([study, n]) => `${labelOf.get(study)}: ${n.files} stored (${formatSize(n.size)})`),
         ...report.refused.map((x) => `refused ${fileOf.get(x.sop) || x.sop}: ${x.reason}`),
         ...report.errors.map((x) => `not sent ${fileOf.get(x.sop) || x.sop}: ${x.reason}`),
         ...failed.map((x) => `not de-identified ${x}`),

@@ -54,7 +54,7 @@ export class Uploader {
     this.report = { stored: [], unchanged: [], refused: [], errors: [] };
     // Answered so far (stored, unchanged, refused or failed), counted in the sizes the caller gave.
     this.done = { files: 0, size: 0 };
-    this.storedIn = new Map(); // study UID -> instances the server confirmed stored
+    this.storedIn = new Map(); // study UID -> {files, size} the server confirmed stored
     this.bytesSent = 0;
     this.fatal = null; // the UploadError that stopped the upload
     this.aborter = new AbortController(); // cancel(): stops requests in flight and any retry
@@ -174,12 +174,16 @@ export class Uploader {
           : status >= 500 ? `the server is unavailable (HTTP ${status})` : `the server answered ${status}`;
         throw new UploadError(answer.error ? `${why}: ${answer.error}` : why, { fatal });
       }
-      const studyOf = new Map(batch.map((b) => [b.sop, b.study]));
+      const sent = new Map(batch.map((b) => [b.sop, b]));
       for (const item of answer["00081199"]?.Value || []) {
         const sop = item["00081155"].Value[0];
         this.report.stored.push(sop);
-        const study = studyOf.get(sop);
-        this.storedIn.set(study, (this.storedIn.get(study) || 0) + 1);
+        const b = sent.get(sop);
+        if (!b) continue;
+        const n = this.storedIn.get(b.study) || { files: 0, size: 0 };
+        n.files += 1;
+        n.size += b.size;
+        this.storedIn.set(b.study, n);
       }
       for (const item of answer["00081198"]?.Value || []) {
         this.report.refused.push({ sop: item["00081155"]?.Value?.[0] || "", reason: item["00000902"]?.Value?.[0] || "refused" });

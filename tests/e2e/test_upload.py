@@ -69,6 +69,9 @@ def test_review_then_upload_then_resume(upload_server: Any, recorded: Any, e2e: 
     page.locator("#upload-text", has_text="Upload finished").wait_for(timeout=120_000)
     text = page.inner_text("#upload-text")
     assert "3 stored" in text and "0 refused" in text, text
+    report = page.inner_text("#upload-report")
+    assert report.count(" stored (") == 3, "a line per study with what it stored"
+    assert "Cine^Carla: study (no description): 1 stored (" in report, "named as in the study list"
     e2e.screenshot(page, "upload-02-finished")
 
     stored = sorted((data / "instances").rglob("*.dcm"))
@@ -229,7 +232,7 @@ def test_cancel_stops_the_upload_and_a_later_upload_sends_the_rest(
     assert len(held) == 3, "3 requests in flight, the page waits for an answer before sending more"
     text = page.inner_text("#upload-text")
     assert text.startswith("0 of 40 files uploaded") and "waiting for the server" in text, text
-    assert "32 file(s) de-identified, 0 stored" in page.inner_text("#upload-report")
+    assert "32 file(s) de-identified, 0 stored (0 kB)" in page.inner_text("#upload-report")
     e2e.screenshot(page, "upload-06-cancelling")
     page.click("#upload-cancel")
     page.locator("#upload-text", has_text="Cancelled.").wait_for(timeout=30_000)
