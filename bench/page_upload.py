@@ -13,7 +13,6 @@ storage count against the page: a server on another machine would not.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -27,11 +26,9 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
-from page_actions import look_at_every_thumbnail  # noqa: E402  (what a reviewer does: tests/e2e)
+from page_actions import look_at_every_thumbnail, preset_upload  # noqa: E402  (what a person does)
 
 from app.tokens import Tokens  # noqa: E402
-
-UPLOAD_STORE = "pacsbin-uploader-upload"  # the page's upload settings in localStorage (static/upload-ui.mjs)
 
 # Runs in the page before its own scripts: the click on "Upload" and when "Upload finished" appears.
 UPLOAD_OBSERVER = """
@@ -60,8 +57,7 @@ def server_token(data: Path) -> str:
 
 def prepare(context: Any, token: str) -> None:
     """The page starts with the upload token set (as if typed into Settings earlier) and the observer."""
-    settings = json.dumps({"endpoint": "/dicomweb", "token": token})
-    context.add_init_script(f"localStorage.setItem({json.dumps(UPLOAD_STORE)}, {json.dumps(settings)})")
+    preset_upload(context, token)
     context.add_init_script(UPLOAD_OBSERVER)
 
 

@@ -1,8 +1,9 @@
-"""What a person does on the page, as several browser tests do it: the key they use, drawing a region on
-the viewer, scrolling past every series' thumbnail."""
+"""What a person does on the page, as several browser tests do it: the key they use, the upload token,
+drawing a region on the viewer, scrolling past every series' thumbnail."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 KEY_HEX = bytes(range(32)).hex()  # the key the tests' native expectations are computed with
@@ -14,6 +15,13 @@ def preset_key(page: Any) -> None:
         f"localStorage.setItem('pacsbin-uploader-key', JSON.stringify({{format: 'pacsbin-uploader-key', "
         f"version: 1, key: '{KEY_HEX}'}}))"
     )
+
+
+def preset_upload(target: Any, token: str) -> None:
+    """The page (or every page of a browser context: `target`) starts with this upload token set in
+    Settings, on this server's DICOMweb path (static/upload-ui.mjs keeps them in localStorage)."""
+    settings = json.dumps({"endpoint": "/dicomweb", "token": token})
+    target.add_init_script(f"localStorage.setItem('pacsbin-uploader-upload', {json.dumps(settings)})")
 
 
 def draw_region(page: Any, start: tuple[float, float], end: tuple[float, float], steps: int = 5) -> None:

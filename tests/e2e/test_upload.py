@@ -13,7 +13,7 @@ import numpy as np
 import pydicom
 import pytest
 from e2e_servers import dist_dir, launch_registered, start_server  # tests/e2e is on sys.path (conftest)
-from page_actions import draw_region, look_at_every_thumbnail, pick_files, preset_key
+from page_actions import draw_region, look_at_every_thumbnail, pick_files, preset_key, preset_upload
 from test_viewer import _cine
 
 from anonymizer.verify import Policy, check_deidentified
@@ -95,6 +95,20 @@ def test_review_then_upload_then_resume(upload_server: Any, recorded: Any, e2e: 
     assert len(list((data / "instances").rglob("*.dcm"))) == 3
 
 
+def _cine_series(tmp_path: Path, count: int) -> Path:
+    """A folder of `count` small cine instances of one series, not gated by the review (these tests are
+    about the transport)."""
+    folder = tmp_path / "cines"
+    folder.mkdir()
+    series = pydicom.uid.generate_uid()
+    for number in range(1, count + 1):
+        ds = _cine(series, number, rle=False)
+        ds.BurnedInAnnotation = "NO"
+        ds.Modality = "OT"
+        ds.save_as(folder / f"c{number}.dcm", enforce_file_format=True)
+    return folder
+
+
 @pytest.fixture
 def servers() -> Iterator[list[Any]]:
     """Servers a test starts; stopped after the page's teardown (which checks every request went to one)."""
@@ -118,19 +132,9 @@ def test_server_killed_mid_upload_then_the_page_resumes(
     server = launch_registered(dist_dir(), data=data)
     servers.append(server)
     port = server.port
-    folder = tmp_path / "cines"
-    folder.mkdir()
-    series = pydicom.uid.generate_uid()
-    for number in range(1, 25):
-        ds = _cine(series, number, rle=False)
-        ds.BurnedInAnnotation = "NO"  # not gated: this test is about the transport
-        ds.Modality = "OT"
-        ds.save_as(folder / f"c{number}.dcm", enforce_file_format=True)
+    folder = _cine_series(tmp_path, 24)
     page = recorded.page
-    page.add_init_script(
-        f"localStorage.setItem('pacsbin-uploader-upload', JSON.stringify({{endpoint: '/dicomweb', "
-        f"token: '{token}'}}))"
-    )
+    preset_upload(page, token)
     page.goto(server.url + "/")
     e2e.wait_state(page, "ready", timeout=60)
     e2e.drop_paths(page, "#drop-zone", [folder])
@@ -177,10 +181,7 @@ def test_a_refused_token_stops_the_upload_at_once(upload_server: Any, recorded: 
     file; nothing is stored."""
     url, _, data = upload_server
     page = recorded.page
-    page.add_init_script(
-        "localStorage.setItem('pacsbin-uploader-upload', JSON.stringify({endpoint: '/dicomweb', "
-        "token: 'not-the-token'}))"
-    )
+    preset_upload(page, "not-the-token")
     page.goto(url + "/")
     e2e.wait_state(page, "ready", timeout=60)
     pick_files(page, [TEST_FILES / n for n in ("CT_small.dcm", "MR_small.dcm")], "2 DICOM files in the list")
@@ -202,19 +203,9 @@ def test_cancel_stops_the_upload_and_a_later_upload_sends_the_rest(
     """The server holds every request (requests in flight, none answered); "Cancel upload" aborts them and
     says nothing more is sent; uploading again stores everything."""
     url, token, data = upload_server
-    folder = tmp_path / "cines"
-    folder.mkdir()
-    series = pydicom.uid.generate_uid()
-    for number in range(1, 41):
-        ds = _cine(series, number, rle=False)
-        ds.BurnedInAnnotation = "NO"  # not gated: this test is about the transport
-        ds.Modality = "OT"
-        ds.save_as(folder / f"c{number}.dcm", enforce_file_format=True)
+    folder = _cine_series(tmp_path, 40)
     page = recorded.page
-    page.add_init_script(
-        f"localStorage.setItem('pacsbin-uploader-upload', JSON.stringify({{endpoint: '/dicomweb', "
-        f"token: '{token}'}}))"
-    )
+    preset_upload(page, token)
     page.goto(url + "/")
     e2e.wait_state(page, "ready", timeout=60)
     e2e.drop_paths(page, "#drop-zone", [folder])
@@ -256,11 +247,8 @@ def test_refusals_are_reported_with_the_servers_reason(
     url, token, data = upload_server
     page = recorded.page
     settings = json.dumps({"profile": "pacsbin", "options": []})
-    upload = json.dumps({"endpoint": "/dicomweb", "token": token})
-    page.add_init_script(
-        f"localStorage.setItem('pacsbin-uploader-settings', '{settings}');"
-        f"localStorage.setItem('pacsbin-uploader-upload', '{upload}')"
-    )
+    page.add_init_script(f"localStorage.setItem('pacsbin-uploader-settings', '{settings}')")
+    preset_upload(page, token)
     page.goto(url + "/")
     e2e.wait_state(page, "ready", timeout=60)
     pick_files(page, [TEST_FILES / n for n in ("CT_small.dcm", "MR_small.dcm")], "2 DICOM files in the list")
