@@ -15,24 +15,16 @@ from urllib.parse import urlsplit
 
 from page_scripts import PAGE_OBSERVERS, PAGE_RPC_TIMER
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "e2e"))
+from e2e_browser import BASE_ARGS, CHROMIUM  # noqa: E402  (the browser tests' Chromium and flags)
+from page_actions import drop_on  # noqa: E402  (what a person does on the page)
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 PY = sys.executable
 VENV_PY = ROOT / ".venv" / "bin" / "python"
-CHROMIUM = "/usr/bin/chromium"
 
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",  # no name resolves: nothing leaves
-    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
-    "--disable-features=AutofillServerCommunication,OptimizationHints,MediaRouter",
-]
+LAUNCH_ARGS = BASE_ARGS  # the browser tests' flags: nothing resolves off 127.0.0.1, no background chatter
 
 
 @dataclass
@@ -113,17 +105,8 @@ def _first(marks: list[list[Any]], state: str, after: float = 0.0) -> float | No
 
 
 def drop(page: Any, selector: str, paths: list[Path]) -> None:
-    """Drop real files/folders on `selector` as a file manager would (CDP drag events at its centre)."""
-    box = page.locator(selector).bounding_box()
-    assert box is not None, f"{selector} is not visible"
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    data = {"items": [], "files": [str(p.resolve()) for p in paths], "dragOperationsMask": 1}
-    cdp = page.context.new_cdp_session(page)
-    try:
-        for kind in ("dragEnter", "dragOver", "drop"):
-            cdp.send("Input.dispatchDragEvent", {"type": kind, "x": x, "y": y, "data": data})
-    finally:
-        cdp.detach()
+    """Drop real files/folders on `selector` as a file manager would (tests/e2e/page_actions.drop_on)."""
+    drop_on(page, selector, paths)
 
 
 def _engine_workers(session: Session) -> list[Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from page_actions import drop_on
 from playwright.sync_api import Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
@@ -19,23 +20,8 @@ class Helpers:
     screenshots = SCREENSHOTS
 
     def drop_paths(self, page: Page, selector: str, paths: list[Path]) -> None:
-        """Drop files and folders (real paths) on ``selector`` as a person would from a file manager.
-
-        Uses CDP ``Input.dispatchDragEvent`` (dragEnter, dragOver, drop) at the element's centre, so the
-        page sees real entries: ``webkitGetAsEntry()`` gives directories it can walk.
-        """
-        loc = page.locator(selector)
-        loc.scroll_into_view_if_needed()
-        box = loc.bounding_box()
-        assert box is not None, f"{selector} is not visible"
-        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-        data = {"items": [], "files": [str(Path(p).resolve()) for p in paths], "dragOperationsMask": 1}
-        cdp = page.context.new_cdp_session(page)
-        try:
-            for kind in ("dragEnter", "dragOver", "drop"):
-                cdp.send("Input.dispatchDragEvent", {"type": kind, "x": x, "y": y, "data": data})
-        finally:
-            cdp.detach()
+        """Drop files and folders (real paths) on ``selector`` (page_actions.drop_on)."""
+        drop_on(page, selector, paths)
 
     def wait_state(self, page: Page, state: str, timeout: float = 30.0) -> None:
         """Wait (``timeout`` in seconds) until ``document.body.dataset.state == state``."""

@@ -1,9 +1,11 @@
-"""What a person does on the page, as several browser tests do it: the key they use, the upload token,
-drawing a region on the viewer, scrolling past every series' thumbnail."""
+"""What a person does on the page, as several browser tests (and the page benchmark) do it: dropping files,
+the key they use, the upload token, drawing a region on the viewer, scrolling past every series'
+thumbnail."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 KEY_HEX = bytes(range(32)).hex()  # the key the tests' native expectations are computed with
@@ -15,6 +17,26 @@ def preset_key(page: Any) -> None:
         f"localStorage.setItem('pacsbin-uploader-key', JSON.stringify({{format: 'pacsbin-uploader-key', "
         f"version: 1, key: '{KEY_HEX}'}}))"
     )
+
+
+def drop_on(page: Any, selector: str, paths: list[Any]) -> None:
+    """Drop files and folders (real paths) on `selector` as a person would from a file manager.
+
+    Uses CDP ``Input.dispatchDragEvent`` (dragEnter, dragOver, drop) at the element's centre, so the
+    page sees real entries: ``webkitGetAsEntry()`` gives directories it can walk.
+    """
+    loc = page.locator(selector)
+    loc.scroll_into_view_if_needed()
+    box = loc.bounding_box()
+    assert box is not None, f"{selector} is not visible"
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    data = {"items": [], "files": [str(Path(p).resolve()) for p in paths], "dragOperationsMask": 1}
+    cdp = page.context.new_cdp_session(page)
+    try:
+        for kind in ("dragEnter", "dragOver", "drop"):
+            cdp.send("Input.dispatchDragEvent", {"type": kind, "x": x, "y": y, "data": data})
+    finally:
+        cdp.detach()
 
 
 def preset_upload(target: Any, token: str) -> None:

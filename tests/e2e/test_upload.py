@@ -95,6 +95,17 @@ def test_review_then_upload_then_resume(upload_server: Any, recorded: Any, e2e: 
     assert len(list((data / "instances").rglob("*.dcm"))) == 3
 
 
+def _upload_two_files(page: Any, url: str, e2e: Any, until: str) -> None:
+    """Open the page, pick two public files, look at both series, click "Upload" and wait for `until`."""
+    page.goto(url + "/")
+    e2e.wait_state(page, "ready", timeout=60)
+    pick_files(page, [TEST_FILES / n for n in ("CT_small.dcm", "MR_small.dcm")], "2 DICOM files in the list")
+    look_at_every_thumbnail(page)
+    page.locator("#upload-run:not([disabled])").wait_for(timeout=30_000)
+    page.click("#upload-run")
+    page.locator("#upload-text", has_text=until).wait_for(timeout=120_000)
+
+
 def _cine_series(tmp_path: Path, count: int) -> Path:
     """A folder of `count` small cine instances of one series, not gated by the review (these tests are
     about the transport)."""
@@ -182,13 +193,7 @@ def test_a_refused_token_stops_the_upload_at_once(upload_server: Any, recorded: 
     url, _, data = upload_server
     page = recorded.page
     preset_upload(page, "not-the-token")
-    page.goto(url + "/")
-    e2e.wait_state(page, "ready", timeout=60)
-    pick_files(page, [TEST_FILES / n for n in ("CT_small.dcm", "MR_small.dcm")], "2 DICOM files in the list")
-    look_at_every_thumbnail(page)
-    page.locator("#upload-run:not([disabled])").wait_for(timeout=30_000)
-    page.click("#upload-run")
-    page.locator("#upload-text", has_text="Stopped:").wait_for(timeout=60_000)
+    _upload_two_files(page, url, e2e, until="Stopped:")
     text = page.inner_text("#upload-text")
     assert "refused the token (401): check it in Settings" in text and "2 not uploaded" in text, text
     assert "Before that" not in text, "nothing got through: no zero counts"
@@ -249,13 +254,7 @@ def test_refusals_are_reported_with_the_servers_reason(
     settings = json.dumps({"profile": "pacsbin", "options": []})
     page.add_init_script(f"localStorage.setItem('pacsbin-uploader-settings', '{settings}')")
     preset_upload(page, token)
-    page.goto(url + "/")
-    e2e.wait_state(page, "ready", timeout=60)
-    pick_files(page, [TEST_FILES / n for n in ("CT_small.dcm", "MR_small.dcm")], "2 DICOM files in the list")
-    look_at_every_thumbnail(page)
-    page.locator("#upload-run:not([disabled])").wait_for(timeout=30_000)
-    page.click("#upload-run")
-    page.locator("#upload-text", has_text="Upload finished").wait_for(timeout=120_000)
+    _upload_two_files(page, url, e2e, until="Upload finished")
     assert "0 stored" in page.inner_text("#upload-text") and "2 refused" in page.inner_text("#upload-text")
     report = page.inner_text("#upload-report")
     assert report.count("legacy Pacsbin profile is not accepted") == 2, report
