@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from pathlib import Path
+
+from fetch_wheels import sha256_of
 
 Log = Callable[[str], None]
 
@@ -21,12 +22,7 @@ def _sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+_sha256_file = sha256_of  # one streaming file hash for the wheel lock and the build
 
 
 def _canonical(name: str) -> str:
