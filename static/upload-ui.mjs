@@ -52,6 +52,12 @@ async function runUpload() {
   const failed = [];
   let failedSize = 0;
   const fileOf = new Map(); // new SOP Instance UID -> the file the user gave (reports name files, not UIDs)
+  // What went wrong, one line per file the user gave (refused by the server, not sent, not de-identified).
+  const problems = (refused, errors) => [
+    ...refused.map((x) => `refused ${fileOf.get(x.sop) || x.sop}: ${x.reason}`),
+    ...errors.map((x) => `not sent ${fileOf.get(x.sop) || x.sop}: ${x.reason}`),
+    ...failed.map((x) => `not de-identified ${x}`),
+  ];
   let uploader;
   let show = () => {};
   try {
@@ -111,9 +117,7 @@ async function runUpload() {
       $("#upload-text").textContent = `Upload finished: ${lines.join(", ")}.`;
       showReport([
         ...[...uploader.storedIn].map(([study, n]) => `${labelOf.get(study)}: ${n.files} stored (${formatSize(n.size)})`),
-        ...report.refused.map((x) => `refused ${fileOf.get(x.sop) || x.sop}: ${x.reason}`),
-        ...report.errors.map((x) => `not sent ${fileOf.get(x.sop) || x.sop}: ${x.reason}`),
-        ...failed.map((x) => `not de-identified ${x}`),
+        ...problems(report.refused, report.errors),
       ]);
       state.finished = true;
     } catch (err) {
@@ -130,10 +134,7 @@ async function runUpload() {
           + `server unchanged, ${report.refused.length} refused.` : "")
         + ` ${rest} not uploaded: upload again to send ${rest === 1 ? "it" : "them"} (what the server holds is `
         + "not sent again).";
-      showReport([
-        ...report.refused.map((x) => `refused ${fileOf.get(x.sop) || x.sop}: ${x.reason}`),
-        ...failed.map((x) => `not de-identified ${x}`),
-      ]);
+      showReport(problems(report.refused, []));
     }
   });
   $("#upload-cancel").removeEventListener("click", cancel);

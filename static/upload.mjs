@@ -55,7 +55,6 @@ export class Uploader {
     // Answered so far (stored, unchanged, refused or failed), counted in the sizes the caller gave.
     this.done = { files: 0, size: 0 };
     this.storedIn = new Map(); // study UID -> {files, size} the server confirmed stored
-    this.bytesSent = 0;
     this.fatal = null; // the UploadError that stopped the upload
     this.aborter = new AbortController(); // cancel(): stops requests in flight and any retry
   }
@@ -188,7 +187,6 @@ export class Uploader {
       for (const item of answer["00081198"]?.Value || []) {
         this.report.refused.push({ sop: item["00081155"]?.Value?.[0] || "", reason: item["00000902"]?.Value?.[0] || "refused" });
       }
-      this.bytesSent += body.size;
     } catch (err) {
       for (const { sop } of batch) this.report.errors.push({ sop, reason: String(err.message || err) });
       if (err.fatal && !this.fatal) this.fatal = err;
