@@ -18,7 +18,7 @@ from app.forward import Forwarder
 from app.listen import InsecureListenError, check_listen
 from app.server import create_app
 from app.store import Store
-from app.tokens import Tokens
+from app.tokens import DEFAULT_PER_MINUTE, Tokens
 
 DEFAULT_DATA = Path("server-data")
 
@@ -51,7 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--max-request-mb", type=int, default=512, help="largest request body (default 512 MB)"
     )
-    create.add_argument("--per-minute", type=int, default=120, help="requests per minute (default 120)")
+    create.add_argument(
+        "--per-minute",
+        type=int,
+        default=DEFAULT_PER_MINUTE,
+        help=f"requests per minute (default {DEFAULT_PER_MINUTE})",
+    )
     revoke = token_commands.add_parser("revoke", help="revoke every token with this name")
     revoke.add_argument("--name", required=True)
     revoke.add_argument("--data", type=Path, default=DEFAULT_DATA)

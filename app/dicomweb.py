@@ -2,6 +2,7 @@
 
     POST /dicomweb/studies[/{study}]    multipart/related; type="application/dicom"   (PS3.18 10.5)
     GET  /dicomweb/studies[/{study}/series[/{series}/instances]]                      (PS3.18 10.6)
+    GET  /dicomweb/studies/{study}/instances
 
 The request body is parsed as it streams in (python-multipart's parser; Starlette's request.form() does not
 read multipart/related): each part is spooled (memory up to 8 MB, then a temporary file), checked by the
@@ -10,7 +11,7 @@ Responses are application/dicom+json with the Referenced SOP Sequence and the Fa
 failure with its Failure Reason (0008,1197) and the reason in words (Error Comment (0000,0902)).
 Status (PS3.18 Table 10.5.3-1): 200 every instance stored, 202 some stored, 409 none stored, 400 a body that
 is not multipart/related, 415 another media type, 401 no or a bad token, 413 over the token's size limit,
-429 over its request rate.
+429 over its request rate (with Retry-After: when the token may ask again).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 import multiprocessing
 import os
 import signal
@@ -166,6 +168,7 @@ class DicomWeb:
             Route("/dicomweb/studies", self.studies, methods=["GET", "POST"]),
             Route("/dicomweb/studies/{study}", self.stow, methods=["POST"]),
             Route("/dicomweb/studies/{study}/series", self.qido_series, methods=["GET"]),
+            Route("/dicomweb/studies/{study}/instances", self.qido_study_instances, methods=["GET"]),
             Route(
                 "/dicomweb/studies/{study}/series/{series}/instances", self.qido_instances, methods=["GET"]
             ),
@@ -178,9 +181,15 @@ class DicomWeb:
             raise HttpError(
                 401, "a valid bearer token is needed", {"WWW-Authenticate": 'Bearer realm="dicomweb"'}
             )
-        if not self.tokens.allow(token):
+        wait = self.tokens.admit(token)
+        if wait:
+            # Retry-After: when this token may ask again (a client that honours it is not refused again).
+            seconds = max(1, math.ceil(wait))
             raise HttpError(
-                429, "too many requests for this token; try again in a minute", {"Retry-After": "60"}
+                429,
+                f"too many requests for this token (at most {token.per_minute} a minute); "
+                f"try again in {seconds} s",
+                {"Retry-After": str(seconds)},
             )
         return token
 
@@ -345,7 +354,16 @@ class DicomWeb:
         return self._answer(request, body)
 
     async def qido_instances(self, request: Request) -> Response:
-        study, series = request.path_params["study"], request.path_params["series"]
+        return await self._instances(request, request.path_params["study"], request.path_params["series"])
+
+    async def qido_study_instances(self, request: Request) -> Response:
+        """Every instance of a study, across its series (PS3.18 10.6.1, study-level search for instances):
+        a resuming uploader asks once per study instead of once per series."""
+        return await self._instances(
+            request, request.path_params["study"], request.query_params.get("SeriesInstanceUID", "")
+        )
+
+    async def _instances(self, request: Request, study: str, series: str) -> Response:
         rows = await self._rows(
             request,
             study_instance_uid=study,
@@ -357,7 +375,7 @@ class DicomWeb:
         body = [
             {
                 "0020000D": _element("UI", study),
-                "0020000E": _element("UI", series),
+                "0020000E": _element("UI", r["series_instance_uid"]),
                 "00080016": _element("UI", r["sop_class_uid"]),
                 "00080018": _element("UI", r["sop_instance_uid"]),
                 # The stored content's SHA-256 in a private element of our own (creator below), so an

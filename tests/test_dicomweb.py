@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -157,7 +159,26 @@ def test_size_and_rate_limits(server: Any) -> None:
     assert stow(client, slow, [deidentified("rtplan.dcm")]).status_code == 200
     assert stow(client, slow, [deidentified("rtplan.dcm")]).status_code == 200
     r = stow(client, slow, [deidentified("rtplan.dcm")])
-    assert r.status_code == 429 and r.headers["retry-after"] == "60"
+    assert r.status_code == 429 and 1 <= int(r.headers["retry-after"]) <= 60
+    assert "too many requests" in r.json()["error"]
+
+
+def test_retry_after_is_when_the_token_may_ask_again(server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 429's Retry-After counts down to the moment the oldest request leaves the token's minute, so a
+    client that honours it is neither refused again nor kept waiting a whole minute."""
+    client, tokens, _ = server
+    clock = [1000.0]
+    monkeypatch.setattr("app.tokens._clock", lambda: clock[0])
+    token = tokens.create("slow", per_minute=2)
+    auth = {"Authorization": f"Bearer {token}"}
+    assert client.get("/dicomweb/studies", headers=auth).status_code == 204
+    clock[0] += 40
+    assert client.get("/dicomweb/studies", headers=auth).status_code == 204
+    clock[0] += 5
+    r = client.get("/dicomweb/studies", headers=auth)
+    assert r.status_code == 429 and r.headers["retry-after"] == "15"
+    clock[0] += 15.5
+    assert client.get("/dicomweb/studies", headers=auth).status_code == 204
 
 
 def test_a_body_over_the_limit_without_a_length_is_stopped_as_it_streams(server: Any) -> None:
@@ -217,3 +238,43 @@ def test_qido_paging_and_uid_filters(server: Any) -> None:
     hit = client.get(f"{url}?SOPInstanceUID={ds.SOPInstanceUID}", headers=auth).json()
     assert [i["00080018"]["Value"][0] for i in hit] == [ds.SOPInstanceUID]
     assert client.get(f"{url}?SOPInstanceUID=1.2.3", headers=auth).status_code == 204
+
+
+def test_qido_instances_of_a_study(server: Any) -> None:
+    """GET /studies/{study}/instances (PS3.18 10.6, study-level search for instances): every instance of
+    the study in one answer, across its series, with its SHA-256 (what a resuming uploader needs in one
+    request per study); only the asking token's; the same paging and UID filters as the other levels."""
+    client, tokens, _ = server
+    token, other = tokens.create("a"), tokens.create("b")
+    ct = pydicom.dcmread(io.BytesIO(deidentified("CT_small.dcm")))
+    parts = []
+    for number in range(3):  # one study, three series
+        ds = copy.deepcopy(ct)
+        ds.SeriesInstanceUID = f"{ct.SeriesInstanceUID}.{number}"
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = f"{ct.SOPInstanceUID}.{number}"
+        buf = io.BytesIO()
+        ds.save_as(buf, enforce_file_format=True)
+        parts.append(buf.getvalue())
+    parts.append(deidentified("MR_small.dcm"))  # another study
+    assert stow(client, token, parts).status_code == 200
+    auth = {"Authorization": f"Bearer {token}"}
+    url = f"/dicomweb/studies/{ct.StudyInstanceUID}/instances"
+    r = client.get(url, headers=auth)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/dicom+json")
+    found = {i["00080018"]["Value"][0]: i for i in r.json()}
+    assert sorted(found) == sorted(f"{ct.SOPInstanceUID}.{n}" for n in range(3)), "this study's only"
+    for number, part in enumerate(parts[:3]):
+        item = found[f"{ct.SOPInstanceUID}.{number}"]
+        assert item["0020000E"]["Value"] == [f"{ct.SeriesInstanceUID}.{number}"]
+        assert item["0020000D"]["Value"] == [ct.StudyInstanceUID]
+        assert item["00091001"]["Value"] == [hashlib.sha256(part).hexdigest()]
+        assert item["00090010"]["Value"] == ["PACSBIN UPLOADER"]
+    assert client.get(url, headers={"Authorization": f"Bearer {other}"}).status_code == 204
+    assert client.get(url).status_code == 401
+    first = client.get(f"{url}?limit=2", headers=auth).json()
+    rest = client.get(f"{url}?offset=2&limit=2", headers=auth).json()
+    assert first + rest == r.json()
+    series = client.get(f"{url}?SeriesInstanceUID={ct.SeriesInstanceUID}.1", headers=auth).json()
+    assert [i["00080018"]["Value"][0] for i in series] == [f"{ct.SOPInstanceUID}.1"]
+    one = client.get(f"{url}?SOPInstanceUID={ct.SOPInstanceUID}.2", headers=auth).json()
+    assert [i["00080018"]["Value"][0] for i in one] == [f"{ct.SOPInstanceUID}.2"]
