@@ -9,6 +9,7 @@ Fail closed: every error inside becomes a typed error naming the reason; no part
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass, replace
 
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
@@ -196,7 +197,11 @@ def apply_plan(ds: FileDataset, plan: Plan) -> None:
 
 def write(ds: FileDataset) -> bytes:
     buf = io.BytesIO()
-    dcmwrite(buf, ds, enforce_file_format=True)
+    with warnings.catch_warnings():
+        # In explicit VR a value over 64 KB of a 2-byte-length VR (a long Contour Data) is written UN, as
+        # PS3.5 6.2.2 says; the reader gives it its dictionary VR back. Nothing to tell the user.
+        warnings.filterwarnings("ignore", message=r".*exceeds the size of 64 kByte", category=UserWarning)
+        dcmwrite(buf, ds, enforce_file_format=True)
     return buf.getvalue()
 
 

@@ -21,6 +21,9 @@ Decisions:
   the transfer syntax says) do not reject a file: the structure was verified in the encoding pydicom
   uses, and the de-identifier replaces or removes such values anyway. Warnings that mean pydicom hit
   the end of the data are turned into MalformedDicomError. Warnings never escape this module.
+* UN (PS3.5 6.2.2): an element encoded UN whose tag the public dictionary knows is read with the
+  dictionary's VR at any length (pydicom stops at 64 KB), so that its attribute's rule applies (a long
+  Contour Data is kept, a name is replaced); only unknown tags stay UN, for the plan's safety net.
 * The file meta group must be explicit VR little endian (PS3.10). Tag order, duplicate tags (pydicom
   keeps the last) and the group length (0002,0000) are not checked: pydicom does not rely on them.
 """
@@ -35,6 +38,8 @@ from io import BytesIO
 from typing import Final
 
 import pydicom
+from pydicom.datadict import dictionary_VR
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileDataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
@@ -151,6 +156,21 @@ def _check_structure(data: bytes) -> tuple[bool, int, int]:
     return has_dicm, meta.elements + walker.elements, meta.items + walker.items
 
 
+def _known_vr(current: Dataset, tag: int) -> None:
+    """A UN element whose tag the dictionary knows gets the dictionary's VR (PS3.5 6.2.2), whatever its
+    length: pydicom does this only below 64 KB (its writer makes longer 2-byte-length values UN again), and
+    a long Contour Data or a sequence passed on as UN is data like any other, with its attribute's rule.
+    The byte order and VR encoding of the value are pydicom's, as for the short ones (the walk agrees)."""
+    raw = current.get_item(tag)
+    if isinstance(raw, RawDataElement) and raw.VR == "UN":
+        try:
+            vr = dictionary_VR(tag)
+        except KeyError:
+            return  # unknown: stays UN, for the safety net
+        if vr != "UN":
+            current[tag] = raw._replace(VR=vr)
+
+
 def _touch(ds: Dataset, counts: list[int]) -> None:
     """Convert every element, nested ones too, so that bad values raise now; count elements and items."""
     stack: list[Dataset] = [ds]
@@ -160,6 +180,7 @@ def _touch(ds: Dataset, counts: list[int]) -> None:
             if tag.group & 1:
                 continue  # private: the structure walk checked its bytes; the plan removes it unconverted
             counts[2] = int(tag)
+            _known_vr(current, tag)
             value = current[tag].value
             counts[0] += 1
             if isinstance(value, Sequence):

@@ -137,9 +137,7 @@ class StructureWalker:
                 return False
             creator = fr.creators.get((group << 16) | (elem >> 8))
             return creator is not None and _private_vr(tag, creator) == "SQ"
-        if vr == b"UN" and length >= 0xFFFF:
-            return False
-        return _public_vr(tag) == "SQ"
+        return _public_vr(tag) == "SQ"  # any length: the reader gives known UN tags their VR
 
     def walk(self, pos: int, end: int, implicit: bool, stop_group: int | None = None) -> int:
         """Walk the elements from `pos` to `end`, or to the first top-level tag not in `stop_group`.
