@@ -33,21 +33,7 @@ def risk_flags(ds: Header, pixels_checked: bool = False) -> list[str]:
     the pixels, PS3.15 E.3.1), the burned-in text warnings are answered and one line says so instead."""
     flags = []
     sop_class = str(ds.get("SOPClassUID", "")).strip()
-    burned = str(ds.get("BurnedInAnnotation", "")).strip().upper()
-    modality = str(ds.get("Modality", "")).strip().upper()
-    description = str(ds.get("SeriesDescription", "")).lower()
-    pixel_flags = []
-    if burned == "YES":
-        pixel_flags.append("Burned In Annotation = YES: the pixels hold text; review and redact them")
-    elif burned != "NO" and (
-        modality in TEXT_PRONE_MODALITIES or sop_class.startswith(SECONDARY_CAPTURE_PREFIX)
-    ):
-        pixel_flags.append(
-            f"Burned In Annotation not stated on {modality or 'a screen capture'}: text is often "
-            "burned in; review the pixels"
-        )
-    if "dose report" in description or "dose summary" in description:
-        pixel_flags.append("dose report: text is often burned into the pixels; review them")
+    pixel_flags = _pixel_flags(ds) if has_pixels(ds) else []
     if sop_class in ENCAPSULATED_DOCUMENTS:
         flags.append(
             f"encapsulated {ENCAPSULATED_DOCUMENTS[sop_class]} document: its content cannot be "
@@ -62,16 +48,40 @@ def risk_flags(ds: Header, pixels_checked: bool = False) -> list[str]:
     return pixel_flags + flags
 
 
-def needs_pixel_review(ds: Header) -> bool:
-    """Whether a person must look at the pixels before the file may leave (the page's review gate): an
-    image (it has Rows) whose Burned In Annotation is YES, or not NO on a text-prone modality or screen
-    capture, or a dose report. Works on a header read up to (0028,0301), as the study list reads it."""
+def has_pixels(ds: Header) -> bool:
+    """Whether the object is an image a person can look at: it has Rows (what the study list's header,
+    read up to (0028,0301), can tell) or Pixel Data (a damaged image that lost Rows is still one: fail
+    closed), and it is not a structured report or presentation state (those have no pixels; an SR's
+    modality is text-prone only because dose reports are also sent as screen captures)."""
     sop_class = str(ds.get("SOPClassUID", "")).strip()
-    if "Rows" not in ds or sop_class.startswith((SR_PREFIX, PRESENTATION_STATE_PREFIX)):
+    if sop_class.startswith((SR_PREFIX, PRESENTATION_STATE_PREFIX)):
         return False
+    return "Rows" in ds or "PixelData" in ds
+
+
+def _pixel_flags(ds: Header) -> list[str]:
+    """Why the pixels of an image may hold burned-in text (empty when nothing suggests it)."""
+    sop_class = str(ds.get("SOPClassUID", "")).strip()
     burned = str(ds.get("BurnedInAnnotation", "")).strip().upper()
     modality = str(ds.get("Modality", "")).strip().upper()
     description = str(ds.get("SeriesDescription", "")).lower()
-    prone = modality in TEXT_PRONE_MODALITIES or sop_class.startswith(SECONDARY_CAPTURE_PREFIX)
-    dose = "dose report" in description or "dose summary" in description
-    return burned == "YES" or (burned != "NO" and prone) or dose
+    flags = []
+    if burned == "YES":
+        flags.append("Burned In Annotation = YES: the pixels hold text; review and redact them")
+    elif burned != "NO" and (
+        modality in TEXT_PRONE_MODALITIES or sop_class.startswith(SECONDARY_CAPTURE_PREFIX)
+    ):
+        flags.append(
+            f"Burned In Annotation not stated on {modality or 'a screen capture'}: text is often "
+            "burned in; review the pixels"
+        )
+    if "dose report" in description or "dose summary" in description:
+        flags.append("dose report: text is often burned into the pixels; review them")
+    return flags
+
+
+def needs_pixel_review(ds: Header) -> bool:
+    """Whether a person must look at the pixels before the file may leave (the page's review gate): an
+    image (has_pixels) whose Burned In Annotation is YES, or not NO on a text-prone modality or screen
+    capture, or a dose report. Works on a header read up to (0028,0301), as the study list reads it."""
+    return has_pixels(ds) and bool(_pixel_flags(ds))
