@@ -12,7 +12,7 @@ from pydicom.encaps import get_frame
 from pydicom.uid import UID, ExplicitVRBigEndian
 
 from .errors import UnsupportedPixelsError
-from .layout import layout_of, palette_of
+from .layout import Layout, layout_of, palette_of
 
 # How the page decodes each encapsulated transfer syntax (PS3.5 A.4, PS3.5 Table A-1).
 CODECS = {
@@ -70,6 +70,19 @@ def _palette(ds: Any) -> dict[str, Any] | None:
     return {"red": p.red, "green": p.green, "blue": p.blue, "first": p.first, "bits": p.bits}
 
 
+def _check_shown(layout: Layout) -> None:
+    """Refuse what the viewer has no path for, in words a reviewer understands: the page would otherwise
+    fail later with a message about redaction, or hand a packed bit stream to a codec."""
+    if layout.bits_allocated == 1:
+        # Binary segmentations (PS3.3 C.8.20.2) pack eight pixels to a byte; they are masks drawn over
+        # another series, not pictures a person checks for burned-in text.
+        raise UnsupportedPixelsError("1-bit images (segmentations) are not shown by this viewer")
+    if layout.bits_allocated not in (8, 16, 32):
+        raise UnsupportedPixelsError(
+            f"Bits Allocated {layout.bits_allocated} is not shown by this viewer (8, 16 and 32 are)"
+        )
+
+
 def image_info(ds: Any) -> dict[str, Any]:
     """The layout, display values and codec of the dataset's pixel data."""
     if "PixelData" not in ds:
@@ -78,6 +91,7 @@ def image_info(ds: Any) -> dict[str, Any]:
     ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
     encapsulated = bool(ts) and UID(ts).is_encapsulated
     layout = layout_of(ds, little_endian=ts != ExplicitVRBigEndian)
+    _check_shown(layout)
     return {
         "rows": layout.rows,
         "columns": layout.columns,

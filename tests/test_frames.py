@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 import pydicom
 import pytest
 from corpus import data_file
+from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate, get_frame
+from pydicom.uid import UID, ExplicitVRLittleEndian, RLELossless
 
+from anonymizer.browser_api import handle
 from redaction.errors import UnsupportedPixelsError
 from redaction.frames import frame_bytes, image_info
 
@@ -103,3 +110,49 @@ def test_info_says_where_regions_are_widened_to_pairs(photometric: str, syntax: 
     elif photometric == "YBR_FULL_422":
         ds.PixelData = ds.PixelData[: len(ds.PixelData) * 2 // 3]
     assert image_info(ds)["pairs"] is pairs
+
+
+def _binary_seg(
+    rows: int = 16, columns: int = 12, frames: int = 2, syntax: str = ExplicitVRLittleEndian
+) -> Dataset:
+    """A binary segmentation (PS3.3 C.8.20.2: Bits Allocated 1, pixels packed eight to a byte)."""
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = syntax
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.66.4"
+    ds.Modality, ds.SegmentationType = "SEG", "BINARY"
+    ds.Rows, ds.Columns, ds.NumberOfFrames = rows, columns, frames
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 1, 1, 0, 0
+    packed = bytes([0b10101010]) * ((rows * columns * frames + 7) // 8)
+    ds.PixelData = packed + b"\0" * (len(packed) % 2)
+    if UID(syntax).is_encapsulated:
+        ds.PixelData = encapsulate([packed[: len(packed) // frames]] * frames)
+    return ds
+
+
+ONE_BIT = "1-bit images (segmentations) are not shown by this viewer"
+
+
+@pytest.mark.parametrize("syntax", [ExplicitVRLittleEndian, RLELossless], ids=["stored", "rle"])
+def test_one_bit_images_cannot_be_shown_and_say_so(syntax: str) -> None:
+    """Before: image_info described a 1-bit image as if it could be shown; the stored one then failed with
+    'Bits Allocated 1 cannot be redacted', and the RLE one went to the page's decoder."""
+    with pytest.raises(UnsupportedPixelsError, match=re.escape(ONE_BIT)):
+        image_info(_binary_seg(syntax=syntax))
+
+
+def test_a_real_binary_segmentation_says_why_it_is_not_shown(tmp_path: Path) -> None:
+    path = data_file("liver_1frame.dcm")
+    assert pydicom.dcmread(path).BitsAllocated == 1
+    out = json.loads(
+        handle(json.dumps({"cmd": "image", "path": str(path), "frame": 0, "out": str(tmp_path / "f")}))
+    )
+    assert out == {"status": "failed", "reason": ONE_BIT}
+
+
+def test_other_bit_depths_cannot_be_shown() -> None:
+    ds = pydicom.dcmread(data_file("CT_small.dcm"))
+    ds.BitsAllocated = 12  # packed 12-bit (retired): no viewer path
+    with pytest.raises(UnsupportedPixelsError, match="Bits Allocated 12 is not shown by this viewer"):
+        image_info(ds)
