@@ -22,13 +22,14 @@ from redaction.errors import RedactionError
 from . import __version__
 from .config import PACSBIN, Config
 from .encapsulated_text import strip_encapsulated_text
-from .errors import DeidentificationError, UnsupportedError
+from .errors import DeidentificationError, UnsupportedError, unexpected
 from .marking import marking_steps
 from .options import Option
 from .plan import Plan, Step
 from .profiles import context_for
 from .reader import read_dataset
 from .review import risk_flags
+from .vr_fit import check_value_types
 
 # Our Implementation Class UID (PS3.7 D.3.3.2): a UUID-derived 2.25 UID, fixed for this product.
 IMPLEMENTATION_CLASS_UID = "2.25.228060914146570069930804307289481249396"
@@ -151,6 +152,7 @@ def make_plan(ds: FileDataset, config: Config) -> Plan:
     marks = marking_steps(ds, config, ctx.method)
     marked = {s.tag for s in marks}
     steps = [s for s in ctx.plan_dataset(ds, (), "", "normal") if s.tag not in marked]
+    check_value_types(steps)
     pixel = _pixel_step(ds, config, ctx.flags)
     if pixel is not None:
         # The Extended Offset Table (7FE0,0001/0002) would no longer match the rewritten fragments.
@@ -223,7 +225,7 @@ def plan_bytes(
     except DeidentificationError as exc:
         raise (exc.with_path(path) if path else exc) from None
     except Exception as exc:
-        raise UnsupportedError(f"cannot plan: {type(exc).__name__}: {exc}", path=path) from exc
+        raise UnsupportedError(unexpected("cannot plan", exc), path=path) from exc
 
 
 def deidentify(
@@ -248,7 +250,7 @@ def deidentify(
     except DeidentificationError as exc:
         raise (exc.with_path(path) if path else exc) from None
     except Exception as exc:
-        raise UnsupportedError(f"cannot de-identify: {type(exc).__name__}: {exc}", path=path) from exc
+        raise UnsupportedError(unexpected("cannot de-identify", exc), path=path) from exc
     return Result(
         data=out,
         plan=plan,

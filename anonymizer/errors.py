@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class DeidentificationError(Exception):
     """Base class: the file could not be de-identified and must not be written (fail closed)."""
@@ -32,6 +34,19 @@ class MalformedDicomError(DeidentificationError):
 
 class UnsupportedError(DeidentificationError):
     """The file is readable but holds something the engine cannot de-identify safely."""
+
+
+_PYDICOM_TAG = re.compile(r"^With tag \((\w{4}),(\w{4})\) got exception: ")
+
+
+def unexpected(what: str, exc: BaseException) -> str:
+    """One line for an error nobody anticipated (a bug, or a file stranger than the checks know): what it
+    means first, then the exception's first line (pydicom appends element dumps and tracebacks)."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else ""
+    text = _PYDICOM_TAG.sub(lambda m: f"element ({m[1].upper()},{m[2].upper()}): ", text)
+    why = "an unexpected problem: please report it with this line"
+    return f"{what} ({why}): {type(exc).__name__}: {text[:300]}"
 
 
 class KeyFileError(Exception):
