@@ -12,7 +12,8 @@ from pydicom.encaps import get_frame
 from pydicom.uid import UID, ExplicitVRBigEndian
 
 from .errors import UnsupportedPixelsError
-from .layout import Layout, layout_of, palette_of
+from .layout import Layout, layout_of
+from .palette import palette_of
 
 # How the page decodes each encapsulated transfer syntax (PS3.5 A.4, PS3.5 Table A-1).
 CODECS = {

@@ -7,7 +7,8 @@ Fill values ("black as the image represents it"):
   can hold (0 would show as mid-grey on a signed CT, which is not black).
 - MONOCHROME1 (white is low): the highest stored value.
 - RGB: (0, 0, 0).  YBR_FULL / YBR_FULL_422: Y = 0 and Cb = Cr = half range, (0, 128, 128) at 8 bits.
-- PALETTE COLOR: the stored value whose palette entry is darkest (lowest luminance, ITU-R BT.601 weights).
+- PALETTE COLOR: the stored value whose palette entry is darkest (lowest luminance, ITU-R BT.601 weights;
+  segmented tables expanded, palette.py).
 Values are written in Bits Allocated bits, sign-extended when signed (as pydicom and most writers store them).
 """
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import UnsupportedPixelsError
+from .palette import palette_of
 
 SUPPORTED_PHOTOMETRIC = frozenset(
     {"MONOCHROME1", "MONOCHROME2", "RGB", "YBR_FULL", "YBR_FULL_422", "PALETTE COLOR"}
@@ -120,47 +122,6 @@ def _encode(value: int, layout: Layout) -> bytes:
     return (value & mask).to_bytes(size, "little" if layout.little_endian else "big")
 
 
-@dataclass(frozen=True)
-class Palette:
-    """The Red, Green and Blue Palette Color Lookup Tables (PS3.3 C.7.6.3.1.5, C.7.9)."""
-
-    first: int  # the stored value mapped to the first entry
-    bits: int  # bits per entry
-    red: list[int]
-    green: list[int]
-    blue: list[int]
-
-
-def palette_of(ds: Any) -> Palette:
-    if "SegmentedRedPaletteColorLookupTableData" in ds:
-        raise UnsupportedPixelsError("segmented palette colour tables are not supported")
-    tables = []
-    first = bits = 0
-    for colour in ("Red", "Green", "Blue"):
-        descriptor = ds.get(f"{colour}PaletteColorLookupTableDescriptor")
-        data = ds.get(f"{colour}PaletteColorLookupTableData")
-        if descriptor is None or data is None:
-            raise UnsupportedPixelsError(f"the {colour.lower()} palette colour table is missing")
-        entries, first, bits = (int(v) for v in descriptor)
-        entries = entries or 65536  # PS3.3 C.7.6.3.1.5: 0 means 2^16
-        size = 1 if bits == 8 and len(data) == entries else 2
-        values = [int.from_bytes(data[i : i + size], "little") for i in range(0, entries * size, size)]
-        if len(values) < entries:
-            raise UnsupportedPixelsError(
-                f"the {colour.lower()} palette colour table is shorter than its descriptor"
-            )
-        tables.append(values)
-    red, green, blue = tables
-    return Palette(first, bits, red, green, blue)
-
-
-def _palette_darkest(ds: Any) -> int:
-    """The stored value mapped to the darkest palette entry (ITU-R BT.601 luminance)."""
-    p = palette_of(ds)
-    darkest = min(range(len(p.red)), key=lambda i: 299 * p.red[i] + 587 * p.green[i] + 114 * p.blue[i])
-    return p.first + darkest
-
-
 def fill_samples(layout: Layout, ds: Any = None) -> list[bytes]:
     """The encoded fill value of each sample (one for monochrome/palette, three for colour)."""
     high = (1 << (layout.bits_stored - 1)) - 1 if layout.signed else (1 << layout.bits_stored) - 1
@@ -178,7 +139,7 @@ def fill_samples(layout: Layout, ds: Any = None) -> list[bytes]:
     elif p == "PALETTE COLOR":
         if ds is None:
             raise UnsupportedPixelsError("PALETTE COLOR needs the palette to find its darkest entry")
-        values = [_palette_darkest(ds)]
+        values = [palette_of(ds).darkest()]
     else:
         raise UnsupportedPixelsError(f"Photometric Interpretation {p!r} cannot be redacted")
     return [_encode(v, layout) for v in values]
