@@ -5,9 +5,11 @@ encapsulated transfer syntax: JPEG (.50-.66, .70), JPEG-LS (.80, .81), JPEG 2000
 (.201-.203) are walked frame by frame, each frame stripped by codestream_text.py; RLE, Deflated Image
 Frame Compression and native syntaxes have no text container and come back unchanged; anything else
 (MPEG, HEVC, JPEG XL...) raises UnsupportedError. Frames are found from a non-empty Basic Offset Table;
-without one, from the fragment count (one fragment, one frame, or one fragment per frame) and otherwise by
-walking the codestreams: each frame is the run of fragments up to the one holding its EOI/EOC. Only when
-something was removed is the value rebuilt, one fragment per frame, with a Basic Offset Table if the
+without one, or when its offsets do not point at the starts of fragments (GDCM's 00191113.dcm: it holds
+positions, no identity, so it is no reason to refuse a file), from the fragment count (one fragment, one
+frame, or one fragment per frame) and otherwise by walking the codestreams: each frame is the run of
+fragments up to the one holding its EOI/EOC. Only when something was removed, or the Basic Offset Table
+was wrong, is the value rebuilt, one fragment per frame, with a (correct) Basic Offset Table if the
 original had a non-empty one.
 
 It returns (new bytes, human list of what was removed), never including the removed text. With nothing
@@ -20,6 +22,7 @@ from __future__ import annotations
 import struct
 from bisect import bisect_left
 from collections.abc import Callable
+from enum import Enum
 from io import BytesIO
 from itertools import pairwise
 
@@ -35,7 +38,9 @@ from anonymizer.codestream_text import (
 )
 from anonymizer.errors import UnsupportedError
 
-__all__ = ["strip_encapsulated_text"]
+__all__ = ["BOT_REBUILT", "strip_encapsulated_text"]
+
+BOT_REBUILT = "Basic Offset Table rebuilt (it did not point at the starts of fragments)"
 
 _CodestreamEnd = Callable[[bytes, int], int]  # (buffer, start of a codestream) -> offset just after its end
 
@@ -72,8 +77,16 @@ def _split(fragments: list[bytes], frames: int, codestream_end: _CodestreamEnd) 
     return out
 
 
-def _frames(pixel_data: bytes, frames: int, codestream_end: _CodestreamEnd) -> tuple[list[bytes], bool]:
-    """(frames, whether the Basic Offset Table is non-empty)."""
+class _Bot(Enum):
+    """The Basic Offset Table as found."""
+
+    EMPTY = "empty"
+    VALID = "valid"
+    WRONG = "wrong"  # offsets that do not point at the starts of fragments
+
+
+def _frames(pixel_data: bytes, frames: int, codestream_end: _CodestreamEnd) -> tuple[list[bytes], _Bot]:
+    """The frames, and what the Basic Offset Table was."""
     buffer = BytesIO(pixel_data)
     try:
         offsets = parse_basic_offsets(buffer)
@@ -82,22 +95,23 @@ def _frames(pixel_data: bytes, frames: int, codestream_end: _CodestreamEnd) -> t
         raise UnsupportedError(f"encapsulated pixel data cannot be parsed: {exc}") from exc
     if not fragments:
         raise UnsupportedError("encapsulated pixel data holds no fragments")
+    bot = _Bot.EMPTY
     if offsets:
         starts, pos = {}, 0
         for index, fragment in enumerate(fragments):
             starts[pos] = index
             pos += 8 + len(fragment)
-        if offsets[0] != 0 or offsets != sorted(set(offsets)) or not all(o in starts for o in offsets):
-            raise UnsupportedError("the Basic Offset Table does not point at the starts of fragments")
-        cuts = [starts[o] for o in offsets] + [len(fragments)]
-        return [b"".join(fragments[a:b]) for a, b in pairwise(cuts)], True
+        if offsets[0] == 0 and offsets == sorted(set(offsets)) and all(o in starts for o in offsets):
+            cuts = [starts[o] for o in offsets] + [len(fragments)]
+            return [b"".join(fragments[a:b]) for a, b in pairwise(cuts)], _Bot.VALID
+        bot = _Bot.WRONG  # positions only, no identity: found again from the fragments, rebuilt on output
     if len(fragments) == 1 or frames == 1:
-        return [b"".join(fragments)], False
+        return [b"".join(fragments)], bot
     if len(fragments) == frames:
-        return fragments, False
+        return fragments, bot
     if len(fragments) < frames:
         raise UnsupportedError(f"{len(fragments)} fragments cannot hold {frames} frames")
-    return _split(fragments, frames, codestream_end), False
+    return _split(fragments, frames, codestream_end), bot
 
 
 def strip_encapsulated_text(
@@ -119,8 +133,8 @@ def strip_encapsulated_text(
         raise UnsupportedError(f"cannot inspect {label} pixel data for embedded text")
     jpeg = uid in _JPEG_TS
     strip, find_end = (strip_jpeg_text, jpeg_codestream_end) if jpeg else (strip_j2k_text, j2k_codestream_end)
-    frames, has_bot = _frames(pixel_data, max(number_of_frames, 1), find_end)
-    new_frames, removed = [], []
+    frames, bot = _frames(pixel_data, max(number_of_frames, 1), find_end)
+    new_frames, removed = [], [BOT_REBUILT] if bot is _Bot.WRONG else []
     for index, frame in enumerate(frames, 1):
         try:
             new, what = strip(frame)
@@ -131,4 +145,4 @@ def strip_encapsulated_text(
         removed += [f"frame {index}: {item}" for item in what]
     if not removed:
         return pixel_data, []
-    return encapsulate(new_frames, has_bot=has_bot), removed
+    return encapsulate(new_frames, has_bot=bot is not _Bot.EMPTY), removed

@@ -21,7 +21,7 @@ from redaction.errors import RedactionError
 
 from . import __version__
 from .config import PACSBIN, Config
-from .encapsulated_text import strip_encapsulated_text
+from .encapsulated_text import BOT_REBUILT, strip_encapsulated_text
 from .errors import DeidentificationError, UnsupportedError, unexpected
 from .marking import marking_steps
 from .options import Option
@@ -138,10 +138,16 @@ def _pixel_step(ds: FileDataset, config: Config, flags: list[str]) -> Step | Non
         keyword="PixelData",
         vr=elem.VR,
         action="C",
-        rule="text segments removed from the codestream: " + ", ".join(removed),
+        rule=_pixel_rule(removed),
         old=elem.value,
         new=new,
     )
+
+
+def _pixel_rule(removed: list[str]) -> str:
+    text = [r for r in removed if r != BOT_REBUILT]
+    parts = ["text segments removed from the codestream: " + ", ".join(text)] if text else []
+    return "; ".join(parts + [BOT_REBUILT] * (BOT_REBUILT in removed))
 
 
 def make_plan(ds: FileDataset, config: Config) -> Plan:

@@ -5,6 +5,7 @@ back unchanged; unknown syntaxes and malformed encapsulation raise.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import io
 import struct
@@ -12,6 +13,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pydicom
 import pytest
 from codestream_helpers import (
     GOOD_JPEG,
@@ -24,11 +26,16 @@ from codestream_helpers import (
     _plant_jpeg,
     _read,
 )
+from conftest import TEST_KEY
+from corpus import data_file
 from pydicom.encaps import encapsulate, generate_fragments, generate_frames, parse_basic_offsets
 
 from anonymizer.codestream_text import strip_j2k_text, strip_jpeg_text
-from anonymizer.encapsulated_text import strip_encapsulated_text
+from anonymizer.config import Config
+from anonymizer.encapsulated_text import BOT_REBUILT, strip_encapsulated_text
+from anonymizer.engine import deidentify
 from anonymizer.errors import UnsupportedError
+from anonymizer.verify import Policy, check_deidentified
 
 JPEG_TS = {f"1.2.840.10008.1.2.4.{i}" for i in (50, 51, 57, 70, 80, 81)}
 J2K_TS = {f"1.2.840.10008.1.2.4.{i}" for i in (90, 91, 201, 202, 203)}
@@ -193,14 +200,47 @@ def test_unknown_syntax_raises(uid: str) -> None:
         strip_encapsulated_text(_itemize([b"\0\0"]), uid, 1)
 
 
+# ------------------------------------------------------------------------- a Basic Offset Table gone wrong
+# It holds no identity, only positions: one that does not point at the fragments (GDCM's 00191113.dcm) is
+# ignored when the frames are found and rebuilt in the output, never a reason to refuse the file.
+WRONG_BOTS = {
+    "past-the-first-fragment": lambda sizes: [6],
+    "not-starting-at-zero": lambda sizes: [4, 4 + sizes[0] + 8],
+    "between-fragments": lambda sizes: [0, sizes[0] + 2],
+    "descending": lambda sizes: [sizes[0] + 8, 0],
+    "past-the-end": lambda sizes: [0, 1 << 30],
+}
+
+
+@pytest.mark.parametrize("case", list(WRONG_BOTS))
+@pytest.mark.parametrize("planted", [True, False], ids=["text", "clean"])
+def test_a_basic_offset_table_that_misses_the_fragments_is_rebuilt(case: str, planted: bool) -> None:
+    frames = [_jpeg("L", quality=q) for q in (50, 90)]
+    stored = [_plant_jpeg(f) if planted else f for f in frames][
+        : 1 if case == "past-the-first-fragment" else 2
+    ]
+    stored = [f + b"\0" * (len(f) % 2) for f in stored]
+    offsets = WRONG_BOTS[case]([len(f) for f in stored])
+    pixel_data = _itemize(stored, struct.pack(f"<{len(offsets)}L", *offsets))
+    new, removed = strip_encapsulated_text(pixel_data, "1.2.840.10008.1.2.4.50", len(stored))
+    assert PLANTED not in new
+    assert "Basic Offset Table rebuilt" in removed[0] and len(removed) == 1 + (
+        2 * len(stored) if planted else 0
+    )
+    expected = frames[: len(stored)]
+    assert [f.rstrip(b"\0") for f in generate_frames(new, number_of_frames=len(stored))] == expected
+    offsets_now = parse_basic_offsets(io.BytesIO(new))
+    assert offsets_now == [0, len(_fragments(new)[0]) + 8][: len(stored)]
+
+
 # ---------------------------------------------------------------------------------------- malformed
 BAD_ENCAPS = {
     "not-items": (b"\x00" * 16, 1, "cannot be parsed"),
     "no-fragments": (_itemize([]), 1, "no fragments"),
-    "bot-misaligned": (
+    "bot-misaligned-and-no-frames": (  # the offsets are ignored; without them, frame 2 is no JPEG
         _itemize([GOOD_JPEG[:-2] + b"\xff\xd9", b"\0\0"], struct.pack("<2L", 0, 10)),
         2,
-        "Basic Off",
+        "frame 2: JPEG",
     ),
     "fewer-fragments-than-frames": (_itemize([GOOD_JPEG, GOOD_JPEG]), 3, "2 fragments cannot hold 3"),
     "frame-count-mismatch": (_itemize(_split(GOOD_JPEG, 2) + _split(GOOD_JPEG, 2)), 3, "found 2 codestreams"),
@@ -213,3 +253,45 @@ def test_malformed_encapsulation_raises(case: str) -> None:
     data, nframes, reason = BAD_ENCAPS[case]
     with pytest.raises(UnsupportedError, match=reason):
         strip_encapsulated_text(data, "1.2.840.10008.1.2.4.50", nframes)
+
+
+# ---------------------------------------------------------------------------------------- through the engine
+def _with_wrong_bot(data: bytes) -> bytes:
+    """The file with each Basic Offset Table entry moved 2 bytes on (so none points at a fragment)."""
+    at = data.rindex(b"\xe0\x7f\x10\x00OB\x00\x00\xff\xff\xff\xff\xfe\xff\x00\xe0") + 16
+    (length,) = struct.unpack_from("<L", data, at)
+    offsets = struct.unpack_from(f"<{length // 4}L", data, at + 4)
+    assert offsets, "this file has no Basic Offset Table to break"
+    wrong = struct.pack(f"<{len(offsets)}L", *(o + 2 for o in offsets))
+    return data[: at + 4] + wrong + data[at + 4 + length :]
+
+
+def _engine_cases() -> list[tuple[str, bytes]]:
+    cases = []
+    for name in ("SC_rgb_jpeg_dcmtk.dcm", "examples_ybr_color.dcm"):
+        with contextlib.suppress(FileNotFoundError):  # pydicom-data may be missing
+            cases.append((name, _with_wrong_bot(data_file(name).read_bytes())))
+    return cases
+
+
+@pytest.mark.parametrize(("name", "data"), _engine_cases(), ids=lambda v: v if isinstance(v, str) else "")
+def test_engine_rebuilds_a_wrong_basic_offset_table(name: str, data: bytes) -> None:
+    original = pydicom.dcmread(io.BytesIO(data))
+    nframes = _nframes(original)
+    result = deidentify(data, Config(key=TEST_KEY), path=name)
+    [step] = [s for s in result.plan.steps() if s.tag == 0x7FE00010]
+    assert step.rule == BOT_REBUILT
+    out = pydicom.dcmread(io.BytesIO(result.data))
+    frames = [f.rstrip(b"\0") for f in generate_frames(out.PixelData, number_of_frames=nframes)]
+    assert frames == [f.rstrip(b"\0") for f in _fragments(original.PixelData)]
+    assert check_deidentified(result.data, Policy()).ok
+
+
+def test_gdcm_00191113_is_de_identified() -> None:
+    """The real file from GDCM's test data whose Basic Offset Table does not point at its fragments."""
+    try:
+        path = data_file("00191113.dcm")
+    except FileNotFoundError:
+        pytest.skip("00191113.dcm is not in this pydicom-data")
+    result = deidentify(path.read_bytes(), Config(key=TEST_KEY), path=path.name)
+    assert any(s.tag == 0x7FE00010 and BOT_REBUILT in s.rule for s in result.plan.steps())
