@@ -1,18 +1,37 @@
 // De-identify the included files and stream them into a zip download (through the service worker).
 import { zipStream } from "./zip.mjs";
+import { instanceIncluded } from "./checks.mjs";
 import { engines, rpc, workerItem } from "./engines.mjs";
-import { $, busy, formatSize, saveBlob, state, throttled } from "./page.mjs";
+import { leftOut, leftOutCounts, leftOutSummary, showLeftOut } from "./leftout.mjs";
+import { $, busy, formatSize, onRefresh, saveBlob, state, throttled } from "./page.mjs";
 import { pixelEdit } from "./review.mjs";
 import { engineSettings, fingerprint } from "./settings.mjs";
-import { gated, markFailed } from "./studylist.mjs";
+import { markFailed } from "./studylist.mjs";
 
+// What a run (or an upload) sends to the engine: the images of included series that a person may let go
+// (checks.mjs), in the list's order within each series.
 export function includedInstances() {
   const out = [];
   for (const series of state.series.values()) {
-    if (state.included.has(series.key) && !gated(series)) out.push(...series.instances);
+    out.push(...series.instances.filter((inst) => instanceIncluded(series, inst)));
   }
   return out;
 }
+
+// "De-identify 37 files (24 left out: 18 in 5 series that wait for a check, ...)": the button says what it
+// will do, and what it will not.
+export function actionText(verb, instances = includedInstances(), list = leftOut()) {
+  const n = instances.length;
+  const summary = leftOutSummary(list);
+  return `${verb} ${n} file${n === 1 ? "" : "s"}${summary ? ` (${summary})` : ""}`;
+}
+
+function refreshRunButton() {
+  const instances = includedInstances();
+  $("#run").disabled = !state.ready || instances.length === 0 || state.busy > 0;
+  if (state.busy === 0) $("#run").textContent = actionText("De-identify and download", instances);
+}
+onRefresh.push(refreshRunButton);
 
 // De-identified outputs in input order. Two requests in flight per worker (each worker reads the next file
 // while Python works on the current one), consumed in order, so at most that many outputs wait in memory.
@@ -130,7 +149,9 @@ async function streamDownload(stream, filename) {
 
 export async function run() {
   const instances = includedInstances();
+  const left = leftOut();
   if (!instances.length) return;
+  showLeftOut($("#left-out-box"), $("#left-out-summary"), $("#left-out"), []);
   state.cancel = false;
   $("#cancel").hidden = false;
   $("#progress").hidden = false;
@@ -141,6 +162,8 @@ export async function run() {
     profile: state.settings.profile,
     options: state.settings.options,
     key_fingerprint: await fingerprint(state.settings.key),
+    // Counted by reason, never named: file and folder names often hold the patient's name.
+    left_out: leftOutCounts(left),
     files: [],
   };
   await busy(async () => {
@@ -148,8 +171,13 @@ export async function run() {
       await streamDownload(zipStream(zipEntries(instances, report, progress)), "pacsbin-deidentified.zip");
       progress.update.now();
       const done = report.files.filter((f) => f.status === "done").length;
-      $("#progress-text").textContent = `Done: ${done} de-identified, ${instances.length - done} failed. `
-        + "The zip is in your downloads.";
+      const failedNow = instances.filter((inst) => inst.failure);
+      const all = [...left, ...leftOut().filter((x) => failedNow.some((inst) => inst.name === x.name))];
+      const summary = leftOutSummary(all);
+      // The files that failed now are counted among those left out ("cannot be de-identified").
+      $("#progress-text").textContent = `Done: ${done} of the ${instances.length} included file(s) de-identified`
+        + `${summary ? `; ${summary}` : ""}. The zip is in your downloads.`;
+      showLeftOut($("#left-out-box"), $("#left-out-summary"), $("#left-out"), all);
       state.finished = true;
     } catch (err) {
       progress.update.now(); // the last counts and errors, then why it stopped

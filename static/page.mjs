@@ -15,6 +15,7 @@ export const state = {
   cancel: false,
   indexing: 0,      // drops being indexed
   regions: [],      // the reviewer's regions: REGIONS.json entries (original UIDs), applied by the engine
+  setAside: [],     // {name, reason, seriesKey}: files indexed but not used (another version of the image kept)
 };
 
 // Called on every state change (e.g. the upload button's gate); modules add theirs.
@@ -83,11 +84,20 @@ export function formatSize(bytes) {
   return bytes > 0 ? `${Math.max(1, Math.round(bytes / 1e3))} kB` : "0 kB";
 }
 
-export function formatDate(da) {
-  return /^\d{8}$/.test(da) ? `${da.slice(0, 4)}-${da.slice(4, 6)}-${da.slice(6)}` : da;
+// Values from the files can be anything (a 100,000-character name): cut for the list and titles; the header
+// table shows them whole.
+export function cut(text, max = 120) {
+  const s = String(text ?? "");
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
 
-// A series that must be looked at first cannot be ticked until it is checked in the viewer.
+// Dates in one format everywhere on the page (YYYY-MM-DD): DA, the start of a DT, and the old ACR-NEMA
+// "YYYY.MM.DD" some files still carry; anything else is shown as it is.
+export function formatDate(value) {
+  const text = String(value ?? "").trim();
+  const m = /^(\d{4})\.?(\d{2})\.?(\d{2})/.exec(text);
+  return m ? `${m[1]}-${m[2]}-${m[3]}` : text;
+}
 
 export function saveBlob(blob, filename) {
   const a = document.createElement("a");

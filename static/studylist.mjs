@@ -1,8 +1,11 @@
 // The study list: patients, studies and series with checkboxes, risk flags, the review gate and a thumbnail
 // per series (which also tells when a series was seen).
+import { gated, pixelStatus } from "./checks.mjs";
 import { rpc, workerItem } from "./engines.mjs";
-import { $, formatDate, formatSize, hooks, onRefresh, refreshState, state } from "./page.mjs";
+import { $, cut, formatDate, formatSize, hooks, onRefresh, refreshState, state } from "./page.mjs";
 import { thumbnail } from "./viewer.mjs";
+
+export { gated };
 
 // While a drop is being indexed the list is redrawn a few times a second, not every frame, and never
 // more than a tenth of the time: the main thread is needed for the walk and the workers' messages, and a
@@ -44,6 +47,16 @@ function groupTree() {
   return patients;
 }
 
+// Every series in the order the list shows them (next / previous series in the review).
+export function seriesInOrder() {
+  return [...groupTree().values()].flatMap((p) => [...p.studies.values()].flatMap((s) => s.series));
+}
+
+export function seriesLabel(series) {
+  const sh = series.header;
+  return cut(`Series ${sh.SeriesNumber || ""} ${sh.SeriesDescription || ""}`.trim().replace(/\s+/g, " "));
+}
+
 export function instanceOrder(a, b) {
   return byNumber(a.header.InstanceNumber, b.header.InstanceNumber) || byText(a.name, b.name);
 }
@@ -55,8 +68,6 @@ export function markFailed(inst, reason) {
   if (series) series.failed.set(inst.name, reason);
   scheduleRender();
 }
-
-export const gated = (s) => s.pixelReview && !s.checked;
 
 function checkbox(label, seriesList) {
   const input = document.createElement("input");
@@ -112,11 +123,6 @@ export function row(cls, cells) {
   return tr;
 }
 
-// The run button follows the state (busy, ready) as well as the list.
-function refreshRunButton() {
-  $("#run").disabled = !state.ready || state.included.size === 0 || state.busy > 0;
-}
-onRefresh.push(refreshRunButton);
 
 export function renderStudies() {
   // Whoever calls it, a redraw now makes a scheduled one pointless (and it would replace rows under the
@@ -139,10 +145,17 @@ export function renderStudies() {
   }
 }
 
+// A value from a file, cut and isolated (a right-to-left override in a name cannot reorder its row).
+function bdi(text, max) {
+  const el = document.createElement("bdi");
+  el.textContent = cut(text, max);
+  return el;
+}
+
 function seriesRow(series, label, input) {
   const sh = series.header;
   const title = document.createElement("span");
-  title.textContent = label;
+  title.append(bdi(label));
   for (const flag of series.flags) {
     const f = document.createElement("span");
     f.className = "flag";
@@ -154,6 +167,13 @@ function seriesRow(series, label, input) {
     const f = document.createElement("span");
     f.className = "flag gate";
     f.textContent = gated(series) ? "check the images before including" : "images checked";
+    title.append(" ", f);
+  }
+  const unshown = pixelStatus(series).unshown.length;
+  if (unshown) {
+    const f = document.createElement("span");
+    f.className = "flag failed";
+    f.textContent = `${unshown} image(s) cannot be shown`;
     title.append(" ", f);
   }
   if (series.failed.size) {
@@ -168,13 +188,27 @@ function seriesRow(series, label, input) {
   cell.append(thumbCanvas(series), title);
   const review = document.createElement("button");
   review.type = "button";
+  review.className = "review";
   review.textContent = "Review";
-  review.setAttribute("aria-label", `Review header of ${label}`);
+  review.setAttribute("aria-label", `Review ${label}, study ${cut(sh.StudyDescription || "(no description)", 60)}, `
+    + `patient ${cut(sh.PatientName || "(no name)", 60)}`);
   review.addEventListener("click", () => hooks.openReview(series));
-  const frames = series.instances.reduce((n, i) => n + (parseInt(i.header.NumberOfFrames, 10) || 1), 0);
+  // Objects without pixels (SR, presentation states) have no frames to count.
+  const images = series.instances.filter((i) => i.header.Rows);
+  const frames = images.reduce((n, i) => n + (parseInt(i.header.NumberOfFrames, 10) || 1), 0);
   const size = series.instances.reduce((n, i) => n + i.size, 0);
-  return row("series", [input, cell, sh.Modality, formatDate(sh.StudyDate), String(series.instances.length),
-    String(frames), formatSize(size), review]);
+  const count = document.createElement("span");
+  count.append(String(series.instances.length));
+  if (images.length && frames !== series.instances.length) {
+    const f = document.createElement("span");
+    f.className = "images-frames";
+    f.textContent = `${frames} frames`;
+    count.append(f);
+  }
+  const tr = row("series", [input, cell, cut(sh.Modality, 8), formatDate(sh.StudyDate), count, formatSize(size), review]);
+  watchSeen(tr, series);
+  series.rowElement = tr;
+  return tr;
 }
 
 const instancesOf = (seriesList) => seriesList.reduce((n, s) => n + s.instances.length, 0);
@@ -188,21 +222,30 @@ function drawStudies() {
     const name = patient.header.PatientName || "(no name)";
     const pid = patient.header.PatientID || "(no ID)";
     const count = String(instancesOf(allSeries));
+    const who = () => {
+      const span = document.createElement("span");
+      span.append(bdi(name), " — ", bdi(pid, 60));
+      return span;
+    };
     wanted.push(listRow(live, `p:${patientKey}`, [name, pid, count, allSeries.length].join("\0"),
-      `Include patient ${name}`, allSeries,
-      (input) => row("patient", [input, `${name} — ${pid}`, "", "", count, "", "", ""])));
+      `Include patient ${cut(name, 60)}`, allSeries,
+      (input) => row("patient", [input, who(), "", "", count, "", ""])));
     for (const [studyUid, study] of patient.studies) {
       const h = study.header;
       const desc = h.StudyDescription || "(no description)";
       const n = String(instancesOf(study.series));
+      const what = () => {
+        const span = document.createElement("span");
+        span.append("Study: ", bdi(desc));
+        return span;
+      };
       wanted.push(listRow(live, `s:${patientKey}\0${studyUid}`, [desc, h.StudyDate, n, study.series.length].join("\0"),
-        `Include study ${desc}`, study.series,
-        (input) => row("study", [input, `Study: ${desc}`, "", formatDate(h.StudyDate), n, "", "", ""])));
+        `Include study ${cut(desc, 60)}`, study.series,
+        (input) => row("study", [input, what(), "", formatDate(h.StudyDate), n, "", ""])));
       for (const series of study.series) {
-        const sh = series.header;
-        const label = `Series ${sh.SeriesNumber || ""} ${sh.SeriesDescription || ""}`.trim();
+        const label = seriesLabel(series);
         const signature = [label, [...series.flags].join("\n"), gated(series), series.pixelReview,
-          [...series.failed].join("\n"), series.instances.length].join("\0");
+          [...series.failed].join("\n"), series.instances.length, pixelStatus(series).unshown.length].join("\0");
         wanted.push(listRow(live, `r:${series.key}`, signature, `Include ${label}`, [series],
           (input) => seriesRow(series, label, input)));
       }
@@ -222,8 +265,10 @@ function drawStudies() {
   drawn = live;
   $("#studies-section").hidden = state.series.size === 0 && state.skipped.length === 0;
   $("#output").hidden = state.series.size === 0;
+  // Once there is a list, the review pane stands beside it (empty until a series is opened).
+  document.querySelector("main").classList.toggle("split", state.series.size > 0);
+  if (state.series.size > 0) $("#review").hidden = false;
   refreshState();
-  refreshRunButton();
   const skipped = $("#skipped"); // only added to (every skipped file stays listed)
   skipped.append(...state.skipped.slice(skipped.children.length).map((s) => {
     const li = document.createElement("li");
@@ -237,7 +282,9 @@ function drawStudies() {
 // ---------------------------------------------------------------- thumbnails
 // One per series, made after indexing, one at a time (the workers are needed for the rest), kept.
 const THUMB = 48;
-// A series counts as seen once its thumbnail was on screen (the reviewer scrolled past it) or it was opened.
+// A series counts as seen (for the upload gate) once its row was on screen (the reviewer scrolled past it),
+// whatever its thumbnail does (objects without pixels, 1-bit images and undecodable ones have none), or once
+// it was opened.
 const seenWatcher = new IntersectionObserver((entries) => {
   for (const entry of entries) {
     if (!entry.isIntersecting) continue;
@@ -249,6 +296,13 @@ const seenWatcher = new IntersectionObserver((entries) => {
     seenWatcher.unobserve(entry.target);
   }
 }, { threshold: 0.5 });
+
+function watchSeen(tr, series) {
+  if (series.rowElement && series.rowElement !== tr) seenWatcher.unobserve(series.rowElement);
+  tr.seriesKey = series.key;
+  if (series.reviewing) tr.classList.add("open");
+  if (!series.seen) seenWatcher.observe(tr);
+}
 const thumbQueue = [];
 let thumbBusy = false;
 
@@ -258,8 +312,6 @@ function drawThumb(canvas, series) {
   ctx.fillRect(0, 0, THUMB, THUMB);
   ctx.drawImage(series.thumb, (THUMB - series.thumb.width) / 2, (THUMB - series.thumb.height) / 2);
   canvas.dataset.thumb = "shown"; // for tests: this series' thumbnail is on its row
-  canvas.seriesKey = series.key;
-  seenWatcher.observe(canvas);
 }
 
 function thumbCanvas(series) {
@@ -267,7 +319,7 @@ function thumbCanvas(series) {
   canvas.width = canvas.height = THUMB;
   canvas.className = "thumb";
   canvas.setAttribute("aria-hidden", "true");
-  if (series.thumbCanvas) seenWatcher.unobserve(series.thumbCanvas); // its row was rebuilt
+  if (!series.header.Rows) canvas.classList.add("none"); // no pixels: no thumbnail (the row keeps its place)
   series.thumbCanvas = canvas; // the row's current canvas: a thumbnail that arrives later is drawn into it
   if (series.thumb) {
     drawThumb(canvas, series);

@@ -3,6 +3,7 @@
 // same geometry), the CTP library's suggestions to accept, and "checked" per series.
 // Regions are kept as REGIONS.json entries (original UIDs); the engine applies them (redaction/ in
 // Python). Nothing here decides what is written.
+import { markShown, markUnshowable } from "./checks.mjs";
 import { autoWindow, samplesOf, toRGBA } from "./render.mjs";
 
 const $ = (sel) => document.querySelector(sel);
@@ -31,11 +32,12 @@ export async function thumbnail(rpc, item, size) {
 }
 
 export class Viewer {
-  constructor({ rpc, workerItem, regions, onChange }) {
+  constructor({ rpc, workerItem, regions, onChange, onShown }) {
     this.rpc = rpc;
     this.workerItem = workerItem;
     this.regions = regions; // the page's list of REGIONS.json entries (shared, edited in place)
-    this.onChange = onChange; // regions or review state changed
+    this.onChange = onChange; // regions changed
+    this.onShown = onShown; // a frame was shown (or could not be): what the reviewer has seen changed
     this.canvas = $("#viewer-canvas");
     this.ctx = this.canvas.getContext("2d");
     this.series = null;
@@ -55,14 +57,23 @@ export class Viewer {
   }
 
   // ---------------------------------------------------------------- showing
-  async open(series, instance) {
+  async open(series, instance, frame = 1) {
     this.stop();
     delete this.canvas.dataset.shown;
     this.series = series;
     this.instance = instance;
-    this.frameNumber = 1;
+    this.frameNumber = frame;
     this.window = null;
     this.selected = null;
+    if (!instance.header.Rows) { // a report, plan or other object without pixels: nothing to look at
+      this.bitmap = this.image = null;
+      this.suggested = [];
+      this.canvas.dataset.shown = "none";
+      $("#viewer-message").textContent = "No pixel data: this object has no image to look at.";
+      this.updateControls();
+      this.draw();
+      return;
+    }
     await this.load(true);
   }
 
@@ -90,7 +101,6 @@ export class Viewer {
     this.image = entry.image;
     this.samples = entry.samples;
     this.suggested = entry.suggested;
-    this.series.undecodable = false;
     const grey = this.samples.photometric.startsWith("MONOCHROME");
     if (grey && !this.window) this.window = this.image.window || autoWindow(this.samples.values, this.image);
     this.bitmap = await createImageBitmap(toRGBA(this.samples, this.image, this.window || [0, 1]));
@@ -99,17 +109,21 @@ export class Viewer {
     this.updateControls();
     this.draw();
     this.canvas.dataset.shown = `${this.frameNumber}`; // for tests and assistive tools: what is on screen
+    markShown(inst, this.frameNumber, this.image.frames); // drawn exactly as stored: the reviewer saw it
+    this.onShown();
   }
 
+  // Per image: another image of the series that can be shown does not make this one checked (checks.mjs).
   failed(reason) {
-    this.series.undecodable = true;
+    markUnshowable(this.instance, reason);
     this.canvas.dataset.shown = "none";
     this.bitmap = null;
     this.image = null;
-    $("#viewer-message").textContent = `This image cannot be shown: ${reason}. It cannot be marked as checked.`;
+    $("#viewer-message").textContent = `This image cannot be shown: ${reason}. Checking the series does not `
+      + "cover it: it is left out, or sent without the clean-pixels claim if you choose so.";
     this.updateControls();
     this.draw();
-    this.onChange();
+    this.onShown();
   }
 
   fit() {
@@ -175,11 +189,7 @@ export class Viewer {
     slider.value = String(this.frameNumber);
     slider.disabled = frames < 2;
     $("#viewer-play").disabled = frames < 2;
-    $("#viewer-frame-label").textContent = `Frame ${this.frameNumber} of ${frames}`;
-    const s = this.series;
-    const checked = s && s.checked;
-    $("#viewer-checked").disabled = !s || s.undecodable || checked;
-    $("#viewer-checked").textContent = checked ? "Checked" : "I have checked every image of this series";
+    $("#viewer-frame-label").textContent = this.image ? `Frame ${this.frameNumber} of ${frames}` : "";
     $("#viewer-suggestions").replaceChildren(...this.suggested.map((sug) => {
       const li = document.createElement("li");
       const accept = document.createElement("button");
@@ -338,7 +348,10 @@ export class Viewer {
     }, { passive: false });
     c.addEventListener("keydown", (event) => {
       if ((event.key === "Delete" || event.key === "Backspace") && this.selected) this.remove(this.selected);
-      if (event.key === "ArrowRight" || event.key === "ArrowLeft") this.step(event.key === "ArrowRight" ? 1 : -1);
+      if (event.key === "ArrowRight" || event.key === "ArrowLeft") {
+        event.preventDefault();
+        this.step(event.key === "ArrowRight" ? 1 : -1);
+      }
     });
     $("#viewer-frame").addEventListener("input", (e) => this.goto(Number(e.target.value)));
     $("#viewer-play").addEventListener("click", () => (this.cine ? this.stop() : this.play()));
@@ -347,11 +360,6 @@ export class Viewer {
       this.fit();
       this.window = this.image.window || (this.samples.photometric.startsWith("MONOCHROME") ? autoWindow(this.samples.values, this.image) : null);
       this.rerender();
-    });
-    $("#viewer-checked").addEventListener("click", () => {
-      if (!this.series || this.series.undecodable) return;
-      this.series.checked = true;
-      this.changed();
     });
   }
 

@@ -40,10 +40,16 @@ def drop_on(page: Any, selector: str, paths: list[Any]) -> None:
 
 
 def preset_upload(target: Any, token: str) -> None:
-    """The page (or every page of a browser context: `target`) starts with this upload token set in
-    Settings, on this server's DICOMweb path (static/upload-ui.mjs keeps them in localStorage)."""
+    """The page (or every page of a browser context: `target`) starts as in a browser that has uploaded
+    before: this upload token set in Settings, on this server's DICOMweb path (static/upload-ui.mjs keeps
+    them in localStorage), and a secret key that is not new (KEY_HEX unless a key is already kept), so the
+    page does not stop the first upload to say that this browser just made a new key (settings.mjs)."""
     settings = json.dumps({"endpoint": "/dicomweb", "token": token})
-    target.add_init_script(f"localStorage.setItem('pacsbin-uploader-upload', {json.dumps(settings)})")
+    target.add_init_script(
+        f"localStorage.setItem('pacsbin-uploader-upload', {json.dumps(settings)});"
+        "if (!localStorage.getItem('pacsbin-uploader-key')) localStorage.setItem('pacsbin-uploader-key', "
+        f"JSON.stringify({{format: 'pacsbin-uploader-key', version: 1, key: '{KEY_HEX}'}}));"
+    )
 
 
 def draw_region(page: Any, start: tuple[float, float], end: tuple[float, float], steps: int = 5) -> None:
@@ -70,3 +76,24 @@ def pick_files(page: Any, paths: list[Any], listed: str = "in the list") -> None
     index progress must show, e.g. "2 DICOM files in the list")."""
     page.set_input_files("#pick-files", [str(p) for p in paths])
     page.locator("#index-progress", has_text=listed).wait_for(timeout=60_000)
+
+
+def check_every_image(page: Any, limit: int = 400) -> None:
+    """In the open review, look at every frame of every image not seen yet ("Show the next image not seen",
+    as a person steps through them), then press "I have checked every image of this series"."""
+    button = page.locator("#viewer-checked")
+    seen = page.locator("#review-seen")
+    for _ in range(limit):
+        if button.is_enabled() and "I have checked" in button.inner_text():
+            break
+        nxt = page.locator("#review-seen button", has_text="next image not seen")
+        if nxt.count() == 0:
+            page.wait_for_timeout(50)  # the frame on screen is still being marked as shown
+            continue
+        before = seen.get_attribute("data-frames") or "0"
+        nxt.click()
+        # (a locator, not wait_for_function: the page's CSP forbids eval)
+        page.locator(f'#review-seen:not([data-frames="{before}"])').wait_for(timeout=30_000)
+    else:
+        raise AssertionError(f"still not every image seen: {seen.inner_text()}")
+    button.click()

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pydicom
-from page_actions import draw_region, pick_files, preset_key
+from page_actions import check_every_image, draw_region, pick_files, preset_key
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, RLELossless, generate_uid
 
@@ -76,7 +76,7 @@ def test_region_drawn_once_blacks_out_every_frame_of_the_series(
     page.fill("#viewer-frame", "4")  # scroll to frame 4: the region is shown there too
     page.wait_for_selector("#viewer-canvas[data-shown='4']")
     e2e.screenshot(page, "viewer-01-us-region")
-    page.click("#viewer-checked")
+    check_every_image(page)  # every frame of both images shown, then "checked"
     page.locator("tr.series", has_text="images checked").wait_for()
     assert row.get_by_role("checkbox").is_checked()
     # the header review now says what the reviewer did, not the input file's warning
