@@ -197,7 +197,10 @@ def _dispatch(req: dict[str, Any]) -> dict[str, Any]:
     try:
         cmd = req["cmd"]
         if cmd == "index":
-            out: dict[str, Any] = summarize(_read(req["path"]), bool(req.get("complete")))
+            size = req.get("size")  # the file's real size: a prefix can show the file is cut short
+            out: dict[str, Any] = summarize(
+                _read(req["path"]), bool(req.get("complete")), int(size) if size is not None else None
+            )
         elif cmd == "plan":
             plan = plan_bytes(
                 _read(req["path"]),

@@ -17,6 +17,7 @@ from pydicom.datadict import tag_for_keyword
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
 
+from .completeness import find_incomplete
 from .review import ENCAPSULATED_DOCUMENTS, needs_pixel_review, risk_flags
 from .summary_scan import Scan, plain_text, scan_summary
 
@@ -131,15 +132,21 @@ class _NotDicom(Exception):
     pass
 
 
-def summarize(data: bytes, complete: bool) -> dict[str, Any]:
+def summarize(data: bytes, complete: bool, size: int | None = None) -> dict[str, Any]:
     """A summary of one file's header for the study list, from a prefix of the file when possible
-    (`complete`: `data` is the whole file).
+    (`complete`: `data` is the whole file; `size`: the file's real size, for a prefix).
+
+    A file cut short is found here when its prefix shows it (an element declaring more bytes than the file
+    holds, `completeness.py`): listed with an "incomplete file" flag (and `incomplete`, the same words),
+    so nobody has to open it to learn it cannot be de-identified.
 
     Parsing stops after Burned In Annotation (0028,0301): the list needs nothing later, and a CT header
     has as many elements again after it (indexing speed is an issue 3 target). Plain headers are read by
     the fast scan; anything else by pydicom."""
     if not data:
         return {"status": "skipped", "reason": "empty file"}
+    known = len(data) if complete else size
+    cut = find_incomplete(data, known) if known else None
     scan = scan_summary(data, SCANNED_TAGS, LAST_SUMMARY_TAG)
     header = _fast_header(scan) if scan is not None else None
     reached = scan is not None and scan.reached
@@ -152,7 +159,8 @@ def summarize(data: bytes, complete: bool) -> dict[str, Any]:
             if not complete:
                 return {"status": "need_more"}
             problem = f"{type(exc).__name__}: {str(exc)[:200]}"
-            return {"status": "failed", "reason": f"unreadable header: {problem}"}
+            reason = cut.message() if cut else f"the file is damaged: unreadable header: {problem}"
+            return {"status": "failed", "reason": reason}
     if not complete and not reached:
         return {"status": "need_more"}  # the prefix ended before the attributes we show
     values = header.values
@@ -162,11 +170,13 @@ def summarize(data: bytes, complete: bool) -> dict[str, Any]:
     summary = {k: values.get(k, "") for k in SUMMARY_KEYWORDS}
     summary["SOPClassUID"] = sop_class
     summary["TransferSyntaxUID"] = header.transfer_syntax
+    incomplete = {"incomplete": cut.message()} if cut else {}
     return {
         "status": "ok",
         "header": summary,
         "document": ENCAPSULATED_DOCUMENTS.get(sop_class, ""),
-        "flags": risk_flags(values),
+        "flags": ([cut.message()] if cut else []) + risk_flags(values),
+        **incomplete,
         "pixel_review": needs_pixel_review(values),
         # Encapsulated pixel data: the page's codecs decode it when regions are to be blacked out.
         "compressed": bool(header.transfer_syntax) and UID(header.transfer_syntax).is_encapsulated,

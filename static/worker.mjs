@@ -57,7 +57,7 @@ async function indexFiles(files) {
   const items = prefixes.map((prefix, i) => {
     const path = `/in/prefix${i}`;
     py.FS.writeFile(path, new Uint8Array(prefix));
-    return { path, complete: files[i].size <= PREFIX };
+    return { path, complete: files[i].size <= PREFIX, size: files[i].size };
   });
   let results;
   try {
@@ -89,7 +89,7 @@ function onItem(item, fn) {
 }
 
 function indexMember(item) {
-  const run = (complete) => (path) => call({ cmd: "index", path, complete });
+  const run = (complete) => (path) => call({ cmd: "index", path, complete, size: item.size });
   let result = withMember(item, PREFIX, run(item.size <= PREFIX));
   if (result.status === "need_more") result = withMember(item, 0, run(true));
   return result;
