@@ -70,6 +70,8 @@ def _kinds() -> dict[str, tuple[Dataset, int, str | None]]:
     palette.Rows, palette.Columns = small.shape
     palette.PixelData = small.tobytes()
     out["palette"] = (palette, 1, None)
+    # Segmented palette colour tables (PS3.3 C.7.9.2: discrete and linear segments, 65536 entries).
+    out["palette-segmented"] = (read("gdcm-US-ALOKA-16.dcm"), 1, None)
     out["multiframe-frame2"] = (read("SC_rgb_2frame.dcm"), 2, None)
     out["rle"] = (read("MR_small_RLE.dcm"), 1, None)
     out["jpeg-ls"] = (read("MR_small_jpeg_ls_lossless.dcm"), 1, None)
@@ -176,3 +178,20 @@ def test_what_the_browser_cannot_decode_is_flagged_and_cannot_be_checked(
     assert page.locator("#viewer-checked").is_disabled()
     assert row.get_by_role("checkbox").is_disabled()
     e2e.screenshot(page, "viewer-undecodable")
+
+
+def test_a_one_bit_segmentation_says_it_cannot_be_shown(
+    recorded: Any, server: str, e2e: Any, tmp_path: Path
+) -> None:
+    ds = _relabel(pydicom.dcmread(data_file("liver_1frame.dcm")), "seg-1bit", 1)
+    ds.Modality = "SEG"
+    path = tmp_path / "seg.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    page = recorded.page
+    page.goto(server + "/")
+    e2e.wait_state(page, "ready", timeout=60)
+    pick_files(page, [path])
+    page.locator("tr.series", has_text="kind seg-1bit").get_by_role("button").click()
+    page.wait_for_selector("#viewer-canvas[data-shown='none']")
+    e2e.screenshot(page, "viewer-one-bit-seg")
+    assert "1-bit images (segmentations) are not shown by this viewer" in page.inner_text("#viewer-message")
