@@ -31,6 +31,19 @@ function studyLabel(h) {
   return `${h.PatientName || "(no name)"}: study ${h.StudyDescription || "(no description)"}${date}`;
 }
 
+// A study's line in the progress and the report: what the server stored and what it already held (a
+// resumed upload's files count as "already on the server", not as "0 stored").
+function studyLine(label, stored, unchanged, deidentified = null) {
+  const parts = deidentified === null ? [] : [`${deidentified} file(s) de-identified`];
+  if (stored.files || !unchanged.files) parts.push(`${stored.files} stored (${formatSize(stored.size)})`);
+  if (unchanged.files) parts.push(`${unchanged.files} already on the server (${formatSize(unchanged.size)})`);
+  return `${label}: ${parts.join(", ")}`;
+}
+
+// After this long without any answer, the progress says so instead of a time left computed from the past.
+const SILENT_SECONDS = 5;
+const NONE = { files: 0, size: 0 };
+
 function showReport(lines) {
   $("#upload-report").replaceChildren(...lines.map((text) => {
     const li = document.createElement("li");
@@ -79,16 +92,23 @@ async function runUpload() {
     const files = uploader.done.files + failed.length;
     const size = uploader.done.size + failedSize;
     const rate = size / Math.max(seconds, 0.001);
-    const pace = rate > 0 ? `(${formatSize(rate)}/s), about ${Math.ceil((totalBytes - size) / rate)} s left`
-      : "(waiting for the server)";
+    // A retry wait (429, 5xx, no connection, no answer) is a live countdown; a silent server is said to be
+    // silent: neither ever shows as "about 1 s left".
+    const wait = uploader.waiting();
+    const silent = uploader.silentFor();
+    const pace = wait ? `: server busy, retrying in ${wait.seconds} s (${wait.why})`
+      : silent >= SILENT_SECONDS ? `: waiting for the server, no answer for ${silent} s`
+      : rate > 0 ? ` (${formatSize(rate)}/s), about ${Math.ceil((totalBytes - size) / rate)} s left`
+      : " (waiting for the server)";
+    const held = uploader.report.unchanged.length;
     $("#upload-progress").value = files;
-    $("#upload-text").textContent = `${files} of ${instances.length} files uploaded, ${formatSize(size)} of `
-      + `${formatSize(totalBytes)} ${pace}; ${deidentified} de-identified`;
-    showReport([...perStudy].map(([study, n]) => {
-      const stored = uploader.storedIn.get(study) || { files: 0, size: 0 };
-      return `${labelOf.get(study)}: ${n} file(s) de-identified, ${stored.files} stored (${formatSize(stored.size)})`;
-    }));
+    $("#upload-text").textContent = `${files} of ${instances.length} files uploaded`
+      + `${held ? ` (${held} already on the server)` : ""}, ${formatSize(size)} of `
+      + `${formatSize(totalBytes)}${pace}; ${deidentified} de-identified`;
+    showReport([...perStudy].map(([study, n]) => studyLine(labelOf.get(study),
+      uploader.storedIn.get(study) || NONE, uploader.unchangedIn.get(study) || NONE, n)));
   });
+  const ticker = setInterval(() => show(), 1000); // the countdown and the silence move on their own
   await busy(async () => {
     try {
       for await (const { inst, reply } of deidentifiedStream(instances)) {
@@ -116,7 +136,9 @@ async function runUpload() {
       ];
       $("#upload-text").textContent = `Upload finished: ${lines.join(", ")}.`;
       showReport([
-        ...[...uploader.storedIn].map(([study, n]) => `${labelOf.get(study)}: ${n.files} stored (${formatSize(n.size)})`),
+        ...[...perStudy.keys()].filter((study) => uploader.storedIn.has(study) || uploader.unchangedIn.has(study))
+          .map((study) => studyLine(labelOf.get(study), uploader.storedIn.get(study) || NONE,
+            uploader.unchangedIn.get(study) || NONE)),
         ...problems(report.refused, report.errors),
       ]);
       state.finished = true;
@@ -137,6 +159,7 @@ async function runUpload() {
       showReport(problems(report.refused, []));
     }
   });
+  clearInterval(ticker);
   $("#upload-cancel").removeEventListener("click", cancel);
   $("#upload-cancel").hidden = true;
   refreshUploadGate();

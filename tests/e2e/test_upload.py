@@ -13,7 +13,14 @@ import numpy as np
 import pydicom
 import pytest
 from e2e_servers import dist_dir, launch_registered, start_server  # tests/e2e is on sys.path (conftest)
-from page_actions import draw_region, look_at_every_thumbnail, pick_files, preset_key, preset_upload
+from page_actions import (
+    check_every_image,
+    draw_region,
+    look_at_every_thumbnail,
+    pick_files,
+    preset_key,
+    preset_upload,
+)
 from test_viewer import _cine
 
 from anonymizer.verify import Policy, check_deidentified
@@ -59,7 +66,7 @@ def test_review_then_upload_then_resume(upload_server: Any, recorded: Any, e2e: 
     page.locator("tr.series", has_text="US").get_by_role("button").click()
     page.wait_for_selector("#viewer-canvas[data-shown]")
     draw_region(page, (0.02, 0.05), (0.7, 0.3))
-    page.click("#viewer-checked")
+    check_every_image(page)
     page.locator("tr.series", has_text="images checked").wait_for()
     page.locator("#studies").scroll_into_view_if_needed()
     look_at_every_thumbnail(page)  # the reviewer scrolls past every series
@@ -229,6 +236,9 @@ def test_cancel_stops_the_upload_and_a_later_upload_sends_the_rest(
     text = page.inner_text("#upload-text")
     assert text.startswith("0 of 40 files uploaded") and "waiting for the server" in text, text
     assert "32 file(s) de-identified, 0 stored (0 kB)" in page.inner_text("#upload-report")
+    # A silent server is said to be silent, with a count that moves (never a stale time left).
+    page.locator("#upload-text", has_text="waiting for the server, no answer for").wait_for(timeout=15_000)
+    assert " left" not in page.inner_text("#upload-text")
     e2e.screenshot(page, "upload-06-cancelling")
     page.click("#upload-cancel")
     page.locator("#upload-text", has_text="Cancelled.").wait_for(timeout=30_000)
@@ -261,3 +271,65 @@ def test_refusals_are_reported_with_the_servers_reason(
     assert "refused CT_small.dcm: " in report and "refused MR_small.dcm: " in report, "named by file"
     e2e.screenshot(page, "upload-04-refused")
     assert not list((data / "instances").rglob("*.dcm"))
+
+
+def test_a_busy_server_shows_a_countdown_and_the_resume_counts_what_it_holds(
+    servers: list[Any], recorded: Any, e2e: Any, tmp_path: Path
+) -> None:
+    """Issue 11, item 4: a second upload within a minute met the token's rate limit and the progress froze on
+    "about 1 s left". Here a token allows 3 requests a minute: the first upload takes all 3 (one resume
+    query for its one study, two STOW-RS requests of 8 + 4 files), so the second upload's resume query is
+    refused (429). The page says the server is busy and counts down to the server's Retry-After, then
+    finishes, counting the 12 files as already on the server (not "0 stored"). The resume asks once per
+    study, never per series."""
+    import re
+
+    data = tmp_path / "server-data"
+    token = Tokens(data / "tokens.sqlite").create("e2e", per_minute=3)
+    server = launch_registered(dist_dir(), data=data)
+    servers.append(server)
+    folder = tmp_path / "two series"
+    folder.mkdir()
+    for series in (pydicom.uid.generate_uid(), pydicom.uid.generate_uid()):  # one study, two series
+        for number in range(1, 7):
+            ds = _cine(series, number, rle=False)
+            ds.BurnedInAnnotation, ds.Modality = "NO", "OT"  # not gated: this test is about the transport
+            ds.save_as(folder / f"{series[-6:]}-{number}.dcm", enforce_file_format=True)
+    page = recorded.page
+    preset_upload(page, token)
+    page.goto(server.url + "/")
+    e2e.wait_state(page, "ready", timeout=60)
+    e2e.drop_paths(page, "#drop-zone", [folder])
+    page.locator("#index-progress", has_text="12 DICOM files in the list").wait_for(timeout=60_000)
+    look_at_every_thumbnail(page)
+    page.locator("#upload-run:not([disabled])").wait_for(timeout=30_000)
+    page.click("#upload-run")
+    page.locator("#upload-text", has_text="Upload finished").wait_for(timeout=120_000)
+    assert "12 stored" in page.inner_text("#upload-text")
+
+    asked_before = len(recorded.requests)
+    page.click("#upload-run")
+    busy = page.locator("#upload-text", has_text="server busy, retrying in")
+    busy.wait_for(timeout=30_000)
+    page.locator("#upload-report").scroll_into_view_if_needed()
+    e2e.screenshot(page, "upload-07-server-busy")
+    first = page.inner_text("#upload-text")
+    match = re.search(r"retrying in (\d+) s", first)
+    assert match and "left" not in first, first
+    page.wait_for_timeout(2_500)
+    later = re.search(r"retrying in (\d+) s", page.inner_text("#upload-text"))
+    assert later and int(later.group(1)) < int(match.group(1)), "a live countdown"
+    page.locator("#upload-text", has_text="Upload finished").wait_for(timeout=120_000)
+    text = page.inner_text("#upload-text")
+    assert "0 stored" in text and "12 already on the server" in text and "0 not sent" in text, text
+    report = page.inner_text("#upload-report")
+    assert "Cine^Carla: study (no description): 12 already on the server" in report, report
+    assert "0 stored" not in report, report
+    page.locator("#upload-report").scroll_into_view_if_needed()
+    e2e.screenshot(page, "upload-08-resumed-after-busy")
+    asked = [u for u in recorded.requests[asked_before:] if "/dicomweb/" in u]
+    assert not [u for u in asked if "/series" in u], "the resume asks per study, not per series"
+    study = {u.split("/studies/")[1].split("/")[0] for u in asked}
+    assert len(study) == 1 and all(u.endswith("/instances") for u in asked), asked
+    assert len(asked) == 2, "the refused query, then the same query once the server allows it"
+    assert len(list((data / "instances").rglob("*.dcm"))) == 12
