@@ -10,25 +10,51 @@ const FILE_BATCH = 100;
 
 // File System Access handles (Chromium): getFile() gets a File the browser has already registered. The
 // old entries API registers each File with a synchronous IPC on the main thread (about 0.4 ms a file,
-// measured: most of the main thread's time while indexing), so it is only the fallback.
-async function* walkHandle(handle, prefix) {
+// measured: most of the main thread's time while indexing), so files are opened through handles.
+// But a directory handle's listing silently leaves out names Chromium deems unsafe (measured: "con",
+// "desktop.ini", "*.lnk", "*.url", "x~", a trailing dot, ":", "?", "|", '"', "<", a right-to-left
+// override...), files and folders alike; the entries API lists them all. So each folder is also listed
+// through its entry (names only: no File is registered for a name the handles gave), and what the handles
+// left out is opened through its entry.
+async function* walkHandle(handle, entry, prefix) {
   if (handle.kind === "file") {
     yield* openHandles([handle], prefix);
     return;
   }
   const inside = `${prefix}${handle.name}/`;
+  const listing = entry && entry.isDirectory ? listEntries(entry).catch(() => []) : null; // runs meanwhile
+  let byName = null;
+  const entryNamed = async (name) => {
+    byName ??= new Map((listing ? await listing : []).map((e) => [e.name, e]));
+    return byName.get(name);
+  };
+  // A file whose handle cannot be opened is opened through its entry, if it has one.
+  async function* open(batch) {
+    for await (const item of openHandles(batch, inside)) {
+      const other = item.error && (await entryNamed(item.name.slice(inside.length)));
+      if (other && other.isFile) yield* openEntries([other], inside);
+      else yield item;
+    }
+  }
   const dirs = [];
+  const seen = new Set();
   let files = [];
   for await (const child of handle.values()) {
+    seen.add(child.name);
     if (child.kind === "directory") dirs.push(child);
     else files.push(child);
     if (files.length >= FILE_BATCH) {
-      yield* openHandles(files, inside);
+      yield* open(files);
       files = [];
     }
   }
-  yield* openHandles(files, inside);
-  for (const dir of dirs) yield* walkHandle(dir, inside);
+  yield* open(files);
+  const unseen = (listing ? await listing : []).filter((e) => !seen.has(e.name));
+  for (let i = 0; i < unseen.length; i += FILE_BATCH) {
+    yield* openEntries(unseen.slice(i, i + FILE_BATCH).filter((e) => e.isFile), inside);
+  }
+  for (const dir of dirs) yield* walkHandle(dir, await entryNamed(dir.name), inside);
+  for (const dir of unseen) if (dir.isDirectory) yield* walkEntry(dir, inside);
 }
 
 // The File objects of a batch are asked for at once (one at a time, the walk outlasted indexing).
@@ -48,6 +74,16 @@ function readEntries(reader) {
 
 function fileOf(entry) {
   return new Promise((resolve, reject) => entry.file(resolve, reject));
+}
+
+async function listEntries(entry) {
+  const reader = entry.createReader();
+  const all = [];
+  for (;;) {
+    const batch = await readEntries(reader); // at most 100 entries per call
+    if (!batch.length) return all;
+    all.push(...batch);
+  }
 }
 
 async function* walkEntry(entry, prefix) {
@@ -82,7 +118,7 @@ export function dropSource(dataTransfer) {
     }
     for (const [k, pending] of handles.entries()) {
       const handle = await pending;
-      if (handle) yield* walkHandle(handle, "");
+      if (handle) yield* walkHandle(handle, entries[k], "");
       else if (entries[k]) yield* walkEntry(entries[k], "");
     }
   })();
@@ -186,7 +222,8 @@ function addIndexed(item, result) {
   if (!series) {
     series = {
       key,
-      patientKey: `${h.PatientID}\u0000${h.PatientName}`,
+      // Patients without a name and an ID are not one patient: each study stands alone.
+      patientKey: h.PatientID || h.PatientName ? `${h.PatientID}\u0000${h.PatientName}` : `\u0001no-patient:${h.StudyInstanceUID}`,
       studyUid: h.StudyInstanceUID,
       header: h,
       instances: [],
