@@ -36,6 +36,31 @@ class UnsupportedError(DeidentificationError):
     """The file is readable but holds something the engine cannot de-identify safely."""
 
 
+# What a reader's refusal means for the user, said before the technical detail (the detail names the
+# element and offset for whoever exports the file again or reports it).
+INCOMPLETE = "the file is incomplete (cut off before its end); export it again"
+DAMAGED = "the file is damaged (it breaks the DICOM format); export it again or ask for a new copy"
+CANNOT_READ = "the file is stored in a way this tool cannot read, so it was not de-identified"
+_CUT_PREFIX = "truncated: "
+_CUT_WORDS = ("truncated", "end of file", "eof", "no tag to read", "before the data ends", "before its end")
+
+
+def plain_reading_reason(err: DeidentificationError) -> str:
+    """A reader's refusal with its plain-words lead (idempotent): incomplete, damaged, or unreadable."""
+    reason = err.reason
+    if not isinstance(err, (MalformedDicomError, UnsupportedError)) or reason.startswith(
+        (INCOMPLETE, DAMAGED, CANNOT_READ)
+    ):
+        return reason
+    if isinstance(err, UnsupportedError):
+        return f"{CANNOT_READ}: {reason}"
+    if reason.startswith(_CUT_PREFIX):
+        return f"{INCOMPLETE}: {reason[len(_CUT_PREFIX) :]}"
+    if any(w in reason.lower() for w in _CUT_WORDS):
+        return f"{INCOMPLETE}: {reason}"
+    return f"{DAMAGED}: {reason}"
+
+
 _PYDICOM_TAG = re.compile(r"^With tag \((\w{4}),(\w{4})\) got exception: ")
 
 

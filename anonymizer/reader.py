@@ -46,7 +46,13 @@ from pydicom.sequence import Sequence
 from pydicom.uid import UID
 from pydicom.valuerep import PersonName
 
-from anonymizer.errors import DicomDirError, MalformedDicomError, NotDicomError, UnsupportedError
+from anonymizer.errors import (
+    DicomDirError,
+    MalformedDicomError,
+    NotDicomError,
+    UnsupportedError,
+    plain_reading_reason,
+)
 from anonymizer.structure import DICOMDIR_REASON, UNDEFINED_LENGTH, VRS, StructureWalker
 
 __all__ = ["read_dataset"]
@@ -233,6 +239,7 @@ def read_dataset(data: bytes, *, path: str | None = None) -> FileDataset:
             raise MalformedDicomError(f"structure check failed: {type(exc).__name__}: {exc}") from exc
         return _parse(data, not has_dicm, elements, items)
     except (NotDicomError, DicomDirError, MalformedDicomError, UnsupportedError) as err:
-        if path is None or err.path == path:
+        plain = plain_reading_reason(err)
+        if plain == err.reason and (path is None or err.path == path):
             raise
-        raise err.with_path(path) from err.__cause__
+        raise type(err)(plain, path=path or err.path) from err.__cause__

@@ -48,7 +48,7 @@ def test_batch_goes_on_and_reports(tmp_path: Path) -> None:
     proc = _run(str(src), "-o", str(out), "--secret", "test passphrase")
     assert proc.returncode == 1, proc.stderr  # the truncated file failed
     assert "6 de-identified, 3 skipped, 1 failed" in proc.stderr
-    assert "failed:" in proc.stderr and "truncated.dcm: truncated" in proc.stderr
+    assert "failed:" in proc.stderr and "truncated.dcm: the file is incomplete" in proc.stderr
     assert "DICOMDIR" in proc.stderr and "notes.txt" in proc.stderr
     written = sorted(out.rglob("*.dcm"))
     assert len(written) == 6

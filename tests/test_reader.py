@@ -11,6 +11,9 @@ import pytest
 from reader_helpers import PYDICOM_DIR, _file
 
 from anonymizer.errors import (
+    CANNOT_READ,
+    DAMAGED,
+    INCOMPLETE,
     DeidentificationError,
     DicomDirError,
     MalformedDicomError,
@@ -50,10 +53,13 @@ _NOT_DICOM = (NotDicomError, "not a DICOM file: no 'DICM' marker and no data set
 # Files that must be refused, with the error type and a part of the reason.
 REJECTED: dict[str, tuple[type[DeidentificationError], str]] = {
     # cut short: pixel data / a sequence value runs past the end of the file
-    "pydicom/MR_truncated.dcm": (MalformedDicomError, "truncated: element (7FE0,0010) declares 8192 bytes"),
+    "pydicom/MR_truncated.dcm": (
+        MalformedDicomError,
+        f"{INCOMPLETE}: element (7FE0,0010) declares 8192 bytes",
+    ),
     "pydicom/rtplan_truncated.dcm": (
         MalformedDicomError,
-        "truncated: element (300A,00B0) declares 976 bytes",
+        f"{INCOMPLETE}: element (300A,00B0) declares 976 bytes",
     ),
     "pydicom-data/emri_small_jpeg_2k_lossless_too_short.dcm": (
         MalformedDicomError,
@@ -98,6 +104,33 @@ def test_public_file(key: str, path: Path) -> None:
     assert info.value.path == key and key in str(info.value)
 
 
+_LEADS = (INCOMPLETE, DAMAGED, CANNOT_READ, "not a DICOM file", "DICOMDIR")
+
+
+@pytest.mark.parametrize(
+    ("data", "lead"),
+    [
+        (_file("CT_small.dcm")[:-1000], INCOMPLETE),
+        (_file("CT_small.dcm").replace(b"\x10\x00\x10\x00PN", b"\x10\x00\x10\x00Q!", 1), DAMAGED),
+        (
+            _file("CT_small.dcm").replace(b"1.2.840.10008.1.2.1\x00", b"1.2.840.10008.1.2.9\x00", 1),
+            CANNOT_READ,
+        ),
+    ],
+    ids=["cut", "bad-vr", "unknown-syntax"],
+)
+def test_every_refusal_says_what_it_means_first(data: bytes, lead: str) -> None:
+    with pytest.raises(DeidentificationError) as info:
+        read_dataset(data, path="x.dcm")
+    assert info.value.reason.startswith(f"{lead}: "), info.value.reason
+    assert len(info.value.reason) > len(lead) + 10  # the detail follows
+    for key, path in CORPUS:
+        if key in REJECTED:
+            with pytest.raises(DeidentificationError) as corpus_info:
+                read_dataset(path.read_bytes())
+            assert corpus_info.value.reason.startswith(_LEADS), corpus_info.value.reason
+
+
 def test_rejection_list_is_current() -> None:
     keys = {k for k, _ in CORPUS}
     assert [k for k in REJECTED if k.startswith("pydicom/") and k not in keys] == []
@@ -118,7 +151,7 @@ def test_errors_carry_the_path() -> None:
     with pytest.raises(MalformedDicomError) as info:
         read_dataset(_file("MR_truncated.dcm"), path="dir/MR_truncated.dcm")
     assert info.value.path == "dir/MR_truncated.dcm"
-    assert str(info.value).startswith("dir/MR_truncated.dcm: truncated")
+    assert str(info.value).startswith(f"dir/MR_truncated.dcm: {INCOMPLETE}")
     with pytest.raises(NotDicomError) as not_dicom:
         read_dataset(b"")
     assert not_dicom.value.path is None
