@@ -117,7 +117,7 @@ def test_each_bad_part_is_refused_with_its_reason_and_the_rest_stored(server: An
     assert len(failed) == 4
     assert "Patient Identity Removed" in reasons[0]
     assert "private element (0011,0010)" in reasons[1]
-    assert reasons[2].startswith("refused by the re-check: unreadable: truncated")
+    assert reasons[2].startswith("refused by the re-check: unreadable: the file is incomplete")
     assert "unreadable" in reasons[3]
     assert len(list((data / "instances").rglob("*.dcm"))) == 1
 
