@@ -353,5 +353,6 @@ async function nextThumb() {
   thumbBusy = false;
   // Into the row's canvas, without redrawing the list (a 20,000-file list takes a while to redraw).
   if (series.thumb && series.thumbCanvas) drawThumb(series.thumbCanvas, series);
+  else if (series.thumbCanvas) series.thumbCanvas.classList.add("none"); // cannot be shown: no black box
   nextThumb();
 }

@@ -54,7 +54,7 @@ def test_folder_drop_review_and_download(recorded: Any, server: str, e2e: Any, t
     assert page.inner_text("#skipped-summary").startswith("2 file(s) skipped")  # notes.txt, DICOMDIR
     e2e.screenshot(page, "02-study-list")
 
-    page.get_by_role("button", name="Review header of").first.click()
+    page.get_by_role("button", name="Review Series").first.click()
     page.wait_for_selector("#review-table tbody tr")
     page.wait_for_selector("#viewer-canvas[data-shown]")  # the viewer has drawn; the layout is settled
     assert "changed" in page.inner_text("#review-counts")

@@ -135,7 +135,7 @@ def test_canvas_matches_native_rendering_for_every_kind(
     failures = []
     for kind, (ds, frame, plugin) in kinds.items():
         page.get_by_role("button", name=f"kind {kind}", exact=False).and_(
-            page.locator(f"button[aria-label$='kind {kind}']")
+            page.locator(f"button[aria-label*='kind {kind}, study']")
         ).click()
         page.wait_for_selector("#viewer-canvas[data-shown='1']")
         if frame != 1:
