@@ -11,7 +11,6 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 from redaction.apply import PixelEdit
@@ -23,18 +22,11 @@ from .errors import DeidentificationError, DicomDirError, KeyFileError, NotDicom
 from .inputs import Source, discover
 from .keys import SecretKey
 from .options import DEFAULT_OPTIONS, Option, check_options
+from .outputs import Outcome, Settler, Status, write_pending
 
 DEFAULT_KEY_FILE = (
     Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "pacsbin-uploader" / "key.json"
 )
-
-
-@dataclass
-class Outcome:
-    source: str
-    status: str  # "done", "skipped", "failed"
-    detail: str = ""
-    output: str = ""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -164,33 +156,23 @@ def _init_worker(config: Config, out: Path, pixels: PixelEdit | None = None) -> 
     _WORKER_CONFIG, _WORKER_OUT, _WORKER_PIXELS = config, out, pixels
 
 
-def _write_atomic(path: Path, data: bytes) -> bool:
-    """Write unless an identical file is there; False when a different file already has the name."""
-    if path.exists():
-        return path.read_bytes() == data
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return True
-
-
-def process(source: Source) -> Outcome:
+def process(indexed: tuple[int, Source]) -> Outcome:
+    """De-identify one input; its output is written under a temporary name for the parent to settle."""
     from .engine import deidentify
 
     assert _WORKER_CONFIG is not None and _WORKER_OUT is not None
+    index, source = indexed
     try:
         result = deidentify(source.read(), _WORKER_CONFIG, path=source.name, pixels=_WORKER_PIXELS)
     except (NotDicomError, DicomDirError) as exc:
-        return Outcome(source.name, "skipped", exc.reason)
+        return Outcome(source.name, Status.SKIPPED, exc.reason)
     except DeidentificationError as exc:
-        return Outcome(source.name, "failed", exc.reason)
+        return Outcome(source.name, Status.FAILED, exc.reason)
     except OSError as exc:
-        return Outcome(source.name, "failed", f"cannot read: {exc.strerror or exc}")
+        return Outcome(source.name, Status.FAILED, f"cannot read: {exc.strerror or exc}")
     rel = Path(result.study_instance_uid) / result.series_instance_uid / f"{result.sop_instance_uid}.dcm"
-    if not _write_atomic(_WORKER_OUT / rel, result.data):
-        return Outcome(source.name, "failed", f"another input has the same SOP Instance UID ({rel.name})")
-    return Outcome(source.name, "done", output=str(rel))
+    pending, digest = write_pending(_WORKER_OUT, rel, result.data, str(index))
+    return Outcome(source.name, Status.DONE, output=str(rel), pending=pending, digest=digest)
 
 
 class Progress:
@@ -240,7 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     pixels = _pixel_edit(args)
     found = list(discover(args.inputs))
     sources = [s for s in found if isinstance(s, Source)]
-    unreadable = [Outcome(str(p), "failed", why) for p, why in (s for s in found if isinstance(s, tuple))]
+    unreadable = [
+        Outcome(str(p), Status.FAILED, why) for p, why in (s for s in found if isinstance(s, tuple))
+    ]
     if args.what_if:
         for o in unreadable:
             print(f"{o.source}: {o.detail}", file=sys.stderr)
@@ -251,31 +235,44 @@ def main(argv: list[str] | None = None) -> int:
     args.output.mkdir(parents=True, exist_ok=True)
     outcomes = list(unreadable)
     progress = Progress(len(sources))
+    settler = Settler(args.output)  # in input order: the first input with an output name wins it
     # Processes pay off past a few dozen files; below that, starting them costs more than it saves.
     jobs = args.jobs or ((os.cpu_count() or 1) if len(sources) >= 32 else 1)
     if jobs > 1:
         with ProcessPoolExecutor(
             jobs, initializer=_init_worker, initargs=(config, args.output, pixels)
         ) as pool:
-            for outcome in pool.map(process, sources, chunksize=max(1, min(8, len(sources) // (jobs * 4)))):
-                outcomes.append(outcome)
+            chunks = max(1, min(8, len(sources) // (jobs * 4)))
+            for outcome in pool.map(process, enumerate(sources), chunksize=chunks):
+                outcomes.append(settler.settle(outcome))
                 progress.step()
     else:
         _init_worker(config, args.output, pixels)
-        for source in sources:
-            outcomes.append(process(source))
+        for indexed in enumerate(sources):
+            outcomes.append(settler.settle(process(indexed)))
             progress.step()
     progress.close()
     return _summary(outcomes)
 
 
 def _summary(outcomes: list[Outcome]) -> int:
-    counts = {k: sum(o.status == k for o in outcomes) for k in ("done", "skipped", "failed")}
+    """Report every outcome that is not a plain success, then the counts. Exit status: 1 if any file failed;
+    else 3 if any conflict left an input unwritten (the user's data did not all get out, though nothing is
+    broken); else 0. Duplicates are written once: nothing is lost."""
+    counts = {k: sum(o.status == k for o in outcomes) for k in Status}
     for o in outcomes:
-        if o.status != "done":
+        if o.status != Status.DONE:
             print(f"{o.status}: {o.source}: {o.detail}", file=sys.stderr)
-    print(
-        f"{counts['done']} de-identified, {counts['skipped']} skipped, {counts['failed']} failed",
-        file=sys.stderr,
-    )
-    return 1 if counts["failed"] else 0
+    done, skipped, failed = (counts[k] for k in (Status.DONE, Status.SKIPPED, Status.FAILED))
+    line = f"{done} de-identified, {skipped} skipped, {failed} failed"
+    extra = []
+    if counts[Status.DUPLICATE]:
+        n = counts[Status.DUPLICATE]
+        extra.append(f"{n} duplicate{'s' if n != 1 else ''} (written once)")
+    if counts[Status.CONFLICT]:
+        n = counts[Status.CONFLICT]
+        extra.append(f"{n} conflict{'s' if n != 1 else ''} (not written)")
+    print(line + ("; " + ", ".join(extra) if extra else ""), file=sys.stderr)
+    if failed:
+        return 1
+    return 3 if counts[Status.CONFLICT] else 0

@@ -236,3 +236,61 @@ def test_redact_signatures_applies_the_library(tmp_path: Path) -> None:
     result = pydicom.dcmread(written)
     lowest = -(1 << (result.BitsStored - 1))
     assert (result.pixel_array[:110, :] == lowest).all() and result.BurnedInAnnotation == "NO"
+
+
+# ---------------------------------------------------------------------------------------- duplicates
+def _out_files(out: Path) -> dict[Path, bytes]:
+    return {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_identical_inputs_are_written_once_and_reported(tmp_path: Path, jobs: str) -> None:
+    src = tmp_path / "in"
+    (src / "again").mkdir(parents=True)
+    data = file("CT_small.dcm").read_bytes()
+    (src / "a.dcm").write_bytes(data)
+    (src / "again" / "b.dcm").write_bytes(data)
+    (src / "c.dcm").write_bytes(file("MR_small.dcm").read_bytes())
+    out = tmp_path / "out"
+    proc = _run(str(src), "-o", str(out), "--secret", "k", "--jobs", jobs)
+    assert proc.returncode == 0, proc.stderr
+    [line] = [x for x in proc.stderr.splitlines() if "b.dcm" in x]
+    assert line == f"duplicate: {src / 'again' / 'b.dcm'}: duplicate of {src / 'a.dcm'} (written once)"
+    assert "2 de-identified, 0 skipped, 0 failed; 1 duplicate (written once)" in proc.stderr, proc.stderr
+    assert len(_out_files(out)) == 2
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_one_sop_instance_uid_with_different_content_is_a_conflict(tmp_path: Path, jobs: str) -> None:
+    """MR_small*: one SOP Instance UID, different transfer syntaxes. The first (input order) is written."""
+    src = tmp_path / "in"
+    src.mkdir()
+    names = ["MR_small.dcm", "MR_small_bigendian.dcm", "MR_small_implicit.dcm"]
+    for name in names:
+        (src / name).write_bytes(file(name).read_bytes())
+    (src / "z_ct.dcm").write_bytes(file("CT_small.dcm").read_bytes())
+    out = tmp_path / "out"
+    proc = _run(str(src), "-o", str(out), "--secret", "k", "--jobs", jobs)
+    assert proc.returncode == 3, proc.stderr  # not all written, yet nothing failed
+    conflicts = [x for x in proc.stderr.splitlines() if x.startswith("conflict: ")]
+    assert len(conflicts) == 2
+    for name, line in zip(names[1:], conflicts, strict=True):
+        assert line.startswith(f"conflict: {src / name}: ") and str(src / "MR_small.dcm") in line, line
+        assert "was written, this one was not" in line
+    assert "2 de-identified, 0 skipped, 0 failed; 2 conflicts (not written)" in proc.stderr, proc.stderr
+    alone = tmp_path / "alone"
+    _run(str(src / "MR_small.dcm"), "-o", str(alone), "--secret", "k")
+    written = _out_files(out)
+    assert len(written) == 2 and all(written[k] == v for k, v in _out_files(alone).items())
+    assert not list(out.rglob("*.tmp")) and not list(out.rglob(".*"))
+
+
+def test_a_different_file_already_in_the_output_folder_is_a_conflict(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert _run(str(file("MR_small.dcm")), "-o", str(out), "--secret", "k").returncode == 0
+    before = _out_files(out)
+    proc = _run(str(file("MR_small_bigendian.dcm")), "-o", str(out), "--secret", "k")
+    assert proc.returncode == 3 and "already in the output folder" in proc.stderr, proc.stderr
+    assert _out_files(out) == before
+    again = _run(str(file("MR_small.dcm")), "-o", str(out), "--secret", "k")  # the same again: fine
+    assert again.returncode == 0 and "1 de-identified" in again.stderr

@@ -1,0 +1,88 @@
+"""Writing the CLI's outputs: each file at most once, the first input (in input order) winning a name.
+
+Output names come from the new SOP Instance UID, so two inputs can want one name: the same instance given
+twice (identical output: written once, the later reported as a duplicate of the first), or two different
+instances carrying one SOP Instance UID (MR_small's transfer syntax variants, a re-edited copy: a
+conflict; the first is written, the later is not, and both are named). Workers (one or many processes)
+write each output under a temporary name beside its final one and hand back its SHA-256; the parent
+settles the outcomes in input order, so which input wins never depends on which process finished first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+__all__ = ["Outcome", "Settler", "Status", "write_pending"]
+
+
+class Status(StrEnum):
+    DONE = "done"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    DUPLICATE = "duplicate"  # the same output as an earlier input: written once
+    CONFLICT = "conflict"  # another instance already has this output name: not written
+
+
+@dataclass(frozen=True)
+class Outcome:
+    source: str
+    status: Status
+    detail: str = ""
+    output: str = ""  # the output's path relative to OUTDIR
+    pending: str = ""  # a written-but-unsettled output (temporary name), until the parent settles it
+    digest: str = ""  # SHA-256 of the output
+
+
+def write_pending(out: Path, rel: Path, data: bytes, tag: str) -> tuple[str, str]:
+    """Write `data` beside OUTDIR/rel under a temporary name; (its path, SHA-256)."""
+    final = out / rel
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.name}.{os.getpid()}.{tag}.tmp")
+    tmp.write_bytes(data)
+    return str(tmp), hashlib.sha256(data).hexdigest()
+
+
+def _digest(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+class Settler:
+    """Settles outcomes in input order: renames the first of each name into place, drops the rest."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.claimed: dict[str, tuple[str, str]] = {}  # output name -> (digest, source that has it)
+
+    def settle(self, outcome: Outcome) -> Outcome:
+        if not outcome.pending:
+            return outcome
+        pending, final = Path(outcome.pending), self.out / outcome.output
+        first = self.claimed.get(outcome.output)
+        if first is None and final.exists():
+            first = (_digest(final), "")  # from an earlier run
+        if first is None:
+            os.replace(pending, final)
+            self.claimed[outcome.output] = (outcome.digest, outcome.source)
+            return Outcome(outcome.source, Status.DONE, output=outcome.output)
+        pending.unlink()
+        digest, name = first
+        if digest == outcome.digest:
+            if not name:  # the same file an earlier run wrote: nothing to do, nothing lost
+                self.claimed[outcome.output] = (digest, outcome.source)
+                return Outcome(outcome.source, Status.DONE, output=outcome.output)
+            return Outcome(
+                outcome.source, Status.DUPLICATE, f"duplicate of {name} (written once)", outcome.output
+            )
+        where = name or f"{final}, already in the output folder"
+        return Outcome(
+            outcome.source,
+            Status.CONFLICT,
+            f"same SOP Instance UID as {where}, different content: {name or 'that file'} was written, "
+            "this one was not (keep one of them, or give one a new SOP Instance UID)",
+            outcome.output,
+        )
