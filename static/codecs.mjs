@@ -1,7 +1,9 @@
 // Decoders for compressed pixel data, for the viewer and for redacting compressed files. Bundled as an
 // ES module by esbuild at build time (tools/build_dist.py): dist/codecs.js + dist/codecs/*.wasm.
 // Packages (npm, pinned): @cornerstonejs/codec-libjpeg-turbo-8bit (JPEG baseline), -charls (JPEG-LS),
-// -openjpeg (JPEG 2000), jpeg-lossless-decoder-js (JPEG lossless); RLE (PS3.5 Annex G) is decoded here.
+// -openjpeg (JPEG 2000), @cornerstonejs/jpeg-lossless-decoder-js (JPEG lossless: Cornerstone's fork, which
+// keeps a frame's last sample when its entropy-coded data ends on a byte boundary; the original
+// jpeg-lossless-decoder-js 2.1.2 dropped it); RLE (PS3.5 Annex G) is decoded here.
 // No de-identification logic: bytes of one frame in, samples out.
 //
 // Output: {data: Uint8Array of little-endian samples, interleaved per pixel, bitsAllocated (8/16/32),
@@ -9,7 +11,7 @@
 import CharLS from "@cornerstonejs/codec-charls/decodewasmjs";
 import OpenJPEG from "@cornerstonejs/codec-openjpeg/decodewasmjs";
 import Turbo from "@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs";
-import { Decoder as LosslessDecoder } from "jpeg-lossless-decoder-js";
+import { Decoder as LosslessDecoder } from "@cornerstonejs/jpeg-lossless-decoder-js";
 
 const WASM = new URL("./codecs/", import.meta.url);
 const options = { locateFile: (f) => new URL(f, WASM).href, print: () => {}, printErr: () => {} };
@@ -83,6 +85,14 @@ export function decodeRle(bytes, image) {
   }
   return out;
 }
+
+// Predictor 7 (T.81 H.1.2.1: Px = (Ra + Rb) / 2 in integers) is computed by the decoder as a float; the
+// half it keeps is truncated toward zero once the sum with a negative difference wraps below zero, one
+// too high (16-bit images with large differences; tests/test_codec_lossless.py). The integer shift is the
+// standard's arithmetic.
+LosslessDecoder.prototype.select7 = function select7(component) {
+  return (this.getPreviousX(component) + this.getPreviousY(component)) >> 1;
+};
 
 function lossless(bytes, image) {
   const decoder = new LosslessDecoder();
