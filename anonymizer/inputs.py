@@ -1,4 +1,9 @@
-"""Finding the files to de-identify: files, folders (recursively) and zip archives, in a stable order."""
+"""Finding the files to de-identify: files, folders (recursively) and zip archives, in a stable order.
+
+Zip members are streamed: nothing is extracted to disk, and a member is read whole only once its first
+bytes show it may be DICOM (the reader's own test: preamble and "DICM", or a plausible group 0002/0008
+start), so a huge member that is not DICOM costs its first bytes, not its size.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,10 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
+
+from .errors import NotDicomError
+from .reader import SNIFF_BYTES, not_dicom_reason
 
 
 @dataclass(frozen=True)
@@ -20,10 +29,20 @@ class Source:
         return f"{self.path}!{self.member}" if self.member else str(self.path)
 
     def read(self) -> bytes:
+        """The whole file, once its first bytes show it may be DICOM; NotDicomError before reading more
+        otherwise (a zip member of gigabytes of zeros is decided from 140 bytes, not inflated whole)."""
         if self.member is None:
-            return self.path.read_bytes()
-        with zipfile.ZipFile(self.path) as archive:
-            return archive.read(self.member)
+            with self.path.open("rb") as f:
+                return self._sniffed(f, self.path.stat().st_size)
+        with zipfile.ZipFile(self.path) as archive, archive.open(self.member) as f:
+            return self._sniffed(f, archive.getinfo(self.member).file_size)
+
+    def _sniffed(self, f: IO[bytes], size: int) -> bytes:
+        prefix = f.read(SNIFF_BYTES)
+        why = not_dicom_reason(prefix, size)
+        if why is not None:
+            raise NotDicomError(why, path=self.name)
+        return prefix + f.read()
 
 
 def _zip_members(path: Path) -> Iterator[Source]:

@@ -55,7 +55,7 @@ from anonymizer.errors import (
 )
 from anonymizer.structure import DICOMDIR_REASON, UNDEFINED_LENGTH, VRS, StructureWalker
 
-__all__ = ["read_dataset"]
+__all__ = ["SNIFF_BYTES", "not_dicom_reason", "read_dataset"]
 
 MAX_INFLATED: Final = 1 << 30  # bytes a deflated data set may inflate to
 
@@ -79,8 +79,9 @@ def _uid_value(raw: bytes | None) -> str | None:
     return None if raw is None else raw.decode("latin-1").strip("\0 ")
 
 
-def _looks_like_data_set(data: bytes) -> bool:
-    """Whether a file without 'DICM' starts with a plausible group 0002 or 0008 element."""
+def _looks_like_data_set(data: bytes, size: int | None = None) -> bool:
+    """Whether a file without 'DICM' starts with a plausible group 0002 or 0008 element (`data` may be a
+    prefix of a file of `size` bytes)."""
     if len(data) < 8:
         return False
     vr_ok = data[4:6] in VRS
@@ -91,7 +92,21 @@ def _looks_like_data_set(data: bytes) -> bool:
     if vr_ok:
         return True
     length = int.from_bytes(data[4:8], "little")  # implicit VR little endian, group 0008 only
-    return data[:2] == b"\x08\x00" and (length == UNDEFINED_LENGTH or length <= len(data) - 8)
+    total = len(data) if size is None else size
+    return data[:2] == b"\x08\x00" and (length == UNDEFINED_LENGTH or length <= total - 8)
+
+
+SNIFF_BYTES: Final = 132 + 8  # enough of a file's start for `not_dicom_reason`
+
+
+def not_dicom_reason(prefix: bytes, size: int) -> str | None:
+    """Why a file of `size` bytes that starts with `prefix` (at least SNIFF_BYTES, or the whole file) is
+    not DICOM, decided from its first bytes as the reader decides; None if it may be DICOM."""
+    if len(prefix) >= 132 and prefix[128:132] == b"DICM":
+        return None
+    if _looks_like_data_set(prefix, size):
+        return None
+    return "not a DICOM file: " + ("empty file" if not size else "no 'DICM' marker and no data set found")
 
 
 def _inflate(zipped: memoryview) -> bytes:
