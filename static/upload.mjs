@@ -169,14 +169,14 @@ export class Uploader {
       if (response.status === 429 && refusals < BUSY_RETRIES) {
         const wait = retryAfterMs(response.headers.get("Retry-After")) ?? backoff(refusals);
         refusals += 1;
-        response.body?.cancel();
+        response.body?.cancel().catch(() => {}); // the answer's text is not needed
         this.busyUntil = Math.max(this.busyUntil, performance.now() + Math.min(LONGEST_WAIT_MS, wait));
         continue;
       }
       if (response.status >= 500 && failures < RETRIES) {
         const wait = retryAfterMs(response.headers.get("Retry-After")) ?? backoff(failures);
         failures += 1;
-        response.body?.cancel();
+        response.body?.cancel().catch(() => {}); // the answer's text is not needed
         await this.waitFor(Math.min(LONGEST_WAIT_MS, wait), `HTTP ${response.status}`);
         continue;
       }
