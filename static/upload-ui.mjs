@@ -1,8 +1,10 @@
 // The upload step of the page: its gate (after review), its settings, progress and report. The transport
 // is upload.mjs; the bytes come from the engine (download.mjs's de-identified stream).
-import { deidentifiedStream, includedInstances } from "./download.mjs";
-import { $, busy, formatDate, formatSize, onRefresh, state, throttled } from "./page.mjs";
-import { gated, markFailed } from "./studylist.mjs";
+import { actionText, deidentifiedStream, includedInstances } from "./download.mjs";
+import { leftOut, leftOutLines, leftOutSummary } from "./leftout.mjs";
+import { $, busy, cut, formatDate, formatSize, hooks, onRefresh, state, throttled } from "./page.mjs";
+import { confirmKeyBeforeUpload, keyUsedForUpload, refreshKeyNote } from "./settings.mjs";
+import { gated, markFailed, seriesLabel } from "./studylist.mjs";
 import { Uploader, checkEndpoint } from "./upload.mjs";
 const UPLOAD_STORE = "pacsbin-uploader-upload";
 
@@ -10,20 +12,50 @@ function uploadSettings() {
   return { endpoint: "/dicomweb", token: "", ...JSON.parse(localStorage.getItem(UPLOAD_STORE) || "{}") };
 }
 
-// Upload only after review: every included series with images was seen (thumbnail on screen, or opened);
-// the ones at risk of burned-in text were checked (they cannot be included otherwise).
+// Upload only after review: every included series was seen (its row on screen, or opened); the ones at risk
+// of burned-in text were checked (they cannot be included otherwise).
 function unseenSeries() {
-  return [...state.series.values()].filter((s) => state.included.has(s.key) && !gated(s) && s.header.Rows && !s.seen);
+  return [...state.series.values()].filter((s) => state.included.has(s.key) && !gated(s) && !s.seen);
+}
+
+// The gate names what blocks it: each unseen series with a button that opens it.
+function showGate(unseen, token) {
+  const gate = $("#upload-gate");
+  if (!token) {
+    gate.replaceChildren("Set the upload token in Settings first.");
+    return;
+  }
+  if (!unseen.length) {
+    gate.replaceChildren();
+    return;
+  }
+  const list = document.createElement("ul");
+  list.setAttribute("aria-label", "Series not seen yet");
+  list.append(...unseen.slice(0, 20).map((series) => {
+    const li = document.createElement("li");
+    const open = document.createElement("button");
+    open.type = "button";
+    open.textContent = "Open";
+    const label = `${seriesLabel(series)} (${cut(series.header.PatientName || "(no name)", 40)})`;
+    open.setAttribute("aria-label", `Open ${label}`);
+    open.addEventListener("click", () => hooks.openReview(series));
+    li.append(`${label} `, open);
+    return li;
+  }));
+  const more = unseen.length > 20 ? ` (the first 20 of ${unseen.length} are listed)` : "";
+  gate.replaceChildren(`Upload waits until you have seen ${unseen.length} included series: scroll past their rows `
+    + `in the list or open them${more}.`, list);
 }
 
 function refreshUploadGate() {
   const unseen = unseenSeries();
   const { token } = uploadSettings();
-  const included = [...state.series.values()].some((s) => state.included.has(s.key) && !gated(s));
+  const instances = includedInstances();
   $("#upload").hidden = state.series.size === 0;
-  $("#upload-run").disabled = !state.ready || state.busy > 0 || !included || unseen.length > 0 || !token;
-  $("#upload-gate").textContent = !token ? "Set the upload token in Settings first."
-    : unseen.length ? `${unseen.length} included series not seen yet: scroll through the list or open them.` : "";
+  $("#upload-run").disabled = !state.ready || state.busy > 0 || !instances.length || unseen.length > 0 || !token;
+  if (state.busy === 0 && state.series.size) $("#upload-run").textContent = actionText("Upload", instances);
+  showGate(unseen, token);
+  refreshKeyNote();
 }
 
 function studyLabel(h) {
@@ -55,6 +87,10 @@ function showReport(lines) {
 async function runUpload() {
   const instances = includedInstances();
   if (!instances.length) return;
+  if (!(await confirmKeyBeforeUpload())) return;
+  // What this upload leaves out of what the user gave: named in the report on screen.
+  const left = leftOut();
+  const leftLines = () => (left.length ? [`${leftOutSummary(left)}:`, ...leftOutLines(left)] : []);
   const { endpoint, token } = uploadSettings();
   const started = performance.now();
   const totalBytes = instances.reduce((n, i) => n + i.size, 0);
@@ -134,13 +170,16 @@ async function runUpload() {
         `${report.stored.length} stored`, `${report.unchanged.length} already on the server unchanged (not sent again)`,
         `${report.refused.length} refused by the server`, `${report.errors.length + failed.length} not sent (errors)`,
       ];
+      if (left.length) lines.push(leftOutSummary(left));
       $("#upload-text").textContent = `Upload finished: ${lines.join(", ")}.`;
       showReport([
         ...[...perStudy.keys()].filter((study) => uploader.storedIn.has(study) || uploader.unchangedIn.has(study))
           .map((study) => studyLine(labelOf.get(study), uploader.storedIn.get(study) || NONE,
             uploader.unchangedIn.get(study) || NONE)),
         ...problems(report.refused, report.errors),
+        ...leftLines(),
       ]);
+      if (report.stored.length || report.unchanged.length) keyUsedForUpload();
       state.finished = true;
     } catch (err) {
       // Stopped (the server is gone, the token refused, cancelled): say what got through, and that
@@ -156,7 +195,7 @@ async function runUpload() {
           + `server unchanged, ${report.refused.length} refused.` : "")
         + ` ${rest} not uploaded: upload again to send ${rest === 1 ? "it" : "them"} (what the server holds is `
         + "not sent again).";
-      showReport(problems(report.refused, []));
+      showReport([...problems(report.refused, []), ...leftLines()]);
     }
   });
   clearInterval(ticker);

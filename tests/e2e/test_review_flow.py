@@ -333,3 +333,21 @@ def test_checking_a_cine_needs_every_frame_shown(
     assert "1 not seen" in page.inner_text("#viewer-checked")
     check_every_image(page)
     page.locator("tr.series", has_text="images checked").wait_for()
+
+
+def test_an_incomplete_file_is_flagged_when_dropped(
+    recorded: Any, server: str, e2e: Any, tmp_path: Path
+) -> None:
+    """Truncated files looked healthy in the list and failed only when opened or run: the index says so, in
+    plain words first."""
+    data = (TEST_FILES / "CT_small.dcm").read_bytes()
+    cut = tmp_path / "cut.dcm"
+    cut.write_bytes(data[: len(data) // 2])
+    page = recorded.page
+    _open(page, server, e2e)
+    pick_files(page, [cut])
+    flag = page.locator("tr.series .flag", has_text="incomplete file")
+    flag.wait_for()
+    title = flag.get_attribute("title") or ""
+    assert title.startswith("incomplete file: it ends before its image data does"), title
+    assert "export it again" in title
