@@ -8,6 +8,7 @@
     handle('{"cmd": "image", "path": ..., "frame": 0, "out": ...}')     -> layout, suggestions; frame in out
     handle('{"cmd": "codestreams", "path": ..., "out": DIR}')          -> every frame's codestream in DIR/i
     handle('{"cmd": "zip_list", "path": ...}') / ('{"cmd": "zip_extract", "path", "member", "out", "limit"}')
+    handle('{"cmd": "digest", "path": ...}')                           -> sha256, transfer syntax name
 
 No de-identification logic lives here: it reads settings into a Config and calls the engine. The worker
 moves bytes (WORKERFS for dropped files, MEMFS for outputs); this module never touches the network.
@@ -15,6 +16,7 @@ moves bytes (WORKERFS for dropped files, MEMFS for outputs); this module never t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import traceback
 import zipfile
@@ -22,6 +24,9 @@ import zlib
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
+
+from pydicom.filereader import read_file_meta_info
+from pydicom.uid import UID
 
 from redaction.apply import PixelEdit
 from redaction.decoded import DecodedPixels
@@ -177,6 +182,24 @@ def key_check(text: str) -> dict[str, Any]:
     return {"status": "ok", "key": key.material.hex()}
 
 
+def digest(path: str) -> dict[str, Any]:
+    """The file's SHA-256 (read 1 MiB at a time) and its transfer syntax's name: the page tells versions of
+    one image (one SOP Instance UID) apart by content, and shows which is which."""
+    sha = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            sha.update(chunk)
+    try:
+        syntax = read_file_meta_info(path).get("TransferSyntaxUID")
+    except Exception:  # no file meta (or unreadable): the page shows what its index found instead
+        syntax = None
+    return {
+        "status": "ok",
+        "sha256": sha.hexdigest(),
+        "transfer_syntax": UID(str(syntax)).name if syntax else "",
+    }
+
+
 def _outcome(result_plan: Any) -> dict[str, Any]:
     return {"counts": result_plan.counts(), "flags": result_plan.flags, "codes": result_plan.codes}
 
@@ -249,6 +272,8 @@ def _dispatch(req: dict[str, Any]) -> dict[str, Any]:
                         {"name": i.filename, "size": i.file_size} for i in z.infolist() if not i.is_dir()
                     ],
                 }
+        elif cmd == "digest":
+            out = digest(req["path"])
         elif cmd == "zip_extract":
             _extract(req["path"], req["member"], req["out"], int(req.get("limit") or 0))
             out = {"status": "ok"}

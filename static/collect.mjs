@@ -1,9 +1,11 @@
 // Collecting what the user dropped or picked, and indexing it (headers only) into the study list.
+import { admit, newItems, settleVersions } from "./duplicates.mjs";
 import { engines, rpc, workerItem } from "./engines.mjs";
 import { $, busy, state, throttled } from "./page.mjs";
 import { renderStudies, scheduleRender } from "./studylist.mjs";
 
 const INDEX_BATCH = 40;
+let drops = 0; // numbered: versions of one image are ordered by drop, then by name
 // Files are indexed while the drop is still being walked: the walk yields items as they are found, and
 // {name, error} for a file that cannot be opened (listed as skipped; the walk goes on).
 const FILE_BATCH = 100;
@@ -145,6 +147,8 @@ async function expandZip(item) {
 export async function addFiles(source) {
   await busy(async () => {
     state.indexing += 1;
+    const drop = ++drops;
+    let again = 0; // files this drop holds that an earlier drop gave already
     const pending = [];
     let found = 0;
     let done = 0;
@@ -163,10 +167,16 @@ export async function addFiles(source) {
       try {
         for await (const item of source) {
           if (item.error) {
+            if (!newItems([item], drop).length) {
+              again += 1;
+              continue;
+            }
             state.skipped.push({ name: item.name, reason: `could not be opened: ${item.error.message || item.error}` });
             continue;
           }
-          const items = isZip(item) ? await expandZip(item) : [item];
+          const all = isZip(item) ? await expandZip(item) : [item];
+          const items = newItems(all, drop);
+          again += all.length - items.length;
           pending.push(...items);
           found += items.length;
           if (pending.length >= INDEX_BATCH) wake();
@@ -201,7 +211,11 @@ export async function addFiles(source) {
       state.indexing -= 1;
       progress.cancel();
     }
-    $("#index-progress").textContent = `${state.files.length} DICOM files in the list, ${state.skipped.length} skipped.`;
+    if (!state.indexing) await settleVersions(); // files met twice, once every drop is in
+    const aside = state.setAside.length;
+    $("#index-progress").textContent = `${state.files.length} DICOM files in the list, ${state.skipped.length} skipped.`
+      + (aside ? ` ${aside} other version(s) of images in the list set aside (see the series).` : "")
+      + (again ? ` ${again} dropped again were already in the list.` : "");
     renderStudies(); // now, with the message (a throttled render may still be waiting)
   });
 }
@@ -211,14 +225,19 @@ function addIndexed(item, result) {
     state.skipped.push({ name: item.name, reason: result.reason || result.status });
     return;
   }
-  const h = result.header;
   const entry = {
     file: item.file, member: item.member || null, name: item.name, size: item.size ?? item.file.size,
-    header: h, document: result.document, compressed: result.compressed,
+    header: result.header, document: result.document, compressed: result.compressed, drop: item.drop,
   };
-  state.files.push(entry);
+  // Into the list, or beside the same image already there (duplicates.mjs).
+  admit(entry, (into) => seriesOf(result, into));
+}
+
+// The series a file goes into (its own, found or made, unless `into` is given), with the file's flags.
+function seriesOf(result, into) {
+  const h = result.header;
   const key = h.SeriesInstanceUID || `no-series:${h.StudyInstanceUID}`;
-  let series = state.series.get(key);
+  let series = into || state.series.get(key);
   if (!series) {
     series = {
       key,
@@ -236,8 +255,7 @@ function addIndexed(item, result) {
     // person has checked them in the viewer (the review gate).
     if (!result.document && !result.pixel_review) state.included.add(key);
   }
-  entry.seriesKey = key;
-  series.instances.push(entry);
   for (const flag of result.flags) series.flags.add(flag);
   series.pixelReview = series.pixelReview || result.pixel_review;
+  return series;
 }

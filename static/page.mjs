@@ -8,6 +8,10 @@ export const state = {
   busy: 0,
   files: [],        // {file, name (relative path, shown only on this page), size}
   skipped: [],      // {name, reason}
+  // Versions of an image in the list that are not kept (same SOP Instance UID, different content; the
+  // person picks which one goes): {name, reason, seriesKey}, for the "left out" report. duplicates.mjs
+  // updates it in place.
+  setAside: [],
   series: new Map(), // SeriesInstanceUID -> {patientKey, studyUid, header, instances: [...], flags:Set}
   included: new Set(), // series keys
   settings: null,   // {profile, options, key}

@@ -1,6 +1,7 @@
 // The study list: patients, studies and series with checkboxes, risk flags, the review gate and a thumbnail
 // per series (which also tells when a series was seen).
 import { gated, pixelStatus } from "./checks.mjs";
+import { versionNotes, versionsSignature } from "./duplicates.mjs";
 import { rpc, workerItem } from "./engines.mjs";
 import { $, cut, formatDate, formatSize, hooks, onRefresh, refreshState, state } from "./page.mjs";
 import { thumbnail } from "./viewer.mjs";
@@ -183,6 +184,7 @@ function seriesRow(series, label, input) {
     f.title = [...series.failed].map(([name, reason]) => `${name}: ${reason}`).join("\n");
     title.append(" ", f);
   }
+  title.append(...versionNotes(series, scheduleRender)); // several versions of one image: which is kept
   const cell = document.createElement("span");
   cell.className = "series-title";
   cell.append(thumbCanvas(series), title);
@@ -245,7 +247,8 @@ function drawStudies() {
       for (const series of study.series) {
         const label = seriesLabel(series);
         const signature = [label, [...series.flags].join("\n"), gated(series), series.pixelReview,
-          [...series.failed].join("\n"), series.instances.length, pixelStatus(series).unshown.length].join("\0");
+          [...series.failed].join("\n"), series.instances.length, pixelStatus(series).unshown.length,
+          versionsSignature(series)].join("\0");
         wanted.push(listRow(live, `r:${series.key}`, signature, `Include ${label}`, [series],
           (input) => seriesRow(series, label, input)));
       }

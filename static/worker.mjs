@@ -221,6 +221,7 @@ self.onmessage = async (event) => {
     else if (cmd === "deidentify") {
       reply = await deidentify(item, event.data.settings, event.data.pixels, early && (await early));
     }
+    else if (cmd === "digest") reply = onItem(item, (path) => call({ cmd: "digest", path })); // versions of one image
     else if (cmd === "zip_list") reply = withMounted(event.data.file, (path) => call({ cmd: "zip_list", path }));
     else throw new Error(`unknown command ${cmd}`);
     const transfer = reply && reply.bytes ? [reply.bytes.buffer] : reply && reply.frame ? [reply.frame.data.buffer] : [];

@@ -30,7 +30,13 @@ def _folder(tmp_path: Path) -> Path:
         (top / "series one" / f"{PATIENT_FOLDER} {i}.dcm").write_bytes((TEST_FILES / name).read_bytes())
     (top / "notes.txt").write_text("Jane Doe, MRN778899")
     shutil.copy(TEST_FILES / "dicomdirtests" / "DICOMDIR", top / "DICOMDIR")
-    (top / "truncated.dcm").write_bytes((TEST_FILES / "CT_small.dcm").read_bytes()[:-500])
+    # A cut copy of an image of its own (with CT_small's SOP Instance UID it would be another version of it,
+    # set aside in favour of the whole one).
+    cut = pydicom.dcmread(TEST_FILES / "CT_small.dcm")
+    cut.SOPInstanceUID = cut.file_meta.MediaStorageSOPInstanceUID = "1.2.826.0.1.3680043.8.498.1"
+    buf = io.BytesIO()
+    cut.save_as(buf, enforce_file_format=True)
+    (top / "truncated.dcm").write_bytes(buf.getvalue()[:-500])
     return top
 
 
