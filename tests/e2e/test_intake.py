@@ -197,6 +197,7 @@ def test_versions_of_one_image_are_one_choice(recorded: Any, server: str, e2e: A
     assert flag.inner_text() == f"{len(MR_VARIANTS)} versions of one image: keeping mr/MR_small.dcm"
     assert row.locator("td").nth(4).inner_text() == "1"
     page.locator("canvas.thumb[data-thumb]").wait_for(state="attached")
+    row.get_by_role("button", name="Choose the version to keep").scroll_into_view_if_needed()
     e2e.screenshot(page, "intake-01-versions-flag")
 
     name, data = _deidentified(top / "MR_small.dcm")
