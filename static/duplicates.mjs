@@ -172,7 +172,7 @@ const bdi = (text) => {
   return b;
 };
 
-// The flag (what is kept) and the button that opens the choice; `changed` redraws the list.
+// The flag (what is kept) and the button that opens the choice; `changed` redraws the list at once.
 export function versionNotes(series, changed) {
   if (!series.conflicts || !series.conflicts.size) return [];
   const conflicts = [...series.conflicts.values()];
@@ -263,8 +263,10 @@ function openChoice(series, changed, opener) {
     return group;
   }));
   dialog.onclose = () => {
-    opener.focus?.();
-    if (dialog.returnValue !== "keep") return;
+    if (dialog.returnValue !== "keep") {
+      opener.focus();
+      return;
+    }
     for (const image of conflicts) {
       const picked = dialog.querySelector(`input[name="versions-${CSS.escape(image.sop)}"]:checked`);
       if (!picked) continue;
@@ -273,7 +275,8 @@ function openChoice(series, changed, opener) {
       keep(image, version);
     }
     updateSetAside();
-    changed();
+    changed(); // redraws the list now: the row (and its button) may be new
+    (series.rowElement?.querySelector(".flag.versions + button") ?? opener).focus();
   };
   dialog.returnValue = "";
   dialog.showModal();

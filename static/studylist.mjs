@@ -184,7 +184,7 @@ function seriesRow(series, label, input) {
     f.title = [...series.failed].map(([name, reason]) => `${name}: ${reason}`).join("\n");
     title.append(" ", f);
   }
-  title.append(...versionNotes(series, scheduleRender)); // several versions of one image: which is kept
+  title.append(...versionNotes(series, renderStudies)); // several versions of one image: which is kept
   const cell = document.createElement("span");
   cell.className = "series-title";
   cell.append(thumbCanvas(series), title);

@@ -213,6 +213,8 @@ def test_versions_of_one_image_are_one_choice(recorded: Any, server: str, e2e: A
     e2e.screenshot(page, "intake-02-versions-dialog")
     dialog.get_by_role("button", name="Keep this version").click()
     dialog.wait_for(state="hidden")
+    # Focus back on the row's (redrawn) button.
+    expect(row.get_by_role("button", name="Choose the version to keep (mr/MR_small_RLE.dcm)")).to_be_focused()
     expect(flag).to_have_text(f"{len(MR_VARIANTS)} versions of one image: keeping mr/MR_small_RLE.dcm")
     aside = {s["name"] for s in _state(page, "state.setAside")}
     assert "mr/MR_small.dcm" in aside and "mr/MR_small_RLE.dcm" not in aside and len(aside) == len(others)
