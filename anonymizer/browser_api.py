@@ -21,7 +21,9 @@ import json
 import traceback
 import zipfile
 import zlib
+from collections.abc import Callable
 from datetime import UTC, datetime
+from enum import StrEnum
 from functools import cache
 from typing import Any
 
@@ -204,81 +206,121 @@ def _outcome(result_plan: Any) -> dict[str, Any]:
     return {"counts": result_plan.counts(), "flags": result_plan.flags, "codes": result_plan.codes}
 
 
+class Command(StrEnum):
+    """What the worker (static/worker.mjs) may ask; nothing else is answered. The page's own command list is
+    static/protocol.mjs: the worker turns each of those into these (tests/test_protocol.py checks both)."""
+
+    INDEX = "index"
+    INDEX_MANY = "index_many"
+    PLAN = "plan"
+    DEIDENTIFY = "deidentify"
+    IMAGE = "image"
+    CODESTREAMS = "codestreams"
+    REGIONS_CHECK = "regions_check"
+    DESCRIBE = "describe"
+    KEY_CHECK = "key_check"
+    ZIP_LIST = "zip_list"
+    ZIP_EXTRACT = "zip_extract"
+    DIGEST = "digest"
+
+
+Request = dict[str, Any]
+Reply = dict[str, Any]
+
+
+def _index(req: Request) -> Reply:
+    size = req.get("size")  # the file's real size: a prefix can show the file is cut short
+    return summarize(_read(req["path"]), bool(req.get("complete")), int(size) if size is not None else None)
+
+
+def _index_many(req: Request) -> Reply:
+    # One call per batch of the study list: each file answered alone (its failure is its own).
+    items = req.get("items", [])
+    return {"status": "ok", "results": [_dispatch({"cmd": Command.INDEX, **item}) for item in items]}
+
+
+def _plan(req: Request) -> Reply:
+    plan = plan_bytes(
+        _read(req["path"]),
+        _config(json.dumps(req["settings"], sort_keys=True)),
+        path=req.get("name"),
+        pixels=_pixel_edit(req.get("pixels")),
+    )
+    return {"status": "ok", "plan": json.loads(plan.to_json())}
+
+
+def _deidentify(req: Request) -> Reply:
+    _viewed.clear()  # the viewer's kept file gives its memory back to de-identification
+    result = deidentify(
+        _read(req["path"]),
+        _config(json.dumps(req["settings"], sort_keys=True)),
+        path=req.get("name"),
+        pixels=_pixel_edit(req.get("pixels")),
+    )
+    with open(req["out"], "wb") as f:
+        f.write(result.data)
+    return {
+        "status": "ok",
+        "study": result.study_instance_uid,
+        "series": result.series_instance_uid,
+        "sop": result.sop_instance_uid,
+        "size": len(result.data),
+        # For the page's zip (stored entries need it first): zlib here is ~10x faster than CRC-32 in
+        # JavaScript on the page's main thread (measured).
+        "crc32": zlib.crc32(result.data),
+        **_outcome(result.plan),
+    }
+
+
+def _regions_check(req: Request) -> Reply:
+    regions = regions_from_json(json.loads(req["text"]), req.get("name") or "regions file")
+    return {"status": "ok", "regions": [r.to_json() for r in regions]}
+
+
+def _zip_list(req: Request) -> Reply:
+    with zipfile.ZipFile(req["path"]) as z:
+        members = [{"name": i.filename, "size": i.file_size} for i in z.infolist() if not i.is_dir()]
+    return {"status": "ok", "members": members}
+
+
+def _zip_extract(req: Request) -> Reply:
+    _extract(req["path"], req["member"], req["out"], int(req.get("limit") or 0))
+    return {"status": "ok"}
+
+
+COMMANDS: dict[Command, Callable[[Request], Reply]] = {
+    Command.INDEX: _index,
+    Command.INDEX_MANY: _index_many,
+    Command.PLAN: _plan,
+    Command.DEIDENTIFY: _deidentify,
+    Command.IMAGE: lambda req: image(
+        req.get("path"), int(req.get("frame") or 0), req["out"], str(req.get("key") or "")
+    ),
+    Command.CODESTREAMS: lambda req: codestreams(req["path"], req["out"]),
+    Command.REGIONS_CHECK: _regions_check,
+    Command.DESCRIBE: lambda req: describe(),
+    Command.KEY_CHECK: lambda req: key_check(req["text"]),
+    Command.ZIP_LIST: _zip_list,
+    Command.ZIP_EXTRACT: _zip_extract,
+    Command.DIGEST: lambda req: digest(req["path"]),
+}
+
+
 def handle(request: str) -> str:
     """Dispatch one request from the worker; never raises (errors come back as JSON)."""
     try:
         req = json.loads(request)
     except ValueError as exc:
         return json.dumps({"status": "error", "reason": f"request is not JSON: {exc}"})
-    if req.get("cmd") == "index_many":  # one call per batch of the study list: each file answered alone
-        results = [_dispatch({"cmd": "index", **item}) for item in req.get("items", [])]
-        return json.dumps({"status": "ok", "results": results})
     return json.dumps(_dispatch(req))
 
 
-def _dispatch(req: dict[str, Any]) -> dict[str, Any]:
+def _dispatch(req: Request) -> Reply:
     try:
-        cmd = req["cmd"]
-        if cmd == "index":
-            size = req.get("size")  # the file's real size: a prefix can show the file is cut short
-            out: dict[str, Any] = summarize(
-                _read(req["path"]), bool(req.get("complete")), int(size) if size is not None else None
-            )
-        elif cmd == "plan":
-            plan = plan_bytes(
-                _read(req["path"]),
-                _config(json.dumps(req["settings"], sort_keys=True)),
-                path=req.get("name"),
-                pixels=_pixel_edit(req.get("pixels")),
-            )
-            out = {"status": "ok", "plan": json.loads(plan.to_json())}
-        elif cmd == "deidentify":
-            _viewed.clear()  # the viewer's kept file gives its memory back to de-identification
-            result = deidentify(
-                _read(req["path"]),
-                _config(json.dumps(req["settings"], sort_keys=True)),
-                path=req.get("name"),
-                pixels=_pixel_edit(req.get("pixels")),
-            )
-            with open(req["out"], "wb") as f:
-                f.write(result.data)
-            out = {
-                "status": "ok",
-                "study": result.study_instance_uid,
-                "series": result.series_instance_uid,
-                "sop": result.sop_instance_uid,
-                "size": len(result.data),
-                # For the page's zip (stored entries need it first): zlib here is ~10x faster than
-                # CRC-32 in JavaScript on the page's main thread (measured).
-                "crc32": zlib.crc32(result.data),
-                **_outcome(result.plan),
-            }
-        elif cmd == "image":
-            out = image(req.get("path"), int(req.get("frame") or 0), req["out"], str(req.get("key") or ""))
-        elif cmd == "codestreams":
-            out = codestreams(req["path"], req["out"])
-        elif cmd == "regions_check":
-            regions = regions_from_json(json.loads(req["text"]), req.get("name") or "regions file")
-            out = {"status": "ok", "regions": [r.to_json() for r in regions]}
-        elif cmd == "describe":
-            out = describe()
-        elif cmd == "key_check":
-            out = key_check(req["text"])
-        elif cmd == "zip_list":
-            with zipfile.ZipFile(req["path"]) as z:
-                out = {
-                    "status": "ok",
-                    "members": [
-                        {"name": i.filename, "size": i.file_size} for i in z.infolist() if not i.is_dir()
-                    ],
-                }
-        elif cmd == "digest":
-            out = digest(req["path"])
-        elif cmd == "zip_extract":
-            _extract(req["path"], req["member"], req["out"], int(req.get("limit") or 0))
-            out = {"status": "ok"}
-        else:
-            out = {"status": "error", "reason": f"unknown command {cmd!r}"}
+        cmd = req.get("cmd") if isinstance(req, dict) else None
+        if cmd not in COMMANDS:
+            return {"status": "error", "reason": f"unknown command {cmd!r}"}
+        out = COMMANDS[Command(cmd)](req)
     except (NotDicomError, DicomDirError) as exc:
         out = {"status": "skipped", "reason": exc.reason}
     except RedactionError as exc:

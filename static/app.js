@@ -1,12 +1,12 @@
 // The page's entry point: wires the drop zone and buttons to the modules and starts the engine workers.
 // All de-identification happens in Python in the worker (worker.mjs -> anonymizer.browser_api); the page's
 // modules hold no de-identification logic:
-//   page.mjs (shared state) · engines.mjs (workers, rpc) · settings.mjs · collect.mjs (drop, index) ·
+//   page.mjs (shared state) · engines.mjs (workers; the typed engine commands of protocol.mjs) · settings.mjs · collect.mjs (drop, index) ·
 //   studylist.mjs · review.mjs (viewer.mjs, render.mjs, codecs in the worker) · download.mjs (zip) ·
 //   upload-ui.mjs (upload.mjs)
 import { addFiles, dropSource } from "./collect.mjs";
 import { run } from "./download.mjs";
-import { rpc, startEngines } from "./engines.mjs";
+import { engine, startEngines } from "./engines.mjs";
 import { $, fatal, refreshState, state } from "./page.mjs";
 import { initReview } from "./review.mjs";
 import { initSettings } from "./settings.mjs";
@@ -51,7 +51,7 @@ async function start() {
   }
   try {
     const info = await startEngines();
-    initSettings(await rpc("call", { request: { cmd: "describe" } }));
+    initSettings(await engine.describe());
     state.ready = true;
     $("#engine-status").textContent = `Ready (engine loaded in ${(info.ms / 1000).toFixed(1)} s)`;
     refreshState();

@@ -1,6 +1,6 @@
 // Collecting what the user dropped or picked, and indexing it (headers only) into the study list.
 import { admit, newItems, settleVersions } from "./duplicates.mjs";
-import { engines, rpc, workerItem } from "./engines.mjs";
+import { engine, engines, workerItem } from "./engines.mjs";
 import { $, busy, state, throttled } from "./page.mjs";
 import { renderStudies, scheduleRender } from "./studylist.mjs";
 
@@ -131,7 +131,7 @@ function isZip(item) {
 }
 
 async function expandZip(item) {
-  const listing = await rpc("zip_list", { file: item.file });
+  const listing = await engine.zipList(item.file);
   if (listing.status !== "ok") {
     state.skipped.push({ name: item.name, reason: listing.reason || "unreadable zip archive" });
     return [];
@@ -196,7 +196,7 @@ export async function addFiles(source) {
         }
         if (!pending.length) return;
         const batch = pending.splice(0, INDEX_BATCH);
-        const results = await rpc("index", { items: batch.map(workerItem) });
+        const results = await engine.index(batch.map(workerItem));
         results.forEach((result, k) => addIndexed(batch[k], result));
         done += batch.length;
         progress();

@@ -1,7 +1,7 @@
 // De-identify the included files and stream them into a zip download (through the service worker).
 import { zipStream } from "./zip.mjs";
 import { instanceIncluded } from "./checks.mjs";
-import { engines, rpc, workerItem } from "./engines.mjs";
+import { engine, engines, workerItem } from "./engines.mjs";
 import { leftOut, leftOutCounts, leftOutSummary, showLeftOut } from "./leftout.mjs";
 import { $, busy, formatSize, onRefresh, saveBlob, state, throttled } from "./page.mjs";
 import { pixelEdit } from "./review.mjs";
@@ -41,7 +41,7 @@ export async function* deidentifiedStream(instances) {
   let launched = 0;
   const launch = () => {
     const inst = instances[launched++];
-    inFlight.push(rpc("deidentify", { item: workerItem(inst), settings, pixels: pixelEdit(inst) }));
+    inFlight.push(engine.deidentify(workerItem(inst), settings, pixelEdit(inst)));
   };
   for (let i = 0; i < instances.length; i++) {
     if (state.cancel) throw new Error("cancelled");

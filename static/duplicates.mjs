@@ -7,7 +7,7 @@
 // each image {series, versions (distinct contents, the first by drop then name first), kept, chosen};
 // state.setAside names the versions not kept (the page reports them as left out). Identical copies are
 // listed as skipped, as files that are not DICOM are.
-import { rpc, workerItem } from "./engines.mjs";
+import { engine, workerItem } from "./engines.mjs";
 import { $, cut, formatSize, state } from "./page.mjs";
 
 export const SET_ASIDE_REASON = "another version of the same image was kept";
@@ -61,7 +61,7 @@ function digestOf(entry) {
 
 // The engine's answer also names the transfer syntax (for the choice between versions).
 function engineDigest(entry) {
-  entry.engineDigest ??= rpc("digest", { item: workerItem(entry) })
+  entry.engineDigest ??= engine.digest(workerItem(entry))
     .catch((err) => ({ status: "error", reason: String(err.message || err) }));
   return entry.engineDigest;
 }

@@ -1,5 +1,7 @@
-// The engine workers (worker.mjs, one per core, at most 4) and the one way to call them: rpc().
+// The engine workers (worker.mjs, one per core, at most 4) and the one way to call them: the typed
+// functions of `engine` below, one per command of protocol.mjs. Page modules never name a command.
 import { fatal } from "./page.mjs";
+import { Command, checkCommand } from "./protocol.mjs";
 // One worker per core (at most 4): the first starts at page load and decides "ready"; the others start
 // once it is ready, so they do not slow the cold start. The wasm heap grows to about twice the largest
 // file and never shrinks (browser-runtime notes), so a worker is replaced after a very large file.
@@ -20,10 +22,11 @@ class Engine {
     };
     this.worker.onerror = (event) => fatal(`the engine's worker failed: ${event.message || "unknown error"}`);
     this.isReady = false;
-    this.ready = this.send("init").then((info) => { this.isReady = true; return info; });
+    this.ready = this.send(Command.INIT).then((info) => { this.isReady = true; return info; });
   }
 
   send(cmd, payload = {}) {
+    checkCommand(cmd);
     const id = ++this.nextId;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
@@ -77,15 +80,38 @@ function reapRetired() {
   }
 }
 
-export async function rpc(cmd, payload = {}) {
-  const engine = pickEngine();
+async function rpc(cmd, payload = {}) {
+  const worker = pickEngine();
   try {
-    return await engine.send(cmd, payload);
+    return await worker.send(cmd, payload);
   } finally {
-    if (cmd === "deidentify" && payload.item.size > RECYCLE_AFTER_BYTES && !engine.retiring) retire(engine);
+    if (cmd === Command.DEIDENTIFY && payload.item.size > RECYCLE_AFTER_BYTES && !worker.retiring) retire(worker);
     reapRetired();
   }
 }
+
+// The engine's commands (protocol.mjs), typed: items are workerItem(...), settings engineSettings(),
+// pixels review.pixelEdit(...).
+export const engine = Object.freeze({
+  /** @returns {Promise<{profiles: object[], options: object[], exclusive: string[][]}>} */
+  describe: () => rpc(Command.DESCRIBE),
+  /** @param {string} text a key file's text */
+  checkKey: (text) => rpc(Command.KEY_CHECK, { text }),
+  /** @param {string} text a regions file's text @param {string} name its name, for messages */
+  checkRegions: (text, name) => rpc(Command.REGIONS_CHECK, { text, name }),
+  /** @param {File} file a dropped zip archive */
+  zipList: (file) => rpc(Command.ZIP_LIST, { file }),
+  /** @param {import("./protocol.mjs").Item[]} items */
+  index: (items) => rpc(Command.INDEX, { items }),
+  /** @param {import("./protocol.mjs").Item} item */
+  digest: (item) => rpc(Command.DIGEST, { item }),
+  /** @param {import("./protocol.mjs").Item} item @param {object} settings @param {object} pixels */
+  plan: (item, settings, pixels) => rpc(Command.PLAN, { item, settings, pixels }),
+  /** @param {import("./protocol.mjs").Item} item @param {number} frame 0-based @param {string} [key] */
+  image: (item, frame, key = "") => rpc(Command.IMAGE, { item, frame, key }),
+  /** @param {import("./protocol.mjs").Item} item @param {object} settings @param {object} pixels */
+  deidentify: (item, settings, pixels) => rpc(Command.DEIDENTIFY, { item, settings, pixels }),
+});
 
 
 // What a worker needs to read an input: the dropped File, or a member of a dropped zip archive.

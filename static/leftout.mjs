@@ -12,6 +12,7 @@ export const Reason = Object.freeze({
   CANNOT_SHOW: "cannot be shown",
   FAILED: "cannot be de-identified",
   SET_ASIDE: "another version kept",
+  COPY: "identical copy",
   SKIPPED: "not read",
 });
 
@@ -33,7 +34,11 @@ export function leftOut() {
     }
   }
   for (const s of state.setAside || []) out.push({ name: s.name, kind: Reason.SET_ASIDE, detail: s.reason, seriesKey: s.seriesKey });
-  for (const s of state.skipped) out.push({ name: s.name, kind: Reason.SKIPPED, detail: s.reason, seriesKey: null });
+  for (const s of state.skipped) {
+    // duplicates.mjs lists an identical copy of a file in the list as skipped ("identical copy of NAME")
+    const kind = /^identical copy\b/.test(s.reason) ? Reason.COPY : Reason.SKIPPED;
+    out.push({ name: s.name, kind, detail: s.reason, seriesKey: null });
+  }
   return out;
 }
 

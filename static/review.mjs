@@ -2,7 +2,7 @@
 // the per-image check (checks.mjs) and the engine's plan for one image; next / previous series; the reviewer's
 // regions (exported and imported as REGIONS.json). What is written is decided by the engine.
 import { canConfirm, claimsClean, firstUnseenFrame, pixelStatus, UNSHOWN_LEAVE_OUT, wasSeen } from "./checks.mjs";
-import { rpc, workerItem } from "./engines.mjs";
+import { engine, workerItem } from "./engines.mjs";
 import { $, cut, formatDate, hooks, refreshState, saveBlob, state } from "./page.mjs";
 import { engineSettings } from "./settings.mjs";
 import { instanceOrder, markFailed, row, scheduleRender, seriesInOrder, seriesLabel } from "./studylist.mjs";
@@ -185,7 +185,7 @@ function shownChanged() {
 
 async function showPlan(index) {
   const inst = reviewSeries.instances[index];
-  const result = await rpc("plan", { item: workerItem(inst), settings: engineSettings(), pixels: pixelEdit(inst) });
+  const result = await engine.plan(workerItem(inst), engineSettings(), pixelEdit(inst));
   if (inst !== reviewSeries?.instances[currentIndex()]) return; // another image was chosen meanwhile
   if (result.status !== "ok") {
     reviewSteps = [];
@@ -245,7 +245,7 @@ function onKey(event) {
 }
 
 export function initReview() {
-  viewer = new Viewer({ rpc, workerItem, regions: state.regions, onChange: regionsChanged, onShown: shownChanged });
+  viewer = new Viewer({ image: engine.image, workerItem, regions: state.regions, onChange: regionsChanged, onShown: shownChanged });
   hooks.openReview = openReview;
   $("#review-instance").addEventListener("change", (e) => showInstance(Number(e.target.value)));
   $("#review-prev").addEventListener("click", () => stepSeries(-1));
@@ -282,7 +282,7 @@ export function initReview() {
     const file = event.target.files[0];
     event.target.value = "";
     if (!file) return;
-    const result = await rpc("call", { request: { cmd: "regions_check", text: await file.text(), name: file.name } });
+    const result = await engine.checkRegions(await file.text(), file.name);
     if (result.status !== "ok") {
       $("#regions-message").textContent = `Not imported: ${result.reason}`;
       return;

@@ -1,5 +1,5 @@
 // Settings: the profile, the PS3.15 options and the secret key (kept in this browser, exportable).
-import { rpc } from "./engines.mjs";
+import { engine } from "./engines.mjs";
 import { $, saveBlob, state } from "./page.mjs";
 const KEY_STORE = "pacsbin-uploader-key";
 const SETTINGS_STORE = "pacsbin-uploader-settings";
@@ -83,7 +83,7 @@ export function confirmKeyBeforeUpload() {
 }
 
 async function checkKeyFile(file) {
-  return rpc("call", { request: { cmd: "key_check", text: await file.text() } });
+  return engine.checkKey(await file.text());
 }
 
 function hex(bytes) {

@@ -2,7 +2,7 @@
 // per series (which also tells when a series was seen).
 import { gated, pixelStatus } from "./checks.mjs";
 import { versionNotes, versionsSignature } from "./duplicates.mjs";
-import { rpc, workerItem } from "./engines.mjs";
+import { workerItem } from "./engines.mjs";
 import { $, cut, formatDate, formatSize, hooks, onRefresh, refreshState, state } from "./page.mjs";
 import { thumbnail } from "./viewer.mjs";
 
@@ -349,7 +349,7 @@ async function nextThumb() {
   thumbBusy = true;
   const series = thumbQueue.shift();
   try {
-    series.thumb = await thumbnail(rpc, workerItem(series.instances[0]), THUMB);
+    series.thumb = await thumbnail(workerItem(series.instances[0]), THUMB);
   } catch {
     series.thumb = null; // shown without one; the viewer says why when opened
   }

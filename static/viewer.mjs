@@ -4,6 +4,7 @@
 // Regions are kept as REGIONS.json entries (original UIDs); the engine applies them (redaction/ in
 // Python). Nothing here decides what is written.
 import { markShown, markUnshowable } from "./checks.mjs";
+import { engine } from "./engines.mjs";
 import { autoWindow, samplesOf, toRGBA } from "./render.mjs";
 
 const $ = (sel) => document.querySelector(sel);
@@ -17,8 +18,8 @@ function viewKey(inst) {
 }
 
 // A series' thumbnail: the first frame of its first instance, windowed as the viewer would show it.
-export async function thumbnail(rpc, item, size) {
-  const reply = await rpc("image", { item, frame: 0 });
+export async function thumbnail(item, size) {
+  const reply = await engine.image(item, 0);
   if (reply.status !== "ok") return null;
   const samples = samplesOf(reply.frame, reply.image);
   const grey = samples.photometric.startsWith("MONOCHROME");
@@ -32,8 +33,8 @@ export async function thumbnail(rpc, item, size) {
 }
 
 export class Viewer {
-  constructor({ rpc, workerItem, regions, onChange, onShown }) {
-    this.rpc = rpc;
+  constructor({ image, workerItem, regions, onChange, onShown }) {
+    this.fetchImage = image; // engine.image
     this.workerItem = workerItem;
     this.regions = regions; // the page's list of REGIONS.json entries (shared, edited in place)
     this.onChange = onChange; // regions changed
@@ -86,9 +87,7 @@ export class Viewer {
     const key = `${inst.header.SOPInstanceUID}/${this.frameNumber}`;
     let entry = this.cache.get(key);
     if (!entry) {
-      const reply = await this.rpc("image", {
-        item: this.workerItem(inst), frame: this.frameNumber - 1, key: viewKey(inst),
-      });
+      const reply = await this.fetchImage(this.workerItem(inst), this.frameNumber - 1, viewKey(inst));
       if (reply.status !== "ok") {
         this.failed(reply.reason || reply.status);
         return;

@@ -1,5 +1,7 @@
-// The engine's worker: loads Pyodide, moves bytes, calls one Python entry point (anonymizer.browser_api).
+// The engine's worker: loads Pyodide, moves bytes, answers the commands of protocol.mjs by calling one Python
+// entry point (anonymizer.browser_api's Command table).
 // No de-identification logic lives here.
+import { Command } from "./protocol.mjs";
 import { loadPyodide } from "./pyodide/pyodide.mjs";
 
 const base = new URL("./", import.meta.url).href;
@@ -200,30 +202,33 @@ async function deidentify(item, settings, pixels, input) {
 // request before it; large ones stay mounted (WORKERFS) to keep memory bounded.
 const READ_AHEAD_MAX = 32 * 1024 * 1024;
 
+// One handler per command of protocol.mjs, and nothing else: the page cannot reach Python by name.
+const handlers = {
+  [Command.INIT]: (_msg, info) => info,
+  [Command.DESCRIBE]: () => call({ cmd: "describe" }),
+  [Command.KEY_CHECK]: ({ text }) => call({ cmd: "key_check", text: String(text) }),
+  [Command.REGIONS_CHECK]: ({ text, name }) => call({ cmd: "regions_check", text: String(text), name: String(name || "") }),
+  [Command.ZIP_LIST]: ({ file }) => withMounted(file, (path) => call({ cmd: "zip_list", path })),
+  [Command.INDEX]: async ({ items }) => {
+    const direct = items.filter((item) => !item.member);
+    const indexed = await indexFiles(direct.map((item) => item.file));
+    return items.map((item) => (item.member ? indexMember(item) : indexed.shift()));
+  },
+  [Command.DIGEST]: ({ item }) => onItem(item, (path) => call({ cmd: "digest", path })), // versions of one image
+  [Command.PLAN]: ({ item, settings, pixels }) => onItem(item, (path) => call({ cmd: "plan", path, settings, pixels })),
+  [Command.IMAGE]: ({ item, frame, key }) => image(item, Number(frame) || 0, String(key || "")),
+  [Command.DEIDENTIFY]: async ({ item, settings, pixels }, _info, early) => deidentify(item, settings, pixels, early && (await early)),
+};
+
 self.onmessage = async (event) => {
   const { id, cmd } = event.data;
   const item = event.data.item;
-  const early = cmd === "deidentify" && !item.member && item.size <= READ_AHEAD_MAX ? item.file.arrayBuffer() : null;
+  const early = cmd === Command.DEIDENTIFY && !item.member && item.size <= READ_AHEAD_MAX ? item.file.arrayBuffer() : null;
   try {
+    const handler = Object.hasOwn(handlers, cmd) ? handlers[cmd] : null;
+    if (!handler) throw new Error(`unknown engine command ${JSON.stringify(cmd)}`);
     const info = await ready;
-    let reply;
-    if (cmd === "init") reply = info;
-    else if (cmd === "call") reply = call(event.data.request); // describe, key_check: no files involved
-    else if (cmd === "index") {
-      const items = event.data.items;
-      const direct = items.filter((item) => !item.member);
-      const indexed = await indexFiles(direct.map((item) => item.file));
-      reply = items.map((item) => (item.member ? indexMember(item) : indexed.shift()));
-    } else if (cmd === "plan") {
-      const { settings, pixels } = event.data;
-      reply = onItem(item, (path) => call({ cmd: "plan", path, settings, pixels }));
-    } else if (cmd === "image") reply = await image(item, event.data.frame || 0, event.data.key || "");
-    else if (cmd === "deidentify") {
-      reply = await deidentify(item, event.data.settings, event.data.pixels, early && (await early));
-    }
-    else if (cmd === "digest") reply = onItem(item, (path) => call({ cmd: "digest", path })); // versions of one image
-    else if (cmd === "zip_list") reply = withMounted(event.data.file, (path) => call({ cmd: "zip_list", path }));
-    else throw new Error(`unknown command ${cmd}`);
+    const reply = await handler(event.data, info, early);
     const transfer = reply && reply.bytes ? [reply.bytes.buffer] : reply && reply.frame ? [reply.frame.data.buffer] : [];
     self.postMessage({ id, ok: true, reply }, transfer);
   } catch (err) {

@@ -142,6 +142,7 @@ def test_the_buttons_and_reports_say_what_is_left_out(
     e2e.drop_paths(page, "#drop-zone", [folder])
     page.locator("#index-progress", has_text="in the list").wait_for(timeout=60_000)
     page.locator("tr.series", has_text="MR").get_by_role("checkbox").uncheck()
+    page.locator("#run", has_text="1 file (").wait_for()  # the list redraws after the click
     run = page.inner_text("#run")
     assert run.startswith("De-identify and download 1 file (3 left out: ")
     for part in ("1 in 1 series that waits for a check", "1 not included", "1 not read"):
