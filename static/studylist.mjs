@@ -207,7 +207,7 @@ function seriesRow(series, label, input) {
     f.textContent = `${frames} frames`;
     count.append(f);
   }
-  const tr = row("series", [input, cell, cut(sh.Modality, 8), formatDate(sh.StudyDate), count, formatSize(size), review]);
+  const tr = row("series", [input, cell, cut(sh.Modality, 8), count, formatSize(size), review]);
   watchSeen(tr, series);
   series.rowElement = tr;
   return tr;
@@ -231,7 +231,7 @@ function drawStudies() {
     };
     wanted.push(listRow(live, `p:${patientKey}`, [name, pid, count, allSeries.length].join("\0"),
       `Include patient ${cut(name, 60)}`, allSeries,
-      (input) => row("patient", [input, who(), "", "", count, "", ""])));
+      (input) => row("patient", [input, who(), "", count, "", ""])));
     for (const [studyUid, study] of patient.studies) {
       const h = study.header;
       const desc = h.StudyDescription || "(no description)";
@@ -239,11 +239,17 @@ function drawStudies() {
       const what = () => {
         const span = document.createElement("span");
         span.append("Study: ", bdi(desc));
+        if (h.StudyDate) { // the study's date, in one format (series rows do not repeat it)
+          const date = document.createElement("span");
+          date.className = "study-date";
+          date.textContent = ` · ${formatDate(h.StudyDate)}`;
+          span.append(date);
+        }
         return span;
       };
       wanted.push(listRow(live, `s:${patientKey}\0${studyUid}`, [desc, h.StudyDate, n, study.series.length].join("\0"),
         `Include study ${cut(desc, 60)}`, study.series,
-        (input) => row("study", [input, what(), "", formatDate(h.StudyDate), n, "", ""])));
+        (input) => row("study", [input, what(), "", n, "", ""])));
       for (const series of study.series) {
         const label = seriesLabel(series);
         const signature = [label, [...series.flags].join("\n"), gated(series), series.pixelReview,
