@@ -141,7 +141,7 @@ def test_a_folder_dropped_twice_is_listed_once(recorded: Any, server: str, e2e: 
     _listed(page, "5 dropped again were already in the list")
     assert page.inner_text("#index-progress").startswith("4 DICOM files in the list, 1 skipped")
     assert len(_state(page, "state.files")) == 4 and len(_skipped(page)) == 1
-    assert page.locator("tr.series").first.locator("td").nth(4).inner_text() == "4"
+    assert page.locator("tr.series").first.locator("td").nth(3).inner_text() == "4"  # Images
 
 
 def _deidentified(path: Path) -> tuple[str, bytes]:
@@ -195,7 +195,7 @@ def test_versions_of_one_image_are_one_choice(recorded: Any, server: str, e2e: A
     row = page.locator("tr.series")
     flag = row.locator(".flag.versions")
     assert flag.inner_text() == f"{len(MR_VARIANTS)} versions of one image: keeping mr/MR_small.dcm"
-    assert row.locator("td").nth(4).inner_text() == "1"
+    assert row.locator("td").nth(3).inner_text() == "1"  # Images
     page.locator("canvas.thumb[data-thumb]").wait_for(state="attached")
     row.get_by_role("button", name="Choose the version to keep").scroll_into_view_if_needed()
     e2e.screenshot(page, "intake-01-versions-flag")
