@@ -130,7 +130,11 @@ def strip_encapsulated_text(
     if uid not in _JPEG_TS and uid not in _J2K_TS:
         name = UID(uid).name
         label = uid if name == uid else f"{name} ({uid})"
-        raise UnsupportedError(f"cannot inspect {label} pixel data for embedded text")
+        raise UnsupportedError(
+            "the file's image compression is one this tool cannot check for hidden text, so it is not "
+            f"written (convert it to uncompressed or JPEG first): cannot inspect {label} pixel data for "
+            "embedded text"
+        )
     jpeg = uid in _JPEG_TS
     strip, find_end = (strip_jpeg_text, jpeg_codestream_end) if jpeg else (strip_j2k_text, j2k_codestream_end)
     frames, bot = _frames(pixel_data, max(number_of_frames, 1), find_end)

@@ -251,7 +251,12 @@ def deidentify(
         apply_plan(ds, plan)
         out = write(ds)
     except RedactionError as exc:
-        err = UnsupportedError(f"pixels not redacted: {exc.reason}", path=path)
+        # What it means for the user first (PS3.15 E.3.1: no redaction, no file), then the detail.
+        err = UnsupportedError(
+            "the regions could not be blacked out, so the file is not written: "
+            f"pixels not redacted: {exc.reason}",
+            path=path,
+        )
         raise err from None
     except DeidentificationError as exc:
         raise (exc.with_path(path) if path else exc) from None

@@ -146,7 +146,11 @@ async function decodeAll(item, request) {
       photometric = decoded.photometric;
     }
   } catch (err) {
-    return { status: "failed", reason: `pixels not redacted: cannot decode: ${err.message || err}` };
+    return {
+      status: "failed",
+      reason: "the regions could not be blacked out (this browser cannot decode the image), so the file is not "
+        + `written: pixels not redacted: cannot decode: ${err.message || err}`,
+    };
   } finally {
     for (const name of py.FS.readdir(dir)) if (name !== "." && name !== "..") py.FS.unlink(`${dir}/${name}`);
     py.FS.rmdir(dir);
