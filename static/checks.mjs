@@ -48,9 +48,8 @@ export function pixelStatus(series) {
 
 // "I have checked every image of this series" may be pressed once every image that can be shown was shown
 // (every frame) and at least one was; the ones that cannot be shown are then left out or sent unclaimed.
-export function canConfirm(series) {
-  const s = pixelStatus(series);
-  return s.unseen.length === 0 && s.seen > 0;
+export function canConfirm(series, status = pixelStatus(series)) {
+  return status.unseen.length === 0 && status.seen > 0;
 }
 
 // Whether this image goes into a run or an upload.

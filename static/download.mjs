@@ -2,7 +2,7 @@
 import { zipStream } from "./zip.mjs";
 import { instanceIncluded } from "./checks.mjs";
 import { engine, engines, workerItem } from "./engines.mjs";
-import { leftOut, leftOutCounts, leftOutSummary, showLeftOut } from "./leftout.mjs";
+import { failedEntry, leftOut, leftOutCounts, leftOutSummary, showLeftOut } from "./leftout.mjs";
 import { $, busy, formatSize, onRefresh, saveBlob, state, throttled } from "./page.mjs";
 import { pixelEdit } from "./review.mjs";
 import { engineSettings, fingerprint } from "./settings.mjs";
@@ -171,8 +171,7 @@ export async function run() {
       await streamDownload(zipStream(zipEntries(instances, report, progress)), "pacsbin-deidentified.zip");
       progress.update.now();
       const done = report.files.filter((f) => f.status === "done").length;
-      const failedNow = instances.filter((inst) => inst.failure);
-      const all = [...left, ...leftOut().filter((x) => failedNow.some((inst) => inst.name === x.name))];
+      const all = [...left, ...instances.filter((inst) => inst.failure).map(failedEntry)];
       const summary = leftOutSummary(all);
       // The files that failed now are counted among those left out ("cannot be de-identified").
       $("#progress-text").textContent = `Done: ${done} of the ${instances.length} included file(s) de-identified`

@@ -8,7 +8,7 @@
 // state.setAside names the versions not kept (the page reports them as left out). Identical copies are
 // listed as skipped, as files that are not DICOM are.
 import { engine, workerItem } from "./engines.mjs";
-import { $, cut, formatSize, state } from "./page.mjs";
+import { $, cut, formatSize, isolated, state } from "./page.mjs";
 
 export const SET_ASIDE_REASON = "another version of the same image was kept";
 
@@ -164,13 +164,6 @@ export function versionsSignature(series) {
   return [...series.conflicts.values()].map((i) => `${i.versions.length}:${i.kept.name}`).join("\n");
 }
 
-// File names can be anything (long, right-to-left overrides): cut and isolated.
-const bdi = (text) => {
-  const b = document.createElement("bdi");
-  b.textContent = cut(text, 80);
-  b.title = text;
-  return b;
-};
 
 // The flag (what is kept) and the button that opens the choice; `changed` redraws the list at once.
 export function versionNotes(series, changed) {
@@ -180,7 +173,7 @@ export function versionNotes(series, changed) {
   flag.className = "flag versions";
   if (conflicts.length === 1) {
     const [image] = conflicts;
-    flag.append(`${image.versions.length} versions of one image: keeping `, bdi(image.kept.name));
+    flag.append(`${image.versions.length} versions of one image: keeping `, isolated(image.kept.name, 80));
   } else {
     const chosen = conflicts.some((i) => i.chosen) ? "your choice" : "the first of each";
     flag.textContent = `${conflicts.length} images have several versions: keeping ${chosen}`;
@@ -197,36 +190,6 @@ export function versionNotes(series, changed) {
   return [" ", flag, " ", button];
 }
 
-function versionDialog() {
-  let dialog = $("#versions");
-  if (dialog) return dialog;
-  dialog = document.createElement("dialog");
-  dialog.id = "versions";
-  dialog.setAttribute("aria-labelledby", "versions-title");
-  const form = document.createElement("form");
-  form.method = "dialog";
-  const title = document.createElement("h2");
-  title.id = "versions-title";
-  const hint = document.createElement("p");
-  hint.className = "hint";
-  hint.id = "versions-hint";
-  const groups = document.createElement("div");
-  groups.id = "versions-groups";
-  const buttons = document.createElement("p");
-  buttons.className = "action-row";
-  const ok = document.createElement("button");
-  ok.value = "keep";
-  ok.id = "versions-keep";
-  const cancel = document.createElement("button");
-  cancel.value = "cancel";
-  cancel.textContent = "Cancel";
-  buttons.append(ok, cancel);
-  form.append(title, hint, groups, buttons);
-  dialog.append(form);
-  document.body.append(dialog);
-  return dialog;
-}
-
 function versionLine(image, version, k) {
   const line = document.createElement("p");
   const label = document.createElement("label");
@@ -240,13 +203,13 @@ function versionLine(image, version, k) {
   const describe = (syntax) => { details.textContent = ` — ${formatSize(version.size)}, ${syntax}`; };
   describe(version.header.TransferSyntaxUID || "transfer syntax unknown");
   engineDigest(version).then((d) => { if (d.status === "ok" && d.transfer_syntax) describe(d.transfer_syntax); });
-  label.append(radio, " ", bdi(version.name), details);
+  label.append(radio, " ", isolated(version.name, 80), details);
   line.append(label);
   return line;
 }
 
 function openChoice(series, changed, opener) {
-  const dialog = versionDialog();
+  const dialog = $("#versions");
   const conflicts = [...series.conflicts.values()];
   const one = conflicts.length === 1;
   $("#versions-title").textContent = one ? "Versions of one image" : `Versions of ${conflicts.length} images`;

@@ -16,16 +16,22 @@ export const Reason = Object.freeze({
   SKIPPED: "not read",
 });
 
+// A file the engine refused (in the review or a run).
+export const failedEntry = (inst) => ({ name: inst.name, kind: Reason.FAILED, detail: inst.failure, seriesKey: inst.seriesKey });
+
 // Every file given that a run would not write: [{name, kind (a Reason), detail, seriesKey}].
 export function leftOut() {
   const out = [];
   for (const series of state.series.values()) {
     for (const inst of series.instances) {
       if (instanceIncluded(series, inst)) continue;
+      if (inst.failure) {
+        out.push(failedEntry(inst));
+        continue;
+      }
       let kind;
       let detail;
-      if (inst.failure) [kind, detail] = [Reason.FAILED, inst.failure];
-      else if (gated(series)) [kind, detail] = [Reason.WAITS, "its series may hold text in the pixels; check it in the viewer"];
+      if (gated(series)) [kind, detail] = [Reason.WAITS, "its series may hold text in the pixels; check it in the viewer"];
       else if (!state.included.has(series.key)) {
         kind = series.document ? Reason.DOCUMENT : Reason.NOT_INCLUDED;
         detail = series.document ? "its content cannot be cleaned" : "its series is not ticked";

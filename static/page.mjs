@@ -97,6 +97,16 @@ export function cut(text, max = 120) {
 
 // Dates in one format everywhere on the page (YYYY-MM-DD): DA, the start of a DT, and the old ACR-NEMA
 // "YYYY.MM.DD" some files still carry; anything else is shown as it is.
+// A value from a file as an element: bidi-isolated (a right-to-left override inside it cannot reorder the
+// text around it) and cut to `max` characters (Infinity: whole), the whole value in its tooltip when cut.
+export function isolated(text, max = 120) {
+  const el = document.createElement("bdi");
+  const whole = String(text ?? "");
+  el.textContent = max === Infinity ? whole : cut(whole, max);
+  if (el.textContent !== whole) el.title = whole;
+  return el;
+}
+
 export function formatDate(value) {
   const text = String(value ?? "").trim();
   const m = /^(\d{4})\.?(\d{2})\.?(\d{2})/.exec(text);

@@ -3,7 +3,7 @@
 // regions (exported and imported as REGIONS.json). What is written is decided by the engine.
 import { canConfirm, claimsClean, firstUnseenFrame, pixelStatus, UNSHOWN_LEAVE_OUT, wasSeen } from "./checks.mjs";
 import { engine, workerItem } from "./engines.mjs";
-import { $, cut, formatDate, hooks, refreshState, saveBlob, state } from "./page.mjs";
+import { $, cut, formatDate, hooks, isolated, refreshState, saveBlob, state } from "./page.mjs";
 import { engineSettings } from "./settings.mjs";
 import { instanceOrder, markFailed, row, scheduleRender, seriesInOrder, seriesLabel } from "./studylist.mjs";
 import { Viewer } from "./viewer.mjs";
@@ -142,8 +142,9 @@ function renderCheck() {
     button.textContent = "Checked — undo";
     button.setAttribute("aria-pressed", "true");
   } else {
-    button.disabled = !canConfirm(series);
-    button.textContent = canConfirm(series) ? "I have checked every image of this series"
+    const confirmable = canConfirm(series, st);
+    button.disabled = !confirmable;
+    button.textContent = confirmable ? "I have checked every image of this series"
       : `Show every image first (${st.unseen.length} not seen)`;
     button.setAttribute("aria-pressed", "false");
   }
@@ -213,7 +214,8 @@ function renderPlan() {
   for (const s of reviewSteps) {
     const text = `${s.path} ${s.keyword} ${s.old} ${s.new ?? ""} ${s.action} ${s.rule}`.toLowerCase();
     if (filter && !text.includes(filter)) continue;
-    const tr = row(s.new === null ? "X" : s.action, [s.path, s.keyword, bdi(s.old), s.new === null ? "(removed)" : bdi(s.new),
+    const tr = row(s.new === null ? "X" : s.action, [s.path, s.keyword, isolated(s.old, Infinity),
+      s.new === null ? "(removed)" : isolated(s.new, Infinity),
       s.action, s.rule]);
     rows.push(tr);
     if (rows.length >= 2000) break;
@@ -221,12 +223,6 @@ function renderPlan() {
   body.replaceChildren(...rows);
 }
 
-// A header value, whole, isolated (a right-to-left override inside it cannot reorder the cells around it).
-function bdi(text) {
-  const el = document.createElement("bdi");
-  el.textContent = text ?? "";
-  return el;
-}
 
 const typing = (el) => el && (el.isContentEditable || ["INPUT", "SELECT", "TEXTAREA"].includes(el.tagName));
 

@@ -3,7 +3,7 @@
 import { gated, pixelStatus } from "./checks.mjs";
 import { versionNotes, versionsSignature } from "./duplicates.mjs";
 import { workerItem } from "./engines.mjs";
-import { $, cut, formatDate, formatSize, hooks, onRefresh, refreshState, state } from "./page.mjs";
+import { $, cut, formatDate, formatSize, hooks, isolated, onRefresh, refreshState, state } from "./page.mjs";
 import { thumbnail } from "./viewer.mjs";
 
 export { gated };
@@ -146,17 +146,10 @@ export function renderStudies() {
   }
 }
 
-// A value from a file, cut and isolated (a right-to-left override in a name cannot reorder its row).
-function bdi(text, max) {
-  const el = document.createElement("bdi");
-  el.textContent = cut(text, max);
-  return el;
-}
-
 function seriesRow(series, label, input) {
   const sh = series.header;
   const title = document.createElement("span");
-  title.append(bdi(label));
+  title.append(isolated(label));
   for (const flag of series.flags) {
     const f = document.createElement("span");
     f.className = "flag";
@@ -226,7 +219,7 @@ function drawStudies() {
     const count = String(instancesOf(allSeries));
     const who = () => {
       const span = document.createElement("span");
-      span.append(bdi(name), " — ", bdi(pid, 60));
+      span.append(isolated(name), " — ", isolated(pid, 60));
       return span;
     };
     wanted.push(listRow(live, `p:${patientKey}`, [name, pid, count, allSeries.length].join("\0"),
@@ -238,7 +231,7 @@ function drawStudies() {
       const n = String(instancesOf(study.series));
       const what = () => {
         const span = document.createElement("span");
-        span.append("Study: ", bdi(desc));
+        span.append("Study: ", isolated(desc));
         if (h.StudyDate) { // the study's date, in one format (series rows do not repeat it)
           const date = document.createElement("span");
           date.className = "study-date";

@@ -64,7 +64,8 @@ def draw_region(page: Any, start: tuple[float, float], end: tuple[float, float],
 
 
 def look_at_every_thumbnail(page: Any) -> None:
-    """Once every thumbnail is drawn, scroll each into view: the page then counts every series as seen."""
+    """Once every thumbnail is drawn, scroll each into view, and so its row: the page then counts every series
+    as seen."""
     thumbs = page.locator("canvas.thumb")
     page.locator("canvas.thumb[data-thumb]").nth(thumbs.count() - 1).wait_for(state="attached")
     for i in range(thumbs.count()):

@@ -159,21 +159,27 @@ def test_canvas_matches_native_rendering_for_every_kind(
     assert not failures, failures
 
 
-@pytest.mark.parametrize("kind", ["jpeg-12bit"])
-def test_what_the_browser_cannot_decode_is_flagged_and_cannot_be_checked(
-    kind: str, recorded: Any, server: str, e2e: Any, tmp_path: Path
-) -> None:
-    ds = _relabel(pydicom.dcmread(data_file("JPGExtended.dcm")), kind, 1)
-    ds.BurnedInAnnotation = "YES"
-    path = tmp_path / "jpeg12.dcm"
+def _open_what_cannot_be_shown(page: Any, server: str, e2e: Any, ds: Any, path: Path, kind: str) -> Any:
+    """Save `ds` to `path`, pick it on the page and open its series: the viewer says it cannot show it.
+    Returns the series' row."""
     ds.save_as(path, enforce_file_format=True)
-    page = recorded.page
     page.goto(server + "/")
     e2e.wait_state(page, "ready", timeout=60)
     pick_files(page, [path])
     row = page.locator("tr.series", has_text=f"kind {kind}")
     row.get_by_role("button").click()
     page.wait_for_selector("#viewer-canvas[data-shown='none']")
+    return row
+
+
+@pytest.mark.parametrize("kind", ["jpeg-12bit"])
+def test_what_the_browser_cannot_decode_is_flagged_and_cannot_be_checked(
+    kind: str, recorded: Any, server: str, e2e: Any, tmp_path: Path
+) -> None:
+    ds = _relabel(pydicom.dcmread(data_file("JPGExtended.dcm")), kind, 1)
+    ds.BurnedInAnnotation = "YES"
+    page = recorded.page
+    row = _open_what_cannot_be_shown(page, server, e2e, ds, tmp_path / "jpeg12.dcm", kind)
     assert "cannot be decoded exactly in the browser" in page.inner_text("#viewer-message")
     assert page.locator("#viewer-checked").is_disabled()
     assert row.get_by_role("checkbox").is_disabled()
@@ -185,13 +191,7 @@ def test_a_one_bit_segmentation_says_it_cannot_be_shown(
 ) -> None:
     ds = _relabel(pydicom.dcmread(data_file("liver_1frame.dcm")), "seg-1bit", 1)
     ds.Modality = "SEG"
-    path = tmp_path / "seg.dcm"
-    ds.save_as(path, enforce_file_format=True)
     page = recorded.page
-    page.goto(server + "/")
-    e2e.wait_state(page, "ready", timeout=60)
-    pick_files(page, [path])
-    page.locator("tr.series", has_text="kind seg-1bit").get_by_role("button").click()
-    page.wait_for_selector("#viewer-canvas[data-shown='none']")
+    _open_what_cannot_be_shown(page, server, e2e, ds, tmp_path / "seg.dcm", "seg-1bit")
     e2e.screenshot(page, "viewer-one-bit-seg")
     assert "1-bit images (segmentations) are not shown by this viewer" in page.inner_text("#viewer-message")

@@ -113,17 +113,19 @@ def _upload_two_files(page: Any, url: str, e2e: Any, until: str) -> None:
     page.locator("#upload-text", has_text=until).wait_for(timeout=120_000)
 
 
-def _cine_series(tmp_path: Path, count: int) -> Path:
-    """A folder of `count` small cine instances of one series, not gated by the review (these tests are
-    about the transport)."""
+def _cine_series(tmp_path: Path, count: int, series_count: int = 1) -> Path:
+    """A folder of `count` small cine instances in each of `series_count` series of one study, not gated by
+    the review (these tests are about the transport)."""
     folder = tmp_path / "cines"
     folder.mkdir()
-    series = pydicom.uid.generate_uid()
-    for number in range(1, count + 1):
-        ds = _cine(series, number, rle=False)
-        ds.BurnedInAnnotation = "NO"
-        ds.Modality = "OT"
-        ds.save_as(folder / f"c{number}.dcm", enforce_file_format=True)
+    for k in range(series_count):
+        series = pydicom.uid.generate_uid()
+        for number in range(1, count + 1):
+            ds = _cine(series, number, rle=False)
+            ds.BurnedInAnnotation = "NO"
+            ds.Modality = "OT"
+            name = f"c{number}.dcm" if k == 0 else f"s{k}c{number}.dcm"
+            ds.save_as(folder / name, enforce_file_format=True)
     return folder
 
 
@@ -288,13 +290,7 @@ def test_a_busy_server_shows_a_countdown_and_the_resume_counts_what_it_holds(
     token = Tokens(data / "tokens.sqlite").create("e2e", per_minute=3)
     server = launch_registered(dist_dir(), data=data)
     servers.append(server)
-    folder = tmp_path / "two series"
-    folder.mkdir()
-    for series in (pydicom.uid.generate_uid(), pydicom.uid.generate_uid()):  # one study, two series
-        for number in range(1, 7):
-            ds = _cine(series, number, rle=False)
-            ds.BurnedInAnnotation, ds.Modality = "NO", "OT"  # not gated: this test is about the transport
-            ds.save_as(folder / f"{series[-6:]}-{number}.dcm", enforce_file_format=True)
+    folder = _cine_series(tmp_path, 6, series_count=2)  # one study, two series
     page = recorded.page
     preset_upload(page, token)
     page.goto(server.url + "/")
