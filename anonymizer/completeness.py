@@ -155,9 +155,18 @@ def _meta(data: bytes) -> tuple[int, str | None]:
     return pos, ts
 
 
-def find_incomplete(data: bytes, size: int) -> Incomplete | None:
+def find_incomplete(data: bytes, size: int, resume: int = 0) -> Incomplete | None:
     """Where a file of `size` bytes, whose first bytes are `data`, is cut; None if the prefix shows no cut
-    (or the file is not plain enough to tell: deflated, damaged, no DICOM)."""
+    (or the file is not plain enough to tell: deflated, damaged, no DICOM).
+
+    `resume`: the offset of a top-level element of an explicit VR little endian data set before which
+    everything lies whole inside `data` (the study list's scan stops there, summary_scan.Scan.resume): the
+    walk starts there instead of walking those elements a second time."""
+    if resume:
+        try:
+            return _Walk(data, size, True).elements(resume, False, 0, 0)[1]
+        except (_OutOfPrefix, struct.error):
+            return None
     if len(data) >= 132 and data[128:132] == b"DICM":
         pos, ts = _meta(data)
         if ts == _DEFLATED:

@@ -146,8 +146,9 @@ def summarize(data: bytes, complete: bool, size: int | None = None) -> dict[str,
     if not data:
         return {"status": "skipped", "reason": "empty file"}
     known = len(data) if complete else size
-    cut = find_incomplete(data, known) if known else None
     scan = scan_summary(data, SCANNED_TAGS, LAST_SUMMARY_TAG)
+    # (the elements the scan walked lie whole inside the prefix: the check starts where it stopped)
+    cut = find_incomplete(data, known, scan.resume if scan is not None else 0) if known else None
     header = _fast_header(scan) if scan is not None else None
     reached = scan is not None and scan.reached
     if header is None:

@@ -45,6 +45,9 @@ class Scan:
     meta: dict[int, tuple[str, bytes]]
     elements: dict[int, tuple[str, bytes]]
     reached: bool  # whether the data went past `stop_after` (so every wanted element was seen)
+    # Where the scan stopped when `reached`: the offset of the first top-level element after `stop_after`.
+    # Every element before it lies whole inside the data scanned (completeness.py resumes from here).
+    resume: int = 0
 
     def dataset(self) -> Dataset:
         """The same elements as a pydicom Dataset (for values `plain_text` leaves to pydicom)."""
@@ -190,4 +193,4 @@ def scan_summary(data: bytes, wanted: frozenset[int], stop_after: int) -> Scan |
         reached = False  # the prefix ended inside an element header or a sequence
     except _Unusual:
         return None
-    return Scan(meta, raw, reached)
+    return Scan(meta, raw, reached, pos if reached else 0)

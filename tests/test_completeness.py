@@ -11,7 +11,8 @@ from corpus import data_file, file, public_files
 
 from anonymizer.browser_api import handle
 from anonymizer.completeness import find_incomplete
-from anonymizer.study_summary import summarize
+from anonymizer.study_summary import LAST_SUMMARY_TAG, SCANNED_TAGS, summarize
+from anonymizer.summary_scan import scan_summary
 
 PREFIX = 16 * 1024  # the page's prefix (static/worker.mjs)
 # The corpus's own cut files: pydicom ships them to test its handling of truncation.
@@ -83,3 +84,18 @@ def test_worker_index_many_passes_the_size(tmp_path: Path) -> None:
     cut, whole = json.loads(handle(json.dumps({"cmd": "index_many", "items": items})))["results"]
     assert cut["status"] == "ok" and cut["flags"][0].startswith("incomplete file: it ends before its image")
     assert whole["status"] == "ok" and not any("incomplete" in f for f in whole["flags"])
+
+
+@pytest.mark.parametrize("path", public_files(), ids=lambda p: p.name)
+@pytest.mark.parametrize("keep", [1.0, 0.9, 0.6, 0.3])
+def test_resuming_where_the_summary_scan_stopped_finds_what_the_whole_walk_finds(
+    path: Path, keep: float
+) -> None:
+    """The study list walks a prefix once: the check starts where the summary's scan stopped."""
+    whole = path.read_bytes()
+    data = whole[: int(len(whole) * keep)]
+    for prefix in (data[:PREFIX], data):
+        scan = scan_summary(prefix, SCANNED_TAGS, LAST_SUMMARY_TAG)
+        if scan is None or not scan.reached:
+            continue
+        assert find_incomplete(prefix, len(data), scan.resume) == find_incomplete(prefix, len(data))
