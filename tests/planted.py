@@ -33,8 +33,6 @@ from anonymizer.table import is_repeating_group, load_table
 
 TEXT_VRS = frozenset({"LO", "SH", "ST", "LT", "UT", "UC", "PN", "UR", "AE"})
 BINARY_VRS = frozenset({"OB", "OW", "OF", "OD", "OL", "OV", "UN"})
-DATE_VRS = frozenset({"DA", "DT", "TM"})
-NUMERIC_VRS = frozenset({"DS", "IS", "US", "SS", "UL", "SL", "FL", "FD", "SV", "UV", "AT"})
 PLANTED_UID_ROOT = "1.2.826.0.1.3680043.10.998"
 TOKEN_RE = re.compile(rb"TKN\d{5}[A-Z]{2}", re.IGNORECASE)
 UID_RE = re.compile(re.escape(PLANTED_UID_ROOT.encode()) + rb"\.\d\.1\d{5}")
