@@ -25,73 +25,12 @@ from pydicom.multival import MultiValue
 
 from .dates import InvalidDateError, shift_value
 from .dummies import dummy_value
-from .iod_types import defined_at_top_level
 from .plan import Step
 from .scrub import scrub
+from .unlisted_rules import BINARY_VRS, LOCAL_CODE, LOCAL_SCHEME, TEXT_VRS, code_action, text_or_binary_action
 
 if TYPE_CHECKING:
     from .walker import Context
-
-TEXT_VRS = frozenset({"LO", "SH", "ST", "LT", "UT", "UC"})
-LONG_TEXT_VRS = frozenset({"ST", "LT", "UT", "UC"})
-# Code Value, Coding Scheme Designator and Version, Code Meaning, Long Code Value, URN Code Value
-CODE_TAGS = frozenset({0x00080100, 0x00080102, 0x00080103, 0x00080104, 0x00080119, 0x00080120})
-# PS3.16 Table 8-1: coding schemes whose codes are public (a local or private code is anything else).
-STANDARD_SCHEMES = frozenset(
-    {
-        "DCM",
-        "SCT",
-        "SRT",
-        "LN",
-        "UCUM",
-        "FMA",
-        "RADLEX",
-        "NCIT",
-        "UMLS",
-        "I10",
-        "I9C",
-        "I10P",
-        "ICD10",
-        "ICD11",
-        "ACR",
-        "BI",
-        "MDC",
-        "NEU",
-        "UBERON",
-        "MA",
-        "NCBITAXON",
-        "RXNORM",
-        "ATC",
-        "MSH",
-        "HPC",
-        "ICDO3",
-        "NCDR",
-        "ISO3166_1",
-        "ISO639_1",
-        "ISO639_2",
-        "IETF4646",
-        "C4",
-        "C5",
-        "CD2",
-        "NPI",
-        "UPC",
-        "DC",
-        "RFC5646",
-        "IBSI",
-        "NDC",
-        "SNM3",
-    }
-)
-
-
-def is_local_code(ds: object) -> bool | None:
-    """For a code item (PS3.3 Table 8.8-1): True when its scheme is private or local; None if no code."""
-    designator = getattr(ds, "CodingSchemeDesignator", None)
-    if designator is None:
-        return None
-    text = str(designator).strip().upper()
-    return text not in STANDARD_SCHEMES
-
 
 DATE_VRS = frozenset({"DA", "DT"})
 
@@ -181,7 +120,7 @@ def clean(ctx: Context, elem: DataElement, where: Where) -> Step:
         return _step(elem, where, "C", new=_map_values(elem.value, lambda v: scrub(str(v), ctx.scrubber)))
     if vr == "PN":
         return dummy(ctx, elem, where)
-    if vr in {"OB", "OW", "UN", "UR"}:
+    if vr in BINARY_VRS or vr in {"UN", "UR"}:
         return remove(ctx, elem, where)
     return _step(elem, where, "K")  # codes and numbers: nothing to clean
 
@@ -217,6 +156,14 @@ def pseudonym(ctx: Context, elem: DataElement, where: Where) -> Step:
     return _step(elem, where, "pseudonym", new=new)
 
 
+def local_code(ctx: Context, elem: DataElement, where: Where) -> Step:
+    """A code of a private or local scheme (PS3.16 8.2): the scheme's name becomes a neutral private
+    designator, every other part of the code a dummy (the item stays a valid code, E.1-1 Note 7)."""
+    if int(elem.tag) == 0x00080102:  # Coding Scheme Designator: "99MYHOSP" names the site
+        return _step(elem, where, "D", new=_map_values(elem.value, lambda v: LOCAL_SCHEME))
+    return dummy(ctx, elem, where)
+
+
 ACTIONS: dict[str, Callable[[Context, DataElement, Where], Step]] = {
     "X": remove,
     "Z": zero,
@@ -226,16 +173,27 @@ ACTIONS: dict[str, Callable[[Context, DataElement, Where], Step]] = {
     "U": uid,
     "shift": shift,
     "pseudonym": pseudonym,
+    LOCAL_CODE: local_code,
 }
 
 _CLASS_UID = re.compile(r"(Class|TransferSyntax|CodingScheme|ContextGroup|MappingResource|Implementation)")
 
 
 def is_definition_uid(keyword: str) -> bool:
-    """UID attributes that name a definition (a SOP Class, a coding scheme...), not an instance: kept."""
+    """UID attributes that name a definition (a SOP Class, a coding scheme...), not an instance."""
     # "...CreatorUID" (Private Coding Scheme Creator, Context Group Extension Creator) names an
     # organization, so it is an instance UID for this purpose: mapped.
     return bool(keyword) and bool(_CLASS_UID.search(keyword)) and "Creator" not in keyword
+
+
+def _kept_uid(ctx: Context, elem: DataElement) -> bool:
+    """Only UIDs the standard registers are kept verbatim (PS3.6 Annex A); any other value may carry
+    anything, whatever the attribute says it is. The one exception is the file's own SOP Class when it
+    is a private one: a definition attribute holding it names what the object is, not who it is about."""
+    values = [str(v).strip() for v in _values(elem.value)]
+    if all(ctx.is_well_known(v) for v in values):
+        return True
+    return is_definition_uid(elem.keyword or "") and all(v == ctx.sop_class for v in values)
 
 
 def unlisted_action(
@@ -259,29 +217,14 @@ def unlisted_action(
             return "K", "safety net: time of day kept (whole-day date shift)"
         return "D", "safety net: time"
     if vr == "UI":
-        if is_definition_uid(elem.keyword or "") or all(
-            ctx.is_well_known(str(v)) for v in _values(elem.value)
-        ):
-            return "K", "safety net: UID of a definition, not an instance"
+        if _kept_uid(ctx, elem):
+            return "K", "safety net: a registered UID of a definition (PS3.6 Annex A), not an instance"
         return "U", "safety net: UID"
     if vr in {"AE", "UR"}:
         return "X", f"safety net: {vr} removed"
     if vr == "UN":
         return "X", "safety net: unknown content (UN) removed"
-    if code is not None and int(elem.tag) in CODE_TAGS and mode != "normal":
-        # E.1-1 Note 7/10: codes of standard schemes identify nobody and carry the content's meaning;
-        # private or local codes (PS3.16 8.2: designators "99...") may, and are replaced.
-        if not code or int(elem.tag) in (0x00080102, 0x00080103):
-            return "K", "code of a standard coding scheme kept (E.1-1 Note 10)"
-        return "D", "code of a private or local coding scheme replaced (E.1-1 Note 7)"
-    if vr in TEXT_VRS and len(tags) == 1:
-        defined = defined_at_top_level(ctx.sop_class, tags[0])
-        if defined is False:
-            return "X", "free text not defined in this IOD: removed (E.1-1 Note 13)"
-        if defined is None and vr in LONG_TEXT_VRS:
-            return "X", "long free text in an unknown IOD: removed (E.1-1 Notes 5, 6)"
-    if mode == "dummy" and vr in TEXT_VRS:
-        return "D", "inside a D sequence: free text replaced"
-    if mode == "clean" and vr in TEXT_VRS:
-        return "C", "inside a C sequence: free text scrubbed"
+    for decided in (code_action(int(elem.tag), code), text_or_binary_action(ctx, elem, tags, mode)):
+        if decided is not None:
+            return decided
     return "K", "not in Table E.1-1: kept"

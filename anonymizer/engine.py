@@ -23,6 +23,7 @@ from . import __version__
 from .config import PACSBIN, Config
 from .encapsulated_text import BOT_REBUILT, strip_encapsulated_text
 from .errors import DeidentificationError, UnsupportedError, unexpected
+from .last_scrub import LAST_SCRUB, last_scrub
 from .marking import marking_steps
 from .options import Option
 from .plan import Plan, Step
@@ -158,6 +159,12 @@ def make_plan(ds: FileDataset, config: Config) -> Plan:
     marks = marking_steps(ds, config, ctx.method)
     marked = {s.tag for s in marks}
     steps = [s for s in ctx.plan_dataset(ds, (), "", "normal") if s.tag not in marked]
+    scrubbed = last_scrub(steps, ctx.scrubber)
+    if scrubbed:
+        ctx.flags.append(
+            f"{scrubbed} kept text value(s) held the file's own identifiers, now blanked: look for "
+            f"\"{LAST_SCRUB}\" below"
+        )
     check_value_types(steps)
     pixel = _pixel_step(ds, config, ctx.flags)
     if pixel is not None:

@@ -7,15 +7,21 @@ every file, run and machine that has the key, and nothing can be reversed withou
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass, field
 
+from pydicom._uid_dict import UID_dictionary  # the registry (PS3.6 Annex A); pydicom.uid uses it
 from pydicom.dataset import Dataset
 
 from .keys import SecretKey
 
 # PS3.5 9.1: UIDs under the DICOM root (SOP Classes, Transfer Syntaxes, coding schemes, ...) are defined
-# by the standard and identify nobody: never replaced.
+# by the standard and identify nobody: never replaced. Only REGISTERED ones (PS3.6 Annex A): a writer may
+# put anything under the root ("1.2.840.10008.5.1.4.1.1.2.<MRN>"), and such a value is an instance UID.
 DICOM_UID_ROOT = "1.2.840.10008."
+# PS3.6 Table A-3: Context Group UIDs, 1.2.840.10008.6.1.<n> (about 1,500 of them; pydicom's registry
+# does not carry this table, so the form is checked instead).
+_CONTEXT_GROUP_UID = re.compile(r"1\.2\.840\.10008\.6\.1\.[1-9]\d{0,4}")
 
 # Shift range (days, into the past): at least one year, at most ten, so the true dates cannot be guessed
 # from the shifted ones and ages at examination stay plausible (PS3.15 E.3.6).
@@ -24,7 +30,13 @@ MAX_SHIFT_DAYS = 3652
 
 
 def is_well_known_uid(uid: str) -> bool:
-    return uid.startswith(DICOM_UID_ROOT) or uid.strip() in {"", "1.2.840.10008"}
+    """A UID the standard registers (PS3.6 Annex A), which identifies nobody and is never replaced."""
+    uid = uid.strip().rstrip("\x00")
+    if uid in {"", "1.2.840.10008"}:
+        return True
+    if not uid.startswith(DICOM_UID_ROOT):
+        return False
+    return uid in UID_dictionary or _CONTEXT_GROUP_UID.fullmatch(uid) is not None
 
 
 @dataclass

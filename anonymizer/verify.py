@@ -21,6 +21,7 @@ from .config import BASIC, PACSBIN, Config
 from .engine import make_plan
 from .errors import DeidentificationError
 from .keys import SecretKey
+from .last_scrub import LAST_SCRUB
 from .options import Option, check_options
 from .plan import Step
 from .reader import read_dataset
@@ -36,6 +37,7 @@ CHECKS = (
     "no private elements, at any depth",
     "no element the profile removes (X, overlays, curves, unknown free text...), at any depth",
     "no value in an element the profile empties (Z)",
+    "no kept text holds one of the file's own identifiers (the last scrub would blank it)",
     "pixels: Burned In Annotation (0028,0301) is not YES",
 )
 
@@ -80,6 +82,8 @@ def _left_behind(step: Step) -> str | None:
         return None
     if step.removed:
         return f"{step.path} {step.keyword or ''} is present; the profile removes it ({step.rule})"
+    if LAST_SCRUB in step.rule:
+        return f"{step.path} {step.keyword or ''} holds one of the file's own identifiers ({LAST_SCRUB})"
     if step.action == "Z" and step.old not in (None, "", b"") and step.new in (None, "", b""):
         return f"{step.path} {step.keyword or ''} holds a value; the profile empties it ({step.rule})"
     return None

@@ -24,7 +24,7 @@ from importlib import resources
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 
-from .actions import ACTIONS, Where, is_local_code, unlisted_action
+from .actions import ACTIONS, Where, unlisted_action
 from .config import Config
 from .errors import UnsupportedError
 from .iod_types import resolve
@@ -32,6 +32,7 @@ from .options import Option
 from .plan import Step
 from .pseudonyms import Derivations, is_well_known_uid
 from .table import Row, is_repeating_group, load_table
+from .unlisted_rules import is_local_code
 
 MAX_DEPTH = 64
 PATIENT_PSEUDONYM_TAGS = {0x00100010, 0x00100020}  # Patient's Name, Patient ID (top level)

@@ -1,0 +1,66 @@
+"""The last scrub: no kept text value may hold one of the file's own identifiers.
+
+Table E.1-1 keeps what it does not list, and our written decisions keep some text on purpose (Code
+Meanings, technical descriptions, Window Center & Width Explanation...). Real files write the patient into
+such values ("W/L for <name>", a Code Meaning "seen by <Patient ID>", a Document Title "Report for
+<name>"). So after planning, every text value the plan keeps, at any depth, is scrubbed of the identifiers
+the same file holds elsewhere (scrub.py: names and their parts, IDs, accession, birth date spellings,
+institution...), exactly as the C action scrubs free text (PS3.15 E.1-1a: C). The step then says so, the
+review screen shows it, and the server's re-check (verify.py) refuses a file in which it would blank
+anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from pydicom.multival import MultiValue
+
+from .dummies import dummy_value
+from .plan import Step
+from .scrub import scrub
+from .unlisted_rules import TEXT_VRS
+
+LAST_SCRUB = "last scrub: the file's own identifiers blanked"
+# Code strings cannot hold "*" (PS3.5 6.2): a CS that holds an identifier is replaced by a dummy instead.
+_CODE_STRING = "CS"
+
+
+def _texts(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple, MultiValue)):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def _scrubbed(step: Step, scrubber: Any) -> Step | None:
+    """The step with its kept value scrubbed, or None when the value holds none of the identifiers."""
+    old = _texts(step.old)
+    new = [scrub(text, scrubber) for text in old]
+    if new == old:
+        return None
+    rule = f"{step.rule}; {LAST_SCRUB}"
+    if step.vr == _CODE_STRING:
+        return replace(step, action="D", new=dummy_value("CS", step.tag, step.old), rule=rule)
+    value = new if isinstance(step.old, (list, tuple, MultiValue)) else new[0]
+    return replace(step, action="C", new=value, rule=rule)
+
+
+def last_scrub(steps: list[Step], scrubber: Any) -> int:
+    """Scrub, in place, every text value the plan keeps, at any depth; returns how many were changed."""
+    if scrubber is None:
+        return 0
+    changed = 0
+    for i, step in enumerate(steps):
+        if step.items is not None:
+            changed += sum(last_scrub(item, scrubber) for item in step.items)
+            continue
+        if step.created or step.action != "K" or (step.vr not in TEXT_VRS and step.vr != _CODE_STRING):
+            continue
+        scrubbed = _scrubbed(step, scrubber)
+        if scrubbed is not None:
+            steps[i] = scrubbed
+            changed += 1
+    return changed
