@@ -1,4 +1,4 @@
-"""What each date attribute is a date of (data/dates.csv), so that only the patient's care moves with the shift.
+"""What each date attribute is a date of (data/dates.csv): only the patient's care moves with the shift.
 
 Under Retain Longitudinal Temporal Information with Modified Dates (PS3.15 E.3.6) the patient's dates move by
 one secret shift. A date that someone can know from elsewhere (the version of a context group, a scanner's
@@ -17,6 +17,9 @@ from pydicom.datadict import dictionary_VR
 
 DATE_VRS = frozenset({"DA", "DT"})
 _TEMPORAL_VRS = frozenset({"DA", "DT", "TM"})
+# Text VRs a converter may have written a date in; a number or bytes cannot take a shifted date back (and a
+# listed attribute written so is refused whole by vr_fit.py).
+_STRING_VRS = frozenset("AE AS CS DA DS DT IS LO LT PN SH ST TM UC UI UR UT".split())  # noqa: SIM905
 
 
 class DateKind(Enum):
@@ -28,7 +31,9 @@ class DateKind(Enum):
 @cache
 def _kinds() -> dict[int, DateKind]:
     text = resources.files("anonymizer").joinpath("data/dates.csv").read_text("utf-8")
-    return {int(r["tag"].replace(",", ""), 16): DateKind(r["kind"]) for r in csv.DictReader(text.splitlines())}
+    return {
+        int(r["tag"].replace(",", ""), 16): DateKind(r["kind"]) for r in csv.DictReader(text.splitlines())
+    }
 
 
 def date_kind(tag: int) -> DateKind | None:
@@ -48,6 +53,8 @@ def _dictionary_temporal_vr(tag: int) -> str | None:
 
 
 def date_vr(tag: int, written: str) -> str | None:
-    """DA, DT or TM when the value is a date or time: its attribute's dictionary VR is one (whatever VR a
-    converter wrote, e.g. Series Date as IS), or it was written as one; None otherwise."""
-    return _dictionary_temporal_vr(tag) or (written if written in _TEMPORAL_VRS else None)
+    """DA, DT or TM when the value is a date or time: its attribute's dictionary VR is one (whatever text VR
+    a converter wrote, e.g. Series Date as IS), or it was written as one; None otherwise."""
+    if written in _TEMPORAL_VRS:
+        return _dictionary_temporal_vr(tag) or written
+    return _dictionary_temporal_vr(tag) if written in _STRING_VRS else None
