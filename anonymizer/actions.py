@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from pydicom.dataelem import DataElement
 from pydicom.multival import MultiValue
 
-from .date_kinds import DateKind, date_kind, date_vr
+from .date_kinds import DateKind, date_kind, date_reason, date_vr
 from .dates import InvalidDateError, is_time, shift_value
 from .dummies import dummy_value
 from .iod_types import defined_at_top_level
@@ -321,14 +321,12 @@ def modified_date_action(tag: int, care: str, other: str) -> tuple[str, str]:
     kind = date_kind(tag)
     if kind is DateKind.CARE:
         return care, "a date of the patient's care: shifted (data/dates.csv)"
+    why = f"{date_reason(tag)} (data/dates.csv)"
     if kind is DateKind.RESOURCE:
         return "K", (
             "a date of a public resource, not of the patient's care: shifting it would reveal the patient's "
-            "shift, kept as written (data/dates.csv)"
+            f"shift, kept as written: {why}"
         )
     if kind is DateKind.OTHER:
-        return other, (
-            "not a date of the patient's care (equipment, authorization, expiry...): shifting it would "
-            "reveal the patient's shift, never shifted (data/dates.csv)"
-        )
+        return other, f"not a date of the patient's care: shifting it would reveal the patient's shift: {why}"
     return "X", "a date where the dictionary knows no date attribute: cannot tell care from resource, removed"

@@ -29,16 +29,24 @@ class DateKind(Enum):
 
 
 @cache
-def _kinds() -> dict[int, DateKind]:
+def _kinds() -> dict[int, tuple[DateKind, str]]:
     text = resources.files("anonymizer").joinpath("data/dates.csv").read_text("utf-8")
     return {
-        int(r["tag"].replace(",", ""), 16): DateKind(r["kind"]) for r in csv.DictReader(text.splitlines())
+        int(r["tag"].replace(",", ""), 16): (DateKind(r["kind"]), r["reason"])
+        for r in csv.DictReader(text.splitlines())
     }
 
 
 def date_kind(tag: int) -> DateKind | None:
     """The kind of a DA/DT attribute of the dictionary; None for any other tag."""
-    return _kinds().get(tag)
+    found = _kinds().get(tag)
+    return None if found is None else found[0]
+
+
+def date_reason(tag: int) -> str:
+    """Why the attribute has its kind (data/dates.csv), for the plan's rule; empty for any other tag."""
+    found = _kinds().get(tag)
+    return "" if found is None else found[1]
 
 
 @cache

@@ -8,7 +8,7 @@ from importlib import resources
 import pytest
 from pydicom.datadict import DicomDictionary
 
-from anonymizer.date_kinds import DateKind, date_kind, date_vr
+from anonymizer.date_kinds import DateKind, date_kind, date_reason, date_vr
 from anonymizer.table import load_table
 
 
@@ -76,6 +76,11 @@ def test_row_matches_the_dictionary_and_has_a_reason(row: dict[str, str]) -> Non
 )
 def test_kinds_of_known_attributes(tag: int, kind: DateKind) -> None:
     assert date_kind(tag) is kind
+
+
+def test_reason_is_loaded_with_the_kind() -> None:
+    assert "Context Group" in date_reason(0x00080106)
+    assert date_reason(0x00100010) == ""
 
 
 def test_unknown_tags_have_no_kind() -> None:

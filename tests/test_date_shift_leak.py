@@ -25,7 +25,7 @@ from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
 from anonymizer.config import Config
-from anonymizer.date_kinds import DateKind, date_kind, date_vr
+from anonymizer.date_kinds import DateKind, date_kind, date_reason, date_vr
 from anonymizer.dates import InvalidDateError, shift_value
 from anonymizer.engine import deidentify, plan_bytes
 from anonymizer.errors import DeidentificationError
@@ -150,6 +150,12 @@ def test_every_date_planted_reveals_no_shift() -> None:
     assert check_plan(plan, _shift_of(data)) == []
     planted = {s.tag for top in plan.dataset for s in top.walk() if date_kind(s.tag) is not None}
     assert planted == set(DATE_TAGS)
+    # Every care date is shifted at the top level but the two the table removes under every date option.
+    unshifted = {s.keyword for s in plan.dataset if date_kind(s.tag) is DateKind.CARE and s.action != "shift"}
+    assert unshifted == {"PatientBirthDate", "GPSTimeStamp"}
+    for s in plan.dataset:
+        if date_kind(s.tag) in (DateKind.RESOURCE, DateKind.OTHER):
+            assert date_reason(s.tag) in s.rule, s.path  # the plan says why it is not shifted
 
 
 @pytest.mark.parametrize("tag", [0x00080106, 0x00080107, 0x0040DB06, 0x0040DB07])
