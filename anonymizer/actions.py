@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 from pydicom.dataelem import DataElement
 from pydicom.multival import MultiValue
 
-from .dates import InvalidDateError, shift_value
+from .date_kinds import DateKind, date_kind, date_reason, date_vr
+from .dates import InvalidDateError, is_time, shift_value
 from .dummies import dummy_value
 from .plan import Step
 from .scrub import scrub
@@ -104,10 +105,13 @@ def clean(ctx: Context, elem: DataElement, where: Where) -> Step:
     vr = elem.VR
     if vr == "SQ":
         return ctx.recurse(elem, where, "clean", "C")
-    if vr in DATE_VRS:
+    temporal = date_vr(int(elem.tag), vr)  # a date written with another VR is still a date
+    if temporal in DATE_VRS:
         return shift(ctx, elem, where) if ctx.shift_days is not None else dummy(ctx, elem, where)
-    if vr == "TM":
-        return _step(elem, where, "K")  # whole-day shifts keep the time of day (PS3.15 E.3.6)
+    if temporal == "TM":
+        if vr == "TM" or all(is_time(str(v)) for v in _values(elem.value)):
+            return _step(elem, where, "K")  # whole-day shifts keep the time of day (PS3.15 E.3.6)
+        return _replaced(ctx, elem, where, f"not a time ({vr} where the dictionary says TM)")
     if int(elem.tag) == 0x00080201:
         # Timezone Offset From UTC: kept when it is an offset (&ZZXX, PS3.5 6.2), else it is not clean.
         ok = all(re.fullmatch(r"[+-]\d{4}", str(v).strip()) for v in _values(elem.value))
@@ -136,17 +140,30 @@ def uid(ctx: Context, elem: DataElement, where: Where) -> Step:
     return _step(elem, where, "U", new=_map_values(elem.value, lambda v: ctx.map_uid(str(v))))
 
 
+def _replaced(ctx: Context, elem: DataElement, where: Where, why: str) -> Step:
+    """A value that should be a date or time and is not: a dummy of the VR it was written with, or removed
+    when that VR has none."""
+    try:
+        step = _step(elem, where, "D", new=dummy_value(elem.VR, int(elem.tag), elem.value))
+    except KeyError:
+        step = _step(elem, where, "X")
+    step.rule += f"; {why}: {'replaced' if step.action == 'D' else 'removed'}"
+    return step
+
+
 def shift(ctx: Context, elem: DataElement, where: Where) -> Step:
     """Move every date of the element by the patient's shift. A value that is not a date cannot be
-    shifted and is not kept: it is replaced by a dummy and the plan says so."""
+    shifted and is not kept: it is replaced by a dummy and the plan says so. A date written with another
+    VR (Series Date as IS) is shifted as its attribute's DA or DT."""
     assert ctx.shift_days is not None
     days = ctx.shift_days
+    vr = date_vr(int(elem.tag), elem.VR) or elem.VR
     try:
-        new = _map_values(elem.value, lambda v: shift_value(elem.VR, str(v), days) if str(v).strip() else v)
+        if vr not in DATE_VRS:
+            raise InvalidDateError(f"{elem.VR} is not a date VR")
+        new = _map_values(elem.value, lambda v: shift_value(vr, str(v), days) if str(v).strip() else v)
     except InvalidDateError as exc:
-        step = _step(elem, where, "D", new=dummy_value(elem.VR, int(elem.tag), elem.value))
-        step.rule += f"; invalid {elem.VR} replaced ({exc})"
-        return step
+        return _replaced(ctx, elem, where, f"invalid {vr} ({exc})")
     return _step(elem, where, "shift", new=new)
 
 
@@ -208,12 +225,17 @@ def unlisted_action(
         return {"normal": "K", "dummy": "D", "clean": "C"}[mode], "unlisted sequence: items cleaned"
     if vr == "PN":
         return "D", "safety net: person name"
-    if vr in DATE_VRS:
+    temporal = date_vr(tags[-1], vr)  # the dictionary's VR wins over the written one (Series Date as IS)
+    if temporal in DATE_VRS:
         if ctx.full_dates:
             return "K", "safety net: date (Retain Full Dates)"
-        return ("shift" if ctx.shift_days is not None else "D"), "safety net: date"
-    if vr == "TM":
+        if ctx.shift_days is None:
+            return "D", "safety net: date"
+        return modified_date_action(tags[-1], "shift", "X")
+    if temporal == "TM":
         if ctx.shift_days is not None or ctx.full_dates:
+            if vr != "TM":
+                return "C", f"safety net: a time written as {vr}, kept if it reads as a time"
             return "K", "safety net: time of day kept (whole-day date shift)"
         return "D", "safety net: time"
     if vr == "UI":
@@ -228,3 +250,26 @@ def unlisted_action(
         if decided is not None:
             return decided
     return "K", "not in Table E.1-1: kept"
+
+
+def modified_date_action(tag: int, care: str, other: str) -> tuple[str, str]:
+    """Under Modified Dates, the action for a date by its kind (data/dates.csv): only the patient's care
+    moves with the patient's shift. Any other date that someone can know from elsewhere would give the
+    shift away if it moved too; kept as written near the care dates, it would give those away. So a public
+    resource's version is kept (it lies nowhere near the care), and any other date takes the Basic Profile
+    action (removed or replaced); a date of unknown kind is removed.
+
+    `care` and `other`: the actions for those kinds (the table's C or the safety net's shift; the row's
+    basic action resolved, or X for an unlisted attribute)."""
+    kind = date_kind(tag)
+    if kind is DateKind.CARE:
+        return care, "a date of the patient's care: shifted (data/dates.csv)"
+    why = f"{date_reason(tag)} (data/dates.csv)"
+    if kind is DateKind.RESOURCE:
+        return "K", (
+            "a date of a public resource, not of the patient's care: shifting it would reveal the patient's "
+            f"shift, kept as written: {why}"
+        )
+    if kind is DateKind.OTHER:
+        return other, f"not a date of the patient's care: shifting it would reveal the patient's shift: {why}"
+    return "X", "a date where the dictionary knows no date attribute: cannot tell care from resource, removed"

@@ -15,6 +15,8 @@ from datetime import date, timedelta
 _DA = re.compile(r"^(\d{4})(?:[.-]?(\d{2})(?:[.-]?(\d{2}))?)?$")
 # DT is YYYY[MM[DD[HH[MM[SS[.F{1,6}]]]]]][&ZZXX]
 _DT = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2}(?:\d{2}(?:\d{2}(?:\.\d{1,6})?)?)?)?([+-]\d{4})?$")
+# TM is HH[MM[SS[.F{1,6}]]]; ACR-NEMA wrote HH:MM:SS.
+_TM = re.compile(r"^\d{2}(?::?\d{2}(?::?\d{2}(?:\.\d{1,6})?)?)?$")
 
 
 class InvalidDateError(ValueError):
@@ -71,3 +73,8 @@ def shift_value(vr: str, value: str, days: int) -> str:
         start, _, end = value.partition("-")
         return "-".join(one(part, days) if part.strip() else "" for part in (start, end))
     return one(value, days)
+
+
+def is_time(value: str) -> bool:
+    """Whether a value reads as a TM (a time of day written with another VR is kept only if it is one)."""
+    return bool(_TM.match(value.strip()))

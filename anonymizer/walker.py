@@ -24,8 +24,9 @@ from importlib import resources
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 
-from .actions import ACTIONS, Where, unlisted_action
+from .actions import ACTIONS, Where, modified_date_action, unlisted_action
 from .config import Config
+from .date_kinds import DATE_VRS, DateKind, date_kind, date_vr
 from .errors import UnsupportedError
 from .iod_types import resolve
 from .options import Option
@@ -178,8 +179,18 @@ class Context:
         action, why = resolve(code, self.sop_class, tags)
         if why:
             rule += f" -> {action}, {why}"
-        if action == "C" and elem.VR in {"DA", "DT"} and self.shift_days is None:
-            action = "D"
+        if action == "C" and date_vr(int(elem.tag), elem.VR) in DATE_VRS:
+            if self.shift_days is None:
+                action = "D"
+            else:
+                # Only the patient's care moves with the shift (data/dates.csv); a date of another kind takes
+                # the row's Basic Profile action, resolved like any other.
+                basic, basic_why = resolve(row.basic, self.sop_class, tags)
+                action, why = modified_date_action(int(elem.tag), "C", basic)
+                if action != "C":
+                    rule += f" -> {action}, {why}"
+                    if date_kind(int(elem.tag)) is DateKind.OTHER:
+                        rule += f" (basic {row.basic}" + (f", {basic_why})" if basic_why else ")")
         return action, rule
 
     # -- private elements ---------------------------------------------------------------------------

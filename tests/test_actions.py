@@ -18,6 +18,7 @@ from pydicom.sequence import Sequence
 from synthetic.e11_table import vr_vm
 
 from anonymizer.config import Config
+from anonymizer.date_kinds import DateKind, date_kind
 from anonymizer.engine import deidentify
 from anonymizer.iod_types import resolve
 from anonymizer.options import DEFAULT_OPTIONS, Option
@@ -126,6 +127,13 @@ def expected_action(row: Row, options: frozenset[Option], vr: str) -> str:
     action, _ = resolve(code, CT, (tag,))
     if action == "C" and vr in ("DA", "DT") and Option.RETAIN_MODIFIED_DATES not in options:
         action = "D"
+    elif action == "C" and vr in ("DA", "DT"):
+        # Only dates of the patient's care are shifted (data/dates.csv; tests/test_date_shift_leak.py)
+        kind = date_kind(tag)
+        if kind is DateKind.RESOURCE:
+            action = "K"
+        elif kind is DateKind.OTHER:
+            action, _ = resolve(row.basic, CT, (tag,))
     if tag in (0x00100010, 0x00100020) and action in ("Z", "D"):
         action = "pseudonym"
     if action == "C" and vr in ("OB", "OW", "UN", "UR"):
