@@ -77,18 +77,29 @@ class Cleaned:
 
     @property
     def rule(self) -> str:
-        done = "set to the sign of High Bit" if self.layout.signed else "zeroed"
         below = f", bits below bit {self.layout.low_bit} zeroed" if self.layout.low_bit else ""
+        if self.layout.signed:
+            return (
+                f"bits above High Bit set to the sign of High Bit{below}: {self.values} pixel values had "
+                "other bits there (an embedded overlay, or a writer that does not sign-extend) (PS3.5 8.1.1)"
+            )
         return (
-            f"bits above High Bit {done}{below}: {self.values} pixel values had bits set "
+            f"bits above High Bit zeroed{below}: {self.values} pixel values had bits set "
             "(an embedded overlay?) (PS3.5 8.1.1)"
         )
 
     @property
     def flag(self) -> str:
+        """For the reviewer: what it means first (something may be hidden there), then what was done."""
+        if self.layout.signed:
+            return (
+                f"pixel data: {self.values} pixel values had bits outside Bits Stored that were not the "
+                "sign (an embedded overlay, hidden marks, or a writer that does not sign-extend); they "
+                "are rewritten in the output, the image's values unchanged"
+            )
         return (
             f"pixel data: {self.values} pixel values had bits set outside Bits Stored (an embedded overlay "
-            "or hidden marks?); they are cleared in the output"
+            "or hidden marks?); they are cleared in the output, the image's values unchanged"
         )
 
 

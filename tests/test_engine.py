@@ -73,8 +73,11 @@ def test_public_file(path: Path) -> None:
     for value in _identifying_values(original):
         assert value.encode("latin-1", "replace") not in result.data, f"{value!r} left in output"
     ts = pydicom.uid.UID(str(original.file_meta.get("TransferSyntaxUID", "1.2.840.10008.1.2")))
-    if "PixelData" in original and not ts.is_compressed:
-        assert out.PixelData == original.PixelData
+    if "PixelData" in original and not ts.is_compressed and out.PixelData != original.PixelData:
+        # Only bits outside Bits Stored are cleared (mlut_18.dcm: negative values not sign-extended):
+        # a reader that masks to Bits Stored sees the same values, and the plan says what changed.
+        assert any("outside Bits Stored" in f for f in result.plan.flags)
+        assert (out.pixel_array == original.pixel_array).all()
 
 
 def test_deterministic(config: Config) -> None:
@@ -187,3 +190,103 @@ def test_pixels_that_cannot_be_redacted_fail_the_file() -> None:
         deidentify(
             data, CONFIG, path="x.dcm", pixels=PixelEdit(regions=(Region(Rect(0, 0, 5, 5), None, sop),))
         )
+
+
+# A 5x7 font, enough to write a name into an embedded overlay.
+_GLYPHS = {
+    "D": ["####.", "#...#", "#...#", "#...#", "#...#", "#...#", "####."],
+    "O": [".###.", "#...#", "#...#", "#...#", "#...#", "#...#", ".###."],
+    "E": ["#####", "#....", "#....", "####.", "#....", "#....", "#####"],
+    "J": ["..###", "...#.", "...#.", "...#.", "...#.", "#..#.", ".##.."],
+    "H": ["#...#", "#...#", "#...#", "#####", "#...#", "#...#", "#...#"],
+    "N": ["#...#", "##..#", "#.#.#", "#..##", "#...#", "#...#", "#...#"],
+    " ": ["....."] * 7,
+}
+
+
+def _text_pixels(lines: list[str], scale: int, count: int) -> list[tuple[int, int]]:
+    """(row, column) of the first `count` pixels of the lines drawn at `scale`, from (10, 4)."""
+    pixels = [
+        (10 + (n * 9 + r) * scale + dr, 4 + (i * 6 + c) * scale + dc)
+        for n, text in enumerate(lines)
+        for r in range(7)
+        for i, ch in enumerate(text)
+        for c in range(5)
+        if _GLYPHS[ch][r][c] == "#"
+        for dr in range(scale)
+        for dc in range(scale)
+    ]
+    assert len(pixels) >= count
+    return sorted(pixels)[:count]
+
+
+def _embedded_overlay_ct() -> tuple[bytes, Dataset]:
+    """pydicom's CT_small as a 12-bit CT (its values 128..2191 fit) with "DOE JOHN DOE" in bit 15 of 550
+    pixel values, declared as a retired embedded overlay (PS3.3 C.9.2: Overlay Bits Allocated 16, Bit
+    Position 15)."""
+    from corpus import file
+
+    ds = pydicom.dcmread(file("CT_small.dcm"))
+    ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 12, 11, 0
+    values = bytearray(ds.PixelData)
+    for row, column in _text_pixels(["DOE JOHN", "DOE"], 2, 550):
+        values[(row * ds.Columns + column) * 2 + 1] |= 0x80
+    ds.PixelData = bytes(values)
+    ds.add_new(0x60000010, "US", ds.Rows)
+    ds.add_new(0x60000011, "US", ds.Columns)
+    ds.add_new(0x60000040, "CS", "G")
+    ds.add_new(0x60000050, "SS", [1, 1])
+    ds.add_new(0x60000100, "US", 16)  # Overlay Bits Allocated: the overlay lives in Pixel Data
+    ds.add_new(0x60000102, "US", 15)  # Overlay Bit Position
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    return buf.getvalue(), ds
+
+
+def _values(ds: Dataset) -> list[int]:
+    data = ds.PixelData
+    return [int.from_bytes(data[i : i + 2], "little") for i in range(0, len(data), 2)]
+
+
+def test_an_embedded_overlay_in_the_high_bits_is_cleared_and_the_plan_says_so() -> None:
+    data, written = _embedded_overlay_ct()
+    original = pydicom.dcmread(io.BytesIO(data))
+    assert sum(v >> 12 != 0 for v in _values(original)) == 550
+    result = deidentify(data, CONFIG)
+    out = pydicom.dcmread(io.BytesIO(result.data))
+    assert _values(out) == [v & 0x0FFF for v in _values(original)]
+    assert not any(elem.tag.group == 0x6000 for elem in out)
+    step = next(s for s in result.plan.dataset if s.tag == 0x7FE00010)
+    assert step.action == "C" and step.old == original.PixelData and step.new == out.PixelData
+    assert step.rule.startswith("bits above High Bit zeroed: 550 pixel values had bits set")
+    assert any("550 pixel values had bits set outside Bits Stored" in f for f in result.plan.flags)
+    assert plan_bytes(data, CONFIG).dataset == result.plan.dataset  # --what-if shows the same
+
+
+def test_a_redaction_and_the_high_bit_clean_of_one_file_both_apply() -> None:
+    from redaction.apply import PixelEdit
+    from redaction.rectangles import Rect
+    from redaction.regions import Region
+
+    data, written = _embedded_overlay_ct()
+    region = Region(Rect(0, 0, 40, 20), None, series_instance_uid=written.SeriesInstanceUID)
+    result = deidentify(data, CONFIG, pixels=PixelEdit(regions=(region,)))
+    out = _values(pydicom.dcmread(io.BytesIO(result.data)))
+    expected = [
+        0 if i // written.Columns < 20 and i % written.Columns < 40 else v & 0x0FFF
+        for i, v in enumerate(_values(written))
+    ]
+    assert out == expected
+    assert result.plan.redacted == 1
+    step = next(s for s in result.plan.dataset if s.tag == 0x7FE00010)
+    # The text from row 10 down is partly under the region; only what the region left is counted.
+    assert step.action == "C" and 0 < int(step.rule.split(": ")[1].split()[0]) < 550
+
+
+def test_pixels_with_nothing_outside_bits_stored_are_kept_as_they_are() -> None:
+    from corpus import file
+
+    result = deidentify(file("CT_small.dcm").read_bytes(), CONFIG)
+    step = next(s for s in result.plan.dataset if s.tag == 0x7FE00010)
+    assert step.action == "K"
+    assert not any("Bits Stored" in f for f in result.plan.flags)
