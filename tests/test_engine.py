@@ -10,6 +10,7 @@ import pytest
 from conftest import TEST_KEY
 from corpus import public_files
 from pydicom.dataset import Dataset
+from synthetic.embedded_overlay import embedded_overlay_ct
 
 from anonymizer.config import Config
 from anonymizer.engine import deidentify, plan_bytes
@@ -192,64 +193,13 @@ def test_pixels_that_cannot_be_redacted_fail_the_file() -> None:
         )
 
 
-# A 5x7 font, enough to write a name into an embedded overlay.
-_GLYPHS = {
-    "D": ["####.", "#...#", "#...#", "#...#", "#...#", "#...#", "####."],
-    "O": [".###.", "#...#", "#...#", "#...#", "#...#", "#...#", ".###."],
-    "E": ["#####", "#....", "#....", "####.", "#....", "#....", "#####"],
-    "J": ["..###", "...#.", "...#.", "...#.", "...#.", "#..#.", ".##.."],
-    "H": ["#...#", "#...#", "#...#", "#####", "#...#", "#...#", "#...#"],
-    "N": ["#...#", "##..#", "#.#.#", "#..##", "#...#", "#...#", "#...#"],
-    " ": ["....."] * 7,
-}
-
-
-def _text_pixels(lines: list[str], scale: int, count: int) -> list[tuple[int, int]]:
-    """(row, column) of the first `count` pixels of the lines drawn at `scale`, from (10, 4)."""
-    pixels = [
-        (10 + (n * 9 + r) * scale + dr, 4 + (i * 6 + c) * scale + dc)
-        for n, text in enumerate(lines)
-        for r in range(7)
-        for i, ch in enumerate(text)
-        for c in range(5)
-        if _GLYPHS[ch][r][c] == "#"
-        for dr in range(scale)
-        for dc in range(scale)
-    ]
-    assert len(pixels) >= count
-    return sorted(pixels)[:count]
-
-
-def _embedded_overlay_ct() -> tuple[bytes, Dataset]:
-    """pydicom's CT_small as a 12-bit CT (its values 128..2191 fit) with "DOE JOHN DOE" in bit 15 of 550
-    pixel values, declared as a retired embedded overlay (PS3.3 C.9.2: Overlay Bits Allocated 16, Bit
-    Position 15)."""
-    from corpus import file
-
-    ds = pydicom.dcmread(file("CT_small.dcm"))
-    ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 12, 11, 0
-    values = bytearray(ds.PixelData)
-    for row, column in _text_pixels(["DOE JOHN", "DOE"], 2, 550):
-        values[(row * ds.Columns + column) * 2 + 1] |= 0x80
-    ds.PixelData = bytes(values)
-    ds.add_new(0x60000010, "US", ds.Rows)
-    ds.add_new(0x60000011, "US", ds.Columns)
-    ds.add_new(0x60000040, "CS", "G")
-    ds.add_new(0x60000050, "SS", [1, 1])
-    ds.add_new(0x60000100, "US", 16)  # Overlay Bits Allocated: the overlay lives in Pixel Data
-    ds.add_new(0x60000102, "US", 15)  # Overlay Bit Position
-    buf = io.BytesIO()
-    ds.save_as(buf, enforce_file_format=True)
-    return buf.getvalue(), ds
-
-
 def _values(ds: Dataset) -> list[int]:
     data = ds.PixelData
     return [int.from_bytes(data[i : i + 2], "little") for i in range(0, len(data), 2)]
 
 
 def test_an_embedded_overlay_in_the_high_bits_is_cleared_and_the_plan_says_so() -> None:
-    data, written = _embedded_overlay_ct()
+    data, _ = embedded_overlay_ct()
     original = pydicom.dcmread(io.BytesIO(data))
     assert sum(v >> 12 != 0 for v in _values(original)) == 550
     result = deidentify(data, CONFIG)
@@ -268,7 +218,7 @@ def test_a_redaction_and_the_high_bit_clean_of_one_file_both_apply() -> None:
     from redaction.rectangles import Rect
     from redaction.regions import Region
 
-    data, written = _embedded_overlay_ct()
+    data, written = embedded_overlay_ct()
     region = Region(Rect(0, 0, 40, 20), None, series_instance_uid=written.SeriesInstanceUID)
     result = deidentify(data, CONFIG, pixels=PixelEdit(regions=(region,)))
     out = _values(pydicom.dcmread(io.BytesIO(result.data)))
