@@ -131,21 +131,27 @@ def _clean_chunk(chunk: bytes, layout: BitLayout, tables: list[bytes | None]) ->
     offsets = [j if layout.little_endian else n - 1 - j for j in range(n)]
     k, s = divmod(layout.high_bit, 8)
     sign = bytes(0xFF if b >> s & 1 else 0 for b in range(256))
-    new: bytearray | None = None
-    differ = 0  # per value, a non-zero byte where any of its bytes changed
+    changed: list[tuple[int, bytes, bytes, bytes | None]] = []  # (offset, old column, new column, table)
     for j, table in enumerate(tables):
         if table == _IDENTITY:
             continue
         old = chunk[offsets[j] :: n]
         col = chunk[offsets[k] :: n].translate(sign) if table is None else old.translate(table)
-        if col == old:
-            continue
-        if new is None:
-            new = bytearray(chunk)
-        new[offsets[j] :: n] = col
-        differ |= int.from_bytes(old, "little") ^ int.from_bytes(col, "little")
-    if new is None:
+        if col != old:
+            changed.append((offsets[j], old, col, table))
+    if not changed:
         return chunk, 0
+    new = bytearray(chunk)
+    for offset, _, col, _ in changed:
+        new[offset::n] = col
+    if len(changed) == 1 and changed[0][3] is not None:
+        # One byte of each value changed (the high byte of 12-bit data): count where the table changes it.
+        table = changed[0][3]
+        flags = bytes(int(table[b] != b) for b in range(256))
+        return bytes(new), changed[0][1].translate(flags).count(1)
+    differ = 0  # per value, a non-zero byte where any of its bytes changed
+    for _, old, col, _ in changed:
+        differ |= int.from_bytes(old, "little") ^ int.from_bytes(col, "little")
     count = len(chunk) // n
     return bytes(new), count - differ.to_bytes(count, "little").count(0)
 
