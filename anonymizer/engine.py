@@ -18,6 +18,7 @@ from pydicom.uid import UID, ImplicitVRLittleEndian
 
 from redaction.apply import PixelEdit, redact_dataset
 from redaction.errors import RedactionError
+from redaction.high_bits import clean_pixel_data
 
 from . import __version__
 from .config import PACSBIN, Config
@@ -151,6 +152,32 @@ def _pixel_rule(removed: list[str]) -> str:
     return "; ".join(parts + [BOT_REBUILT] * (BOT_REBUILT in removed))
 
 
+def _high_bits_step(ds: FileDataset, flags: list[str]) -> Step | None:
+    """Bits outside Bits Stored of uncompressed pixels (an embedded overlay, PS3.5 8.1.1) are cleared in
+    every file written, whatever the options: redaction/high_bits.py."""
+    try:
+        cleaned = clean_pixel_data(ds)
+    except RedactionError as exc:
+        raise UnsupportedError(
+            "the pixel data's bit layout is not valid, so bits hidden outside the image cannot be cleared "
+            f"and the file is not written: {exc.reason}"
+        ) from None
+    if cleaned is None or not cleaned.values:
+        return None
+    flags.append(cleaned.flag)
+    elem = ds["PixelData"]
+    return Step(
+        path="(7FE0,0010)",
+        tag=0x7FE00010,
+        keyword="PixelData",
+        vr=elem.VR,
+        action="C",
+        rule=cleaned.rule,
+        old=elem.value,
+        new=cleaned.data,
+    )
+
+
 def make_plan(ds: FileDataset, config: Config) -> Plan:
     for keyword, tag in (("SOPClassUID", "(0008,0016)"), ("SOPInstanceUID", "(0008,0018)")):
         if not str(ds.get(keyword, "")).strip():
@@ -166,7 +193,7 @@ def make_plan(ds: FileDataset, config: Config) -> Plan:
             f"\"{LAST_SCRUB}\" below"
         )
     check_value_types(steps)
-    pixel = _pixel_step(ds, config, ctx.flags)
+    pixel = _pixel_step(ds, config, ctx.flags) or _high_bits_step(ds, ctx.flags)
     if pixel is not None:
         # The Extended Offset Table (7FE0,0001/0002) would no longer match the rewritten fragments.
         steps = [

@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 
 from pydicom.dataset import Dataset
 
+from redaction.errors import RedactionError
+from redaction.high_bits import clean_pixel_data
+
 from .config import BASIC, PACSBIN, Config
 from .engine import make_plan
 from .errors import DeidentificationError
@@ -39,6 +42,7 @@ CHECKS = (
     "no value in an element the profile empties (Z)",
     "no kept text holds one of the file's own identifiers (the last scrub would blank it)",
     "pixels: Burned In Annotation (0028,0301) is not YES",
+    "pixels: no bit set outside Bits Stored in uncompressed Pixel Data (an embedded overlay; PS3.5 8.1.1)",
 )
 
 
@@ -158,4 +162,20 @@ def check_deidentified(data: bytes, policy: Policy) -> Verdict:
             problem = _left_behind(s)
             if problem:
                 verdict.problems.append(problem)
+    verdict.problems += _hidden_bits(ds)
     return verdict
+
+
+def _hidden_bits(ds: Dataset) -> list[str]:
+    """Our engine clears every bit outside Bits Stored (redaction/high_bits.py): one set is an embedded
+    overlay (text, marks) a viewer that ignores High Bit shows."""
+    try:
+        cleaned = clean_pixel_data(ds)
+    except RedactionError as exc:  # the plan above refuses the same layout first; fail closed all the same
+        return [f"(7FE0,0010) Pixel Data cannot be checked for bits outside Bits Stored: {exc.reason}"]
+    if cleaned is None or not cleaned.values:
+        return []
+    return [
+        f"(7FE0,0010) Pixel Data: {cleaned.values} pixel values have bits set outside Bits Stored "
+        "(an embedded overlay?); our engine clears them (PS3.5 8.1.1)"
+    ]

@@ -5,4 +5,5 @@
 - `decoded`: compressed input, decoded (page codecs or pydicom natively), written uncompressed.
 - `signatures`: CTP's burned-in annotation library, proposing regions for known devices.
 - `apply.redact_dataset`: the entry point the engine calls.
+- `high_bits`: bits outside Bits Stored (embedded overlays) cleared in uncompressed pixel data, every file.
 """

@@ -10,6 +10,7 @@ import pytest
 from conftest import TEST_KEY
 from corpus import public_files
 from pydicom.dataset import Dataset
+from synthetic.embedded_overlay import embedded_overlay_ct
 
 from anonymizer.config import Config
 from anonymizer.engine import deidentify, plan_bytes
@@ -73,8 +74,11 @@ def test_public_file(path: Path) -> None:
     for value in _identifying_values(original):
         assert value.encode("latin-1", "replace") not in result.data, f"{value!r} left in output"
     ts = pydicom.uid.UID(str(original.file_meta.get("TransferSyntaxUID", "1.2.840.10008.1.2")))
-    if "PixelData" in original and not ts.is_compressed:
-        assert out.PixelData == original.PixelData
+    if "PixelData" in original and not ts.is_compressed and out.PixelData != original.PixelData:
+        # Only bits outside Bits Stored are cleared (mlut_18.dcm: negative values not sign-extended):
+        # a reader that masks to Bits Stored sees the same values, and the plan says what changed.
+        assert any("outside Bits Stored" in f for f in result.plan.flags)
+        assert (out.pixel_array == original.pixel_array).all()
 
 
 def test_deterministic(config: Config) -> None:
@@ -187,3 +191,52 @@ def test_pixels_that_cannot_be_redacted_fail_the_file() -> None:
         deidentify(
             data, CONFIG, path="x.dcm", pixels=PixelEdit(regions=(Region(Rect(0, 0, 5, 5), None, sop),))
         )
+
+
+def _values(ds: Dataset) -> list[int]:
+    data = ds.PixelData
+    return [int.from_bytes(data[i : i + 2], "little") for i in range(0, len(data), 2)]
+
+
+def test_an_embedded_overlay_in_the_high_bits_is_cleared_and_the_plan_says_so() -> None:
+    data, _ = embedded_overlay_ct()
+    original = pydicom.dcmread(io.BytesIO(data))
+    assert sum(v >> 12 != 0 for v in _values(original)) == 550
+    result = deidentify(data, CONFIG)
+    out = pydicom.dcmread(io.BytesIO(result.data))
+    assert _values(out) == [v & 0x0FFF for v in _values(original)]
+    assert not any(elem.tag.group == 0x6000 for elem in out)
+    step = next(s for s in result.plan.dataset if s.tag == 0x7FE00010)
+    assert step.action == "C" and step.old == original.PixelData and step.new == out.PixelData
+    assert step.rule.startswith("bits above High Bit zeroed: 550 pixel values had bits set")
+    assert any("550 pixel values had bits set outside Bits Stored" in f for f in result.plan.flags)
+    assert plan_bytes(data, CONFIG).dataset == result.plan.dataset  # --what-if shows the same
+
+
+def test_a_redaction_and_the_high_bit_clean_of_one_file_both_apply() -> None:
+    from redaction.apply import PixelEdit
+    from redaction.rectangles import Rect
+    from redaction.regions import Region
+
+    data, written = embedded_overlay_ct()
+    region = Region(Rect(0, 0, 40, 20), None, series_instance_uid=written.SeriesInstanceUID)
+    result = deidentify(data, CONFIG, pixels=PixelEdit(regions=(region,)))
+    out = _values(pydicom.dcmread(io.BytesIO(result.data)))
+    expected = [
+        0 if i // written.Columns < 20 and i % written.Columns < 40 else v & 0x0FFF
+        for i, v in enumerate(_values(written))
+    ]
+    assert out == expected
+    assert result.plan.redacted == 1
+    step = next(s for s in result.plan.dataset if s.tag == 0x7FE00010)
+    # The text from row 10 down is partly under the region; only what the region left is counted.
+    assert step.action == "C" and 0 < int(step.rule.split(": ")[1].split()[0]) < 550
+
+
+def test_pixels_with_nothing_outside_bits_stored_are_kept_as_they_are() -> None:
+    from corpus import file
+
+    result = deidentify(file("CT_small.dcm").read_bytes(), CONFIG)
+    step = next(s for s in result.plan.dataset if s.tag == 0x7FE00010)
+    assert step.action == "K"
+    assert not any("Bits Stored" in f for f in result.plan.flags)

@@ -50,3 +50,29 @@ def test_byte_identical_to_native(tmp_path: Path, profile: str) -> None:
     for name in native_files:
         a, b = (tmp_path / "native" / name).read_bytes(), (tmp_path / "pyodide" / name).read_bytes()
         assert a == b, f"{name} differs between native and Pyodide"
+
+
+def test_an_embedded_overlay_is_cleared_in_the_browser_engine_as_natively(tmp_path: Path) -> None:
+    """The page runs this engine: the 550 values' bit 15 is cleared there too, byte for byte as natively."""
+    import io
+    from datetime import UTC, datetime
+
+    import pydicom
+    from conftest import TEST_KEY
+    from synthetic.embedded_overlay import embedded_overlay_ct
+
+    from anonymizer.config import Config
+    from anonymizer.engine import deidentify
+
+    (tmp_path / "in").mkdir()
+    data, written = embedded_overlay_ct()
+    (tmp_path / "in" / "overlay.dcm").write_bytes(data)
+    proc = run_in_pyodide(SCRIPT, tmp_path, "/mnt/in", "/mnt/pyodide", "basic")
+    assert proc.returncode == 0, proc.stderr
+    browser = (tmp_path / "pyodide" / "overlay.dcm.dcm").read_bytes()
+    out = pydicom.dcmread(io.BytesIO(browser)).PixelData
+    assert out == bytes(b & 0x0F if i % 2 else b for i, b in enumerate(written.PixelData))
+    assert out != written.PixelData
+    # engine_batch.py's key and clock
+    config = Config(key=TEST_KEY, clock=lambda: datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC))
+    assert browser == deidentify(data, config, path="overlay.dcm").data
