@@ -28,7 +28,8 @@ from .dates import InvalidDateError, is_time, shift_value
 from .dummies import dummy_value
 from .plan import Step
 from .scrub import scrub
-from .unlisted_rules import BINARY_VRS, LOCAL_CODE, LOCAL_SCHEME, TEXT_VRS, code_action, text_or_binary_action
+from .unlisted import BINARY_VRS, TEXT_VRS
+from .unlisted_rules import LOCAL_CODE, LOCAL_SCHEME, code_action, text_or_binary_action
 
 if TYPE_CHECKING:
     from .walker import Context

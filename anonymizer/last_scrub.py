@@ -20,7 +20,7 @@ from pydicom.multival import MultiValue
 from .dummies import dummy_value
 from .plan import Step
 from .scrub import scrub
-from .unlisted_rules import TEXT_VRS
+from .unlisted import TEXT_VRS
 
 LAST_SCRUB = "last scrub: the file's own identifiers blanked"
 # Code strings cannot hold "*" (PS3.5 6.2): a CS that holds an identifier is replaced by a dummy instead.
