@@ -20,10 +20,26 @@ from importlib import resources
 
 # Where one word of a name ends and the next begins, in a PN value and in free text: the PN delimiters,
 # blanks (the ideographic space folds to a space), and the punctuation inside names: O'Brien, García-Núñez,
-# St. John, the typographic apostrophe and hyphens, the katakana middle dot of foreign names (ジョン・スミス).
-SEPARATOR_CLASS = "[\\s^=,\\-'./_\u2018\u2019\u2010\u2011\u2012\u2013\u2014\u00b7\u30fb]"
-_SEPARATOR = re.compile(SEPARATOR_CLASS + "+")
-MAX_RUN = 4  # words written together: enough for any real name, bounded for a 100,000-character one
+# St. John. Typographic apostrophes and hyphens and the middle dots of foreign names in kana (ジョン・スミス)
+# fold to their ASCII forms, so that the class a pattern repeats between words stays ASCII (a class with
+# other characters takes six times as long to compile, once per file).
+SEPARATOR_CLASS = "[\\s^=,\\-'./_]"
+_PUNCTUATION = {
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u2010": "-",
+    "\u2011": "-",
+    "\u2012": "-",
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u00b7": ".",
+    "\u30fb": ".",
+}
+_SEPARATOR = re.compile("[\\s^=,\\-'./_" + "".join(_PUNCTUATION) + "]+")
+# A component group of more words is no name as people write it (PS3.5 6.2 gives a group 64 characters):
+# its words are looked for one by one, without the joined forms, which would make the scrub's pattern
+# grow with the square of the value's length (a 100,000-character name).
+MAX_NAME_WORDS = 8
 
 # Scripts written without spaces between words (CJK ideographs, kana, Hangul): a part of any length is a
 # name there (山, 홍), and it is found inside other text, as there are no word boundaries to wait for.
@@ -61,7 +77,9 @@ def fold_char(char: str) -> str:
     out = []
     for c in char.casefold():
         letter = _letters().get(c)
-        if letter is not None:
+        if c in _PUNCTUATION:
+            out.append(_PUNCTUATION[c])
+        elif letter is not None:
             out.append(letter[0])
         elif is_east_asian(c):
             # NFKC, not NFKD: the voicing marks of kana (が) and Hangul syllables stay whole.
@@ -113,19 +131,20 @@ def name_forms(value: str) -> set[str]:
     for group in value.split("="):
         components = [words(c) for c in group.split("^")]
         every = [w for ws in components for w in ws]
-        if not every:
-            continue
-        if len(every) > 1 or _is_part(every[0], 2):
-            forms.add(group.strip("^ "))
         for i, ws in enumerate(components):
             # Family, given and middle names: a part of two letters is a name (Li, Wu, Ng), found as a whole
             # word only. A lone initial identifies no one and would blank "A" in "A/P"; prefixes and
             # suffixes of two letters (Dr, Jr, MD) are titles, not names.
             shortest = 2 if i < 3 else 3
             forms.update(w for w in ws if _is_part(w, shortest))
+        if not every or len(every) > MAX_NAME_WORDS:
+            continue  # its words are enough; joined forms would grow with the square of its length
+        if len(every) > 1 or _is_part(every[0], 2):
+            forms.add(group.strip("^ "))
+        for ws in components:
             # One component's words written together: O'Brien as OBrien, O Brien; García-Núñez as GarciaNunez.
             for start in range(len(ws)):
-                for end in range(start + 2, min(len(ws), start + MAX_RUN) + 1):
+                for end in range(start + 2, len(ws) + 1):
                     forms.add(" ".join(ws[start:end]))
         if len(components) > 1 and components[0] and components[1]:
             family, given = components[0], components[1]

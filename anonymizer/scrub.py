@@ -67,6 +67,7 @@ IDENTIFIER_KEYWORDS = (
 _IDENTIFIER_TAGS = frozenset(tag_for_keyword(k) for k in IDENTIFIER_KEYWORDS)
 _WALKED_VRS = frozenset({"SQ", "PN"})
 _MIN_TOKEN = 3  # shorter values and parts of values ("MR", "JR") would blank out ordinary words
+_MAX_FLEXIBLE_WORDS = 16  # more words than any name, ID or address
 _MAX_DEPTH = 64  # the walker refuses deeper files (walker.MAX_DEPTH)
 # Not preceded / followed by a letter or digit: the guard of a short name part ("Li" but not "Lithium").
 _NOT_AFTER_WORD = r"(?<![^\W_])"
@@ -150,6 +151,8 @@ def _pattern(spelling: str, guard_short: bool) -> str | None:
     parts = words(spelling)
     if not parts:
         return None
+    if len(parts) > _MAX_FLEXIBLE_WORDS:
+        return re.escape(spelling)  # as written; a pattern per word of a long text compiles for seconds
     body = (SEPARATOR_CLASS + "*").join(re.escape(w) for w in parts)
     if guard_short and _short(parts[0]):
         body = _NOT_AFTER_WORD + body

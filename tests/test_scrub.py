@@ -195,3 +195,17 @@ def test_ids_and_dates_as_before() -> None:
     assert scrubber is not None
     assert scrubber.scrub("ref MRN778899x, born 12/04/1970") == "ref *********x, born **********"
     assert scrubber.scrub("MRN77889") == "MRN77889"
+
+
+def test_a_value_longer_than_any_name_gives_its_words_only() -> None:
+    # Joined forms of every run of words would make the pattern grow with the square of the length
+    # (a 100,000-character name compiled for a minute); each word is still found.
+    words = [f"w{i:05d}x" for i in range(2000)]
+    ds = Dataset()
+    ds.PatientName = " ".join(words[:1000]) + "^" + " ".join(words[1000:])
+    ds.InstitutionAddress = " ".join(words)
+    found = identifiers(ds)
+    assert len(found) <= len(words) + 2
+    scrubber = compile_scrubber(found)
+    assert scrubber is not None
+    assert scrubber.scrub(f"seen {words[1500]} and {words[3]}.") == "seen ******* and *******."
