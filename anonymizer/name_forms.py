@@ -76,11 +76,10 @@ def fold_char(char: str) -> str:
     """One character as the scrub compares it: possibly empty (an accent, a soft hyphen) or longer (ß)."""
     out = []
     for c in char.casefold():
-        letter = _letters().get(c)
         if c in _PUNCTUATION:
             out.append(_PUNCTUATION[c])
-        elif letter is not None:
-            out.append(letter[0])
+        elif c in _letters():
+            out.append(_letters()[c][0])
         elif is_east_asian(c):
             # NFKC, not NFKD: the voicing marks of kana (が) and Hangul syllables stay whole.
             out.append(unicodedata.normalize("NFKC", c))
