@@ -6,17 +6,26 @@ every identifier found elsewhere in the same file (names and their parts, IDs, a
 addresses, phone numbers, institution, station and physician names, dates in common spellings). Text that
 carries identity the file does not hold elsewhere is not found by this: with the Clean Descriptors option
 off (the default), such attributes are removed instead, and the review screen shows what was kept.
+
+The identifiers are taken at every depth (a name may be held only in Request Attributes Sequence), names
+from every PN element; names are found as people write them (name_forms.py). Text and identifiers are
+compared folded (case, accents, ß/ss, ü/ue), and the original characters that matched are blanked.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
 
+from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
-# Top-level attributes whose values are identifiers to look for in free text.
+from .name_forms import SEPARATOR_CLASS, fold, fold_char, is_east_asian, name_forms, spellings, words
+
+# Attributes whose values are identifiers to look for in free text, at any depth (besides every PN).
 IDENTIFIER_KEYWORDS = (
     "PatientName",
     "PatientID",
@@ -55,11 +64,18 @@ IDENTIFIER_KEYWORDS = (
     "RequestedProcedureID",
     "ScheduledProcedureStepID",
 )
-_MIN_TOKEN = 3  # shorter fragments ("MR", "JR") would blank out ordinary words
+_IDENTIFIER_TAGS = frozenset(tag_for_keyword(k) for k in IDENTIFIER_KEYWORDS)
+_WALKED_VRS = frozenset({"SQ", "PN"})
+_MIN_TOKEN = 3  # shorter values and parts of values ("MR", "JR") would blank out ordinary words
+_MAX_FLEXIBLE_WORDS = 16  # more words than any name, ID or address
+_MAX_DEPTH = 64  # the walker refuses deeper files (walker.MAX_DEPTH)
+# Not preceded / followed by a letter or digit: the guard of a short name part ("Li" but not "Lithium").
+_NOT_AFTER_WORD = r"(?<![^\W_])"
+_NOT_BEFORE_WORD = r"(?![^\W_])"
 
 
 def _values(value: object) -> Iterable[str]:
-    if value is None:
+    if value is None or isinstance(value, (bytes, bytearray)):
         return []
     if isinstance(value, (list, tuple, MultiValue)):
         return [str(v) for v in value]
@@ -83,31 +99,124 @@ def _date_spellings(da: str) -> list[str]:
     ]
 
 
-def identifiers(ds: Dataset) -> list[str]:
-    """Identifying strings from the top level of a data set, longest first."""
+def _nothing_kept(tag: int) -> bool:
+    return False
+
+
+def identifiers(ds: Dataset, kept: Callable[[int], bool] = _nothing_kept) -> list[str]:
+    """Identifying strings of a data set, at every depth, longest first: the values of the identifier
+    attributes and every form of every Person Name. A value of an attribute the chosen options retain
+    (`kept(tag)`, e.g. Institution Name under Retain Institution Identity) is not one."""
     found: set[str] = set()
-    for keyword in IDENTIFIER_KEYWORDS:
-        for text in _values(ds.get(keyword)):
-            text = text.strip()
-            if len(text) < _MIN_TOKEN:
+    stack = [(ds, 0)]
+    while stack:
+        current, depth = stack.pop()
+        for stored in current.values():  # as stored: no conversion of elements not looked at
+            tag = stored.tag
+            if tag.group & 1:
+                continue  # private elements are removed unconverted (walker); they may not even parse
+            vr = stored.VR or current[tag].VR  # a raw element read implicit VR has no VR until converted
+            if vr not in _WALKED_VRS and tag not in _IDENTIFIER_TAGS:
                 continue
-            found.add(text)
-            found.update(_date_spellings(text))
-            # Person names: each component and each word ("Doe^John^^Dr" -> Doe, John).
-            for part in re.split(r"[\^=\s,]+", text):
-                if len(part) >= _MIN_TOKEN and not part.isdigit():
-                    found.add(part)
+            elem = current[tag]
+            if elem.VR == "SQ":
+                # Into a retained sequence too: what its items hold is judged element by element.
+                if depth < _MAX_DEPTH:
+                    stack.extend((item, depth + 1) for item in elem.value)
+            elif kept(tag):
+                continue
+            elif elem.VR == "PN":
+                for text in _values(elem.value):
+                    found.update(name_forms(text))
+            elif tag in _IDENTIFIER_TAGS:
+                for text in _values(elem.value):
+                    text = text.strip()
+                    if len(text) < _MIN_TOKEN:
+                        continue
+                    found.add(text)
+                    found.update(_date_spellings(text))
+                    for part in re.split(r"[\^=\s,]+", text):
+                        if len(part) >= _MIN_TOKEN and not part.isdigit():
+                            found.add(part)
     return sorted(found, key=lambda s: (-len(s), s))
 
 
-def compile_scrubber(terms: list[str]) -> re.Pattern[str] | None:
-    if not terms:
+def _short(word: str) -> bool:
+    return len(word) < _MIN_TOKEN and not any(is_east_asian(c) for c in word)
+
+
+def _pattern(spelling: str, guard_short: bool) -> str | None:
+    """One folded spelling as a regular expression: separators between its words optional (Garcia Nunez,
+    GarciaNunez, Garcia-Nunez); a Latin word of one or two letters at either end stands alone."""
+    parts = words(spelling)
+    if not parts:
         return None
-    return re.compile("|".join(re.escape(t) for t in terms), re.IGNORECASE)
+    if len(parts) > _MAX_FLEXIBLE_WORDS:
+        return re.escape(spelling)  # as written; a pattern per word of a long text compiles for seconds
+    body = (SEPARATOR_CLASS + "*").join(re.escape(w) for w in parts)
+    if guard_short and _short(parts[0]):
+        body = _NOT_AFTER_WORD + body
+    if guard_short and _short(parts[-1]):
+        body += _NOT_BEFORE_WORD
+    return body
 
 
-def scrub(text: str, pattern: re.Pattern[str] | None) -> str:
+@dataclass(frozen=True)
+class Scrubber:
+    """The identifiers of one file, compiled once, looked for in folded text."""
+
+    pattern: re.Pattern[str]
+
+    def finds(self, text: str) -> bool:
+        return self.pattern.search(fold(text)) is not None
+
+    def scrub(self, text: str) -> str:
+        """The text with every identifier found replaced by one `*` per original character."""
+        if text.isascii():
+            folded, parts = text.lower(), None
+        else:
+            parts = [fold_char(c) for c in text]
+            folded = "".join(parts)
+        spans = [m.span() for m in self.pattern.finditer(folded)]
+        if not spans:
+            return text
+        out = list(text)
+        if parts is None:
+            for start, end in spans:
+                out[start:end] = "*" * (end - start)
+            return "".join(out)
+        # Folding changed lengths (ß -> ss, accents dropped): map folded positions back to the original.
+        origin = [i for i, p in enumerate(parts) for _ in p]
+        for start, end in spans:
+            lo, hi = origin[start], origin[end - 1] + 1
+            while hi < len(text) and not parts[hi]:
+                hi += 1  # combining accents and invisible characters that follow the last letter matched
+            out[lo:hi] = "*" * (hi - lo)
+        return "".join(out)
+
+
+def compile_scrubber(terms: Iterable[str]) -> Scrubber | None:
+    patterns: dict[str, int] = {}
+    for term in terms:
+        for found, length in _term_patterns(term):
+            patterns[found] = length
+    if not patterns:
+        return None
+    # Longest first: the whole name is blanked with its separators rather than word by word.
+    ordered = sorted(patterns, key=lambda p: (-patterns[p], p))
+    return Scrubber(re.compile("|".join(ordered)))
+
+
+@lru_cache(maxsize=2048)
+def _term_patterns(term: str) -> tuple[tuple[str, int], ...]:
+    """The patterns of one term with their spellings' lengths (cached: the files of a study share them)."""
+    # One or two letters at an end of a term with no digit are a short name part ("Li", "O Brien");
+    # IDs and dates keep being found anywhere.
+    guard = not any(c.isdigit() for c in term)
+    found = ((_pattern(spelling, guard), len(spelling)) for spelling in spellings(term))
+    return tuple((p, n) for p, n in found if p is not None)
+
+
+def scrub(text: str, scrubber: Scrubber | None) -> str:
     """The text with every identifier replaced by asterisks of the same length."""
-    if pattern is None:
-        return text
-    return pattern.sub(lambda m: "*" * len(m.group(0)), text)
+    return text if scrubber is None else scrubber.scrub(text)

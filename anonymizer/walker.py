@@ -15,7 +15,6 @@ A profile (e.g. the Pacsbin script) may take an element first (`Context.override
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -32,6 +31,7 @@ from .iod_types import resolve
 from .options import Option
 from .plan import Step
 from .pseudonyms import Derivations, is_well_known_uid
+from .scrub import Scrubber
 from .table import Row, is_repeating_group, load_table
 from .unlisted_rules import is_local_code
 
@@ -65,7 +65,7 @@ class Context:
     sop_class: str | None
     patient: str
     shift_days: int | None  # None unless dates are shifted
-    scrubber: re.Pattern[str] | None
+    scrubber: Scrubber | None
     map_uid: Callable[[str], str]
     override: Override | None = None
     flags: list[str] = field(default_factory=list)
