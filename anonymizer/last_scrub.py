@@ -17,14 +17,15 @@ from typing import Any
 
 from pydicom.multival import MultiValue
 
-from .dummies import dummy_value
 from .plan import Step
 from .scrub import scrub
 from .unlisted import TEXT_VRS
 
 LAST_SCRUB = "last scrub: the file's own identifiers blanked"
-# Code strings cannot hold "*" (PS3.5 6.2): a CS that holds an identifier is replaced by a dummy instead.
-_CODE_STRING = "CS"
+# Code Strings (CS) are not scrubbed: their values are Defined Terms and Enumerated Values of PS3.3 (16
+# characters of A-Z 0-9 _ and space), and real names collide with them (a patient "Chest", a placeholder
+# name "Enter text" and the SR Value Type TEXT, "CQ500-CT-310" and the Modality CT): replacing them broke
+# Modality, Body Part Examined and SR content in pydicom's own test files.
 
 
 def _texts(value: Any) -> list[str]:
@@ -38,12 +39,10 @@ def _texts(value: Any) -> list[str]:
 def _scrubbed(step: Step, scrubber: Any) -> Step | None:
     """The step with its kept value scrubbed, or None when the value holds none of the identifiers."""
     old = _texts(step.old)
+    rule = f"{step.rule}; {LAST_SCRUB}"
     new = [scrub(text, scrubber) for text in old]
     if new == old:
         return None
-    rule = f"{step.rule}; {LAST_SCRUB}"
-    if step.vr == _CODE_STRING:
-        return replace(step, action="D", new=dummy_value("CS", step.tag, step.old), rule=rule)
     value = new if isinstance(step.old, (list, tuple, MultiValue)) else new[0]
     return replace(step, action="C", new=value, rule=rule)
 
@@ -57,7 +56,7 @@ def last_scrub(steps: list[Step], scrubber: Any) -> int:
         if step.items is not None:
             changed += sum(last_scrub(item, scrubber) for item in step.items)
             continue
-        if step.created or step.action != "K" or (step.vr not in TEXT_VRS and step.vr != _CODE_STRING):
+        if step.created or step.action != "K" or step.vr not in TEXT_VRS:
             continue
         scrubbed = _scrubbed(step, scrubber)
         if scrubbed is not None:

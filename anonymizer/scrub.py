@@ -103,6 +103,27 @@ def _nothing_kept(tag: int) -> bool:
     return False
 
 
+# What this product itself writes (dummies, the pseudonym's "Anonymous"): not identifiers. Without this the
+# server's re-check of our own output (verify.py) would find "ANONYMIZED" in one element and call it an
+# identifier held in another.
+_OWN_WORDS = frozenset({"ANONYMIZED", "ANONYMOUS", "Anonymous", "anonymized", "anonymous"})
+
+
+_MAX_PAIRED_WORDS = 12
+
+
+def _word_pairs(text: str) -> list[str]:
+    """Two neighbouring words of an institution or address ("Saint Elsewhere" of "Saint Elsewhere
+    Hospital"): how people shorten a name. Single words are not identifiers: "MED" of "BAPTIST MED CTR" or
+    "General" of a hospital's name would be blanked in every kept text ("G.E. ***ical Systems").
+    Person names are split into their parts instead (name_forms)."""
+    parts = [w for w in re.split(r"[\s,^=]+", text) if w]
+    pairs = [f"{a} {b}" for a, b in zip(parts, parts[1:], strict=False)]
+    if not 2 < len(parts) <= _MAX_PAIRED_WORDS:
+        return []  # a long value (a whole address, a crafted 100,000-character one) is matched as written
+    return [p for p in pairs if sum(c.isalnum() for c in p) >= 2 * _MIN_TOKEN]
+
+
 def identifiers(ds: Dataset, kept: Callable[[int], bool] = _nothing_kept) -> list[str]:
     """Identifying strings of a data set, at every depth, longest first: the values of the identifier
     attributes and every form of every Person Name. A value of an attribute the chosen options retain
@@ -131,13 +152,14 @@ def identifiers(ds: Dataset, kept: Callable[[int], bool] = _nothing_kept) -> lis
             elif tag in _IDENTIFIER_TAGS:
                 for text in _values(elem.value):
                     text = text.strip()
-                    if len(text) < _MIN_TOKEN:
+                    # Separators are optional in the search ("1,0" would find every "10"): what counts is
+                    # the letters and digits.
+                    if sum(c.isalnum() for c in text) < _MIN_TOKEN:
                         continue
                     found.add(text)
                     found.update(_date_spellings(text))
-                    for part in re.split(r"[\^=\s,]+", text):
-                        if len(part) >= _MIN_TOKEN and not part.isdigit():
-                            found.add(part)
+                    found.update(_word_pairs(text))
+    found -= _OWN_WORDS
     return sorted(found, key=lambda s: (-len(s), s))
 
 

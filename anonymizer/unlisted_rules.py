@@ -14,7 +14,9 @@ name the site or a local protocol, and are replaced wherever they stand (E.1-1 N
 
 from __future__ import annotations
 
+import csv
 from functools import cache
+from importlib import resources
 from typing import TYPE_CHECKING
 
 from pydicom.datadict import dictionary_VR
@@ -28,52 +30,12 @@ if TYPE_CHECKING:
 
 # Code Value, Coding Scheme Designator and Version, Code Meaning, Long Code Value, URN Code Value
 CODE_TAGS = frozenset({0x00080100, 0x00080102, 0x00080103, 0x00080104, 0x00080119, 0x00080120})
-# PS3.16 Table 8-1: coding schemes whose codes are public (a local or private code is anything else).
-STANDARD_SCHEMES = frozenset(
-    {
-        "DCM",
-        "SCT",
-        "SRT",
-        "LN",
-        "UCUM",
-        "FMA",
-        "RADLEX",
-        "NCIT",
-        "UMLS",
-        "I10",
-        "I9C",
-        "I10P",
-        "ICD10",
-        "ICD11",
-        "ACR",
-        "BI",
-        "MDC",
-        "NEU",
-        "UBERON",
-        "MA",
-        "NCBITAXON",
-        "RXNORM",
-        "ATC",
-        "MSH",
-        "HPC",
-        "ICDO3",
-        "NCDR",
-        "ISO3166_1",
-        "ISO639_1",
-        "ISO639_2",
-        "IETF4646",
-        "C4",
-        "C5",
-        "CD2",
-        "NPI",
-        "UPC",
-        "DC",
-        "RFC5646",
-        "IBSI",
-        "NDC",
-        "SNM3",
-    }
-)
+@cache
+def standard_schemes() -> frozenset[str]:
+    """PS3.16 Table 8-1: coding schemes whose codes are public (data/coding_schemes.csv); a local or
+    private code is anything else. Compared in upper case, as writers vary (NCIt, NCIT)."""
+    text = resources.files("anonymizer").joinpath("data/coding_schemes.csv").read_text("utf-8")
+    return frozenset(r["designator"].strip().upper() for r in csv.DictReader(text.splitlines()))
 
 
 def is_local_code(ds: object) -> bool | None:
@@ -82,7 +44,7 @@ def is_local_code(ds: object) -> bool | None:
     if designator is None:
         return None
     text = str(designator).strip().upper()
-    return text not in STANDARD_SCHEMES
+    return text not in standard_schemes()
 
 LOCAL_CODE = "local-code"  # the action that replaces a private or local code (actions.local_code)
 LOCAL_SCHEME = "99LOCAL"  # PS3.16 8.2: designators of private schemes begin with "99"

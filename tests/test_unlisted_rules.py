@@ -203,3 +203,17 @@ def test_the_server_refuses_kept_text_holding_the_files_identifiers() -> None:
     ds.save_as(buf, enforce_file_format=True)
     verdict = check_deidentified(buf.getvalue(), Policy())
     assert any("own identifiers" in p and "(0008,0104)" in p for p in verdict.problems), verdict.problems
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [("Enter^text", "HAS OBS CONTEXT"), ("Contains^Ann", "CONTAINS"), ("CQ500-CT-310", "CT")],
+)
+def test_code_strings_are_not_scrubbed(name: str, code: str) -> None:
+    """Defined Terms collide with real names; a scrubbed CS broke SR content and Modality (last_scrub.py)."""
+
+    def edit(ds: Dataset) -> None:
+        ds.PatientName = name
+        ds.add_new(0x0040A010, "CS", code)  # Relationship Type, unlisted
+
+    assert _out(_ct(edit)).RelationshipType == code

@@ -117,19 +117,23 @@ def test_command_elements_and_encrypted_attributes_removed() -> None:
 
 
 @pytest.mark.parametrize(
-    "keyword, kept",
+    "keyword, value, kept",
     [
-        ("ContextGroupExtensionCreatorUID", False),
-        ("CodingSchemeUID", True),
-        ("ReferencedSOPClassUID", True),
-        ("MappingResourceUID", True),
+        ("ContextGroupExtensionCreatorUID", "1.2.826.0.1.3680043.10.999.77", False),
+        ("CodingSchemeUID", "1.2.840.10008.2.16.4", True),  # DCM, registered (PS3.6 Annex A)
+        ("ReferencedSOPClassUID", "1.2.840.10008.5.1.4.1.1.2", True),
+        ("MappingResourceUID", "1.2.840.10008.8.1.1", True),
+        # Issue 12: a definition attribute holding an unregistered value may carry anything: mapped.
+        ("CodingSchemeUID", "1.2.826.0.1.3680043.10.999.77", False),
+        ("ReferencedSOPClassUID", "1.2.840.10008.5.1.4.1.1.2.1234567", False),
     ],
 )
-def test_definition_uids_kept_creator_uids_mapped(keyword: str, kept: bool) -> None:
+def test_registered_definition_uids_kept_others_mapped(keyword: str, value: str, kept: bool) -> None:
     item = Dataset()
-    setattr(item, keyword, "1.2.826.0.1.3680043.10.999.77")
+    setattr(item, keyword, value)
     ds = Dataset()
     ds.ReferencedSeriesSequence = Sequence([item])
     out = _out(_dataset_bytes(ds))
-    value = getattr(out.ReferencedSeriesSequence[0], keyword)
-    assert (value == "1.2.826.0.1.3680043.10.999.77") is kept
+    assert (getattr(out.ReferencedSeriesSequence[0], keyword) == value) is kept
+
+

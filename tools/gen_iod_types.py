@@ -2,7 +2,8 @@
 
 Build-time only (highdicom is a dev dependency; the product never imports it). The compound actions of
 Table E.1-1 (Z, Z/D, X/Z, X/D, X/Z/D, X/Z/U*) are resolved by the attribute's Type in the file's IOD
-(PS3.15 Table E.1-1a), so we keep, per IOD, the Type of every attribute that has such an action, at every
+(PS3.15 Table E.1-1a), so we keep, per IOD, the Type of every attribute that has such an action (and of the
+unlisted attributes our written decisions remove, also resolved as X/Z/D), at every
 sequence path where PS3.3 defines it. Paths are tag paths from the top level ("00400275>00080050").
 
 Usage: .venv/bin/python tools/gen_iod_types.py [--check]
@@ -35,6 +36,9 @@ def _tags_needing_types() -> set[int]:
     for row in rows:
         if row["basic"] in TYPE_ACTIONS and "x" not in row["tag"].lower():
             tags.add(int(row["tag"].replace(",", ""), 16))
+    # Unlisted attributes the written decisions remove are removed as X/Z/D (anonymizer/unlisted_rules.py).
+    with open(ROOT / "anonymizer" / "data" / "unlisted_attributes.csv", newline="") as f:
+        tags |= {int(r["tag"].replace(",", ""), 16) for r in csv.DictReader(f) if r["action"] == "X"}
     return tags
 
 

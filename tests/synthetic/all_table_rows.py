@@ -292,8 +292,12 @@ def all_table_rows_file(seed: int = 0, *, sop_class: str = CT_IMAGE_STORAGE) -> 
         p.put(ds, tag, "", label=f"{_keyword(tag)} [not in E.1-1]")
 
     # -- kept, not identifying ---------------------------------------------------------------
-    p.keep(ds, "", "Manufacturer", "SYNTHETIC")
-    p.keep(ds, "", "ManufacturerModelName", "MODEL 1")
+    if sop_class.startswith("1.2.840.10008."):  # a standard IOD
+        p.keep(ds, "", "Manufacturer", "SYNTHETIC")
+        p.keep(ds, "", "ManufacturerModelName", "MODEL 1")
+    else:  # issue 12: a private IOD loses every unlisted text at the top level, even what a CT keeps
+        for tag in (0x00080070, 0x00081090):
+            p.put(ds, tag, "", label=f"{_keyword(tag)} [unlisted text, private IOD]")
     p.keep(ds, "", "BodyPartExamined", "CHEST")
     p.keep(ds, "", "SeriesNumber", 3)
     p.keep(ds, "", "InstanceNumber", 7)
