@@ -19,7 +19,10 @@ def test_a_kept_value_naming_the_patient_is_blanked_and_the_review_says_so(
 ) -> None:
     ds = pydicom.dcmread(TEST_FILES / "CT_small.dcm")
     ds.PatientName = "Müßig^Jürgen"
-    ds.WindowCenterWidthExplanation = "W/L for Muessig"
+    region = pydicom.Dataset()
+    region.CodeValue, region.CodingSchemeDesignator = "818981001", "SCT"
+    region.CodeMeaning = "Abdomen, seen by Dr for Muessig"  # a kept Code Meaning naming the patient
+    ds.AnatomicRegionSequence = [region]
     ds.SeriesDescription = "kept values"
     path = tmp_path / "ct.dcm"
     ds.save_as(path, enforce_file_format=True)
@@ -32,10 +35,10 @@ def test_a_kept_value_naming_the_patient_is_blanked_and_the_review_says_so(
     pick_files(page, [path])
     page.get_by_role("button", name="Review").first.click()
     page.locator("#review-flags", has_text="held the file's own identifiers").wait_for()
-    page.fill("#review-filter", "WindowCenterWidthExplanation")
-    row = page.locator("#review-table tbody tr", has_text="WindowCenterWidthExplanation")
+    page.fill("#review-filter", "last scrub")
+    row = page.locator("#review-table tbody tr", has_text="CodeMeaning")
     row.wait_for()
-    assert "last scrub" in row.inner_text() and "W/L for *******" in row.inner_text()
+    assert "Abdomen, seen by Dr for *******" in row.inner_text()
     e2e.screenshot(page, "identifiers-01-last-scrub")
 
     with page.expect_download(timeout=120_000) as info:
@@ -45,4 +48,4 @@ def test_a_kept_value_naming_the_patient_is_blanked_and_the_review_says_so(
     with zipfile.ZipFile(saved) as z:
         [name] = [n for n in z.namelist() if n.endswith(".dcm")]
         out = pydicom.dcmread(io.BytesIO(z.read(name)))
-    assert str(out.WindowCenterWidthExplanation) == "W/L for *******"
+    assert str(out.AnatomicRegionSequence[0].CodeMeaning) == "Abdomen, seen by Dr for *******"
