@@ -134,13 +134,18 @@ def _pixel_step(ds: FileDataset, config: Config, flags: list[str]) -> Step | Non
         return None
     if not removed:
         return None
+    return _pixel_data_changed(ds, _pixel_rule(removed), new)
+
+
+def _pixel_data_changed(ds: FileDataset, rule: str, new: bytes) -> Step:
+    elem = ds["PixelData"]
     return Step(
         path="(7FE0,0010)",
         tag=0x7FE00010,
         keyword="PixelData",
         vr=elem.VR,
         action="C",
-        rule=_pixel_rule(removed),
+        rule=rule,
         old=elem.value,
         new=new,
     )
@@ -165,17 +170,7 @@ def _high_bits_step(ds: FileDataset, flags: list[str]) -> Step | None:
     if cleaned is None or not cleaned.values:
         return None
     flags.append(cleaned.flag)
-    elem = ds["PixelData"]
-    return Step(
-        path="(7FE0,0010)",
-        tag=0x7FE00010,
-        keyword="PixelData",
-        vr=elem.VR,
-        action="C",
-        rule=cleaned.rule,
-        old=elem.value,
-        new=cleaned.data,
-    )
+    return _pixel_data_changed(ds, cleaned.rule, cleaned.data)
 
 
 def make_plan(ds: FileDataset, config: Config) -> Plan:
@@ -190,7 +185,7 @@ def make_plan(ds: FileDataset, config: Config) -> Plan:
     if scrubbed:
         ctx.flags.append(
             f"{scrubbed} kept text value(s) held the file's own identifiers, now blanked: look for "
-            f"\"{LAST_SCRUB}\" below"
+            f'"{LAST_SCRUB}" below'
         )
     check_value_types(steps)
     pixel = _pixel_step(ds, config, ctx.flags) or _high_bits_step(ds, ctx.flags)

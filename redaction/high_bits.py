@@ -26,6 +26,7 @@ from typing import Any
 from pydicom.uid import UID, ExplicitVRBigEndian
 
 from .errors import UnsupportedPixelsError
+from .layout import pixel_attribute
 
 # Bytes rewritten per pass (a multiple of 4): bounds the copies held at once (the page's memory) while
 # keeping each pass long enough that the C-speed slicing dominates.
@@ -181,18 +182,6 @@ def clean_high_bits(data: bytes, layout: BitLayout) -> Cleaned:
     return Cleaned(b"".join(parts) + bytes(data[whole:]), values, layout)
 
 
-def _int(ds: Any, keyword: str, default: int | None = None) -> int:
-    value = ds.get(keyword)
-    if value is None or value == "":
-        if default is None:
-            raise UnsupportedPixelsError(f"{keyword} is missing: the pixel layout is unknown")
-        return default
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise UnsupportedPixelsError(f"{keyword} {value!r} is not a number") from None
-
-
 def _transfer_syntax(ds: Any) -> UID | None:
     meta = getattr(ds, "file_meta", None)
     ts = meta.get("TransferSyntaxUID") if meta is not None else None
@@ -212,13 +201,13 @@ def bit_layout_of(ds: Any) -> BitLayout | None:
     else:
         encoding = getattr(ds, "original_encoding", (None, True))
         little = encoding[1] is not False
-    allocated = _int(ds, "BitsAllocated")
-    stored = _int(ds, "BitsStored", allocated)
+    allocated = pixel_attribute(ds, "BitsAllocated")
+    stored = pixel_attribute(ds, "BitsStored", allocated)
     return BitLayout(
         bits_allocated=allocated,
         bits_stored=stored,
-        high_bit=_int(ds, "HighBit", stored - 1),
-        signed=_int(ds, "PixelRepresentation", 0) == 1,
+        high_bit=pixel_attribute(ds, "HighBit", stored - 1),
+        signed=pixel_attribute(ds, "PixelRepresentation", 0) == 1,
         little_endian=little,
     )
 

@@ -88,7 +88,8 @@ class Layout:
             )
 
 
-def _int(ds: Any, keyword: str, default: int | None = None) -> int:
+def pixel_attribute(ds: Any, keyword: str, default: int | None = None) -> int:
+    """An integer attribute of the pixel description; missing or not a number: the layout is unknown."""
     value = ds.get(keyword)
     if value is None or value == "":
         if default is None:
@@ -103,14 +104,14 @@ def _int(ds: Any, keyword: str, default: int | None = None) -> int:
 def layout_of(ds: Any, *, little_endian: bool = True) -> Layout:
     """The layout the dataset's Image Pixel module describes (its pixel data uncompressed)."""
     return Layout(
-        rows=_int(ds, "Rows"),
-        columns=_int(ds, "Columns"),
-        frames=max(1, _int(ds, "NumberOfFrames", 1)),
-        samples=_int(ds, "SamplesPerPixel", 1),
-        bits_allocated=_int(ds, "BitsAllocated"),
-        bits_stored=_int(ds, "BitsStored", _int(ds, "BitsAllocated")),
-        signed=_int(ds, "PixelRepresentation", 0) == 1,
-        planar=_int(ds, "PlanarConfiguration", 0),
+        rows=pixel_attribute(ds, "Rows"),
+        columns=pixel_attribute(ds, "Columns"),
+        frames=max(1, pixel_attribute(ds, "NumberOfFrames", 1)),
+        samples=pixel_attribute(ds, "SamplesPerPixel", 1),
+        bits_allocated=pixel_attribute(ds, "BitsAllocated"),
+        bits_stored=pixel_attribute(ds, "BitsStored", pixel_attribute(ds, "BitsAllocated")),
+        signed=pixel_attribute(ds, "PixelRepresentation", 0) == 1,
+        planar=pixel_attribute(ds, "PlanarConfiguration", 0),
         photometric=str(ds.get("PhotometricInterpretation", "")).strip().upper(),
         little_endian=little_endian,
     )
