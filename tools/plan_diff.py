@@ -39,7 +39,9 @@ def _plans() -> dict[str, dict[str, dict[str, str]]]:
             out[path.name] = {"refused": {"action": "refused", "new": exc.reason, "rule": ""}}
             continue
         out[path.name] = {
-            d["path"]: {"action": d["action"], "new": str(d["new"]), "rule": d["rule"], "keyword": d["keyword"]}
+            d["path"]: {
+                "action": d["action"], "new": str(d["new"]), "rule": d["rule"], "keyword": d["keyword"]
+            }
             for d in (s.to_dict() for s in plan.steps())
             if d["keyword"] not in ("DeidentificationMethod", "LongitudinalTemporalInformationModified")
         }
@@ -47,7 +49,9 @@ def _plans() -> dict[str, dict[str, dict[str, str]]]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("command", choices=["snapshot", "compare"])
     parser.add_argument("dir", type=Path)
     args = parser.parse_args()
