@@ -2,10 +2,19 @@
 SQLite index (for QIDO-RS and duplicate detection).
 
 Writes are atomic: a temporary file in the same folder, fsync, rename, fsync of the folder; a crash leaves
-the old file or the new one, never half of one (temporary files are removed on start). Same SOP Instance UID:
+the old file or the new one, never half of one. A write that fails (disk full) removes its temporary file at
+once; a crash mid-write leaves it, and it is removed at the next start. Same SOP Instance UID:
 - same bytes: stored once (the upload is answered as stored);
 - different bytes from the same token (e.g. re-redacted): the new file replaces the old;
 - different bytes from another token: refused (409 in the response's failure reason), nothing replaced.
+
+A replacement into another study or series renames the new file into place, commits the index, and only
+then deletes the old file: a crash at any point leaves the index naming a file that exists (at worst the
+old copy stays behind unlisted). A replacement at the same path renames over the old file before the index
+is committed; a crash between the two leaves the new bytes under the old digest, which QIDO-RS reports and
+a resuming uploader therefore sends again.
+
+The data folder is private to the server's user (app/private.py: folders 0700, files 0600).
 """
 
 from __future__ import annotations
@@ -19,6 +28,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from app.private import create_private_file, private_database, private_folder
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS instances (
@@ -49,7 +60,7 @@ _LISTED = (
     "size",
     "attributes",
 )
-_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+_UID = re.compile(r"[0-9]+(\.[0-9]+)*")  # matched whole (fullmatch: `$` would let a final newline in)
 
 
 class StoreConflict(Exception):
@@ -63,8 +74,13 @@ class Stored:
     sha256: str
 
 
+def is_uid(uid: str) -> bool:
+    """A UID's syntax (PS3.5 9.1: digits and dots, at most 64 characters), the whole value."""
+    return len(uid) <= 64 and _UID.fullmatch(uid) is not None
+
+
 def _valid_uid(uid: str) -> str:
-    if not _UID.match(uid) or len(uid) > 64:
+    if not is_uid(uid):
         raise ValueError(f"not a valid UID: {uid[:80]!r}")
     return uid
 
@@ -72,8 +88,10 @@ def _valid_uid(uid: str) -> str:
 class Store:
     def __init__(self, root: Path) -> None:
         self.root = root
-        (root / "instances").mkdir(parents=True, exist_ok=True)
+        private_folder(root, existing_too=True)
+        private_folder(root / "instances")
         self.db_path = root / "index.sqlite"
+        private_database(self.db_path)
         self._local = threading.local()
         with self._connect() as db:
             db.executescript(SCHEMA)
@@ -95,12 +113,17 @@ class Store:
 
     def _write_temporary(self, path: Path, data: bytes) -> Path:
         """The bytes on disk (fsync'd) under a temporary name beside `path`; renamed into place later."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        private_folder(path.parent)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.{time.monotonic_ns()}.tmp")
+        fd = create_private_file(tmp)
+        try:
+            with open(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a failed write (disk full): removed now, not at the next start
+            raise
         return tmp
 
     @staticmethod
@@ -145,10 +168,6 @@ class Store:
                     )
                 os.replace(tmp, path)
                 self._fsync_dir(path.parent)
-                if row is not None and (row[2], row[3]) != (study, series):
-                    old = self.path_for(row[2], row[3], sop)
-                    if old != path:
-                        old.unlink(missing_ok=True)
                 db.execute("DELETE FROM forwarded WHERE sop_instance_uid = ?", (sop,))
                 db.execute(
                     "INSERT OR REPLACE INTO instances VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -164,9 +183,28 @@ class Store:
                         attributes,
                     ),
                 )
+            # Committed (the `with` above): only now is the old file, at another path, no longer named by
+            # the index and safe to delete. A crash before the deletion leaves an unlisted copy, never an
+            # index naming a missing file.
+            if row is not None and (row[2], row[3]) != (study, series):
+                self._remove_unlisted(self.path_for(row[2], row[3], sop), sop, row[2], row[3])
         finally:
             tmp.unlink(missing_ok=True)  # gone already when renamed
         return Stored("replaced" if row is not None else "stored", path, digest)
+
+    def _remove_unlisted(self, old: Path, sop: str, study: str, series: str) -> None:
+        """Delete the file a replacement moved away from, under the index's lock and only if the index
+        does not name it again (another upload of the instance may have moved it back meanwhile)."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            named = db.execute(
+                "SELECT 1 FROM instances WHERE sop_instance_uid = ? AND study_instance_uid = ? "
+                "AND series_instance_uid = ?",
+                (sop, study, series),
+            ).fetchone()
+            if named is None:
+                old.unlink(missing_ok=True)
+                self._fsync_dir(old.parent)
 
     def query(self, token_id: int, **where: str) -> list[dict[str, Any]]:
         """Instances this token uploaded, filtered by exact UIDs (study/series/sop_instance_uid)."""
