@@ -25,6 +25,10 @@ The page and its worker load only their own files; nothing comes from or goes to
   browsers. ``form-action 'self'``: forms submit only here.
 
 A worker's CSP comes from its own response, so every response carries the same policy.
+
+DICOMweb answers (everything under ``/dicomweb/``, errors included) also carry ``Cache-Control: no-store``:
+they list what a token uploaded and say what was refused, and no cache (browser, proxy) may keep or replay
+them (RFC 9111 5.2.2.5).
 """
 
 from __future__ import annotations
@@ -69,6 +73,9 @@ PERMISSIONS_POLICY = ", ".join(
 )
 
 HSTS = "max-age=31536000"
+
+# Paths whose answers are never stored by a cache (see the module's docstring).
+NO_STORE_PREFIX = "/dicomweb/"
 
 SECURITY_HEADERS: Mapping[str, str] = {
     "Content-Security-Policy": CSP,
@@ -127,11 +134,17 @@ class SecurityHeadersMiddleware:
             (name.lower().encode("latin-1"), value.encode("latin-1"))
             for name, value in security_headers(scope.get("scheme", "http"), _scope_host(scope)).items()
         ]
+        path: str = scope.get("path", "")
+        no_store = path.startswith(NO_STORE_PREFIX) or path == NO_STORE_PREFIX.rstrip("/")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", ())}
-                message["headers"] = [*message.get("headers", ()), *(h for h in extra if h[0] not in present)]
+                headers = list(message.get("headers", ()))
+                if no_store:  # whatever the route set: these answers are never cached
+                    headers = [h for h in headers if h[0].lower() != b"cache-control"]
+                    headers.append((b"cache-control", b"no-store"))
+                present = {name.lower() for name, _ in headers}
+                message["headers"] = [*headers, *(h for h in extra if h[0] not in present)]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
