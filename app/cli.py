@@ -1,5 +1,6 @@
 """``python -m app serve [--host H] [--port P] [--dist DIR] [--data DIR] [--certfile F --keyfile F]``
-and ``python -m app token create --name NAME`` (prints a bearer token for uploads)."""
+and ``python -m app token create --name NAME`` (prints a bearer token for uploads), ``token list``,
+``token revoke ID``."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from app.forward import Forwarder
 from app.listen import InsecureListenError, check_listen
 from app.server import create_app
 from app.store import Store
-from app.tokens import DEFAULT_PER_MINUTE, Tokens
+from app.tokens import DEFAULT_PER_MINUTE, DEFAULT_PER_MINUTE_BYTES, TokenInfo, Tokens
 
 DEFAULT_DATA = Path("server-data")
 
@@ -46,33 +47,88 @@ def _parser() -> argparse.ArgumentParser:
     create = token_commands.add_parser("create", help="create a token (printed once)")
     create.add_argument("--name", required=True, help="who or what the token is for")
     create.add_argument(
-        "--data", type=Path, default=DEFAULT_DATA, help=f"the server's data folder ({DEFAULT_DATA})"
-    )
-    create.add_argument(
         "--max-request-mb", type=int, default=512, help="largest request body (default 512 MB)"
     )
     create.add_argument(
         "--per-minute",
         type=int,
         default=DEFAULT_PER_MINUTE,
-        help=f"requests per minute (default {DEFAULT_PER_MINUTE})",
+        help=f"requests per minute, one per 8 instances (default {DEFAULT_PER_MINUTE})",
     )
-    revoke = token_commands.add_parser("revoke", help="revoke every token with this name")
-    revoke.add_argument("--name", required=True)
-    revoke.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    create.add_argument(
+        "--per-minute-mb",
+        type=int,
+        default=DEFAULT_PER_MINUTE_BYTES >> 20,
+        help=f"megabytes per minute, at least --max-request-mb (default {DEFAULT_PER_MINUTE_BYTES >> 20})",
+    )
+    create.add_argument(
+        "--expires-days",
+        type=float,
+        metavar="N",
+        help="the token stops working N days from now (default: never)",
+    )
+    token_commands.add_parser("list", help="every token: id, name, dates and limits (never the token itself)")
+    revoke = token_commands.add_parser("revoke", help="revoke a token by its id (see `token list`)")
+    which = revoke.add_mutually_exclusive_group(required=True)
+    which.add_argument("id", nargs="?", type=int, help="the token's id, as `token list` shows it")
+    which.add_argument("--name", help="revoke every token with this name instead")
+    for command in token_commands.choices.values():
+        command.add_argument(
+            "--data", type=Path, default=DEFAULT_DATA, help=f"the server's data folder ({DEFAULT_DATA})"
+        )
     return parser
 
 
-def _token(args: argparse.Namespace) -> int:
+def _listing(tokens: list[TokenInfo]) -> str:
+    """`token list`: one line per token, columns aligned."""
+    header = ("ID", "NAME", "CREATED", "LAST USED", "EXPIRES", "LIMITS", "STATUS")
+    rows = [
+        (
+            str(t.id),
+            t.name,
+            t.created,
+            t.last_used or "never",
+            t.expires or "never",
+            f"{t.max_request_bytes >> 20} MB/request, {t.per_minute}/min, {t.per_minute_bytes >> 20} MB/min",
+            "revoked" if t.revoked else "expired" if t.expired() else "active",
+        )
+        for t in tokens
+    ]
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in (header, *rows)
+    )
+
+
+def _token(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     tokens = Tokens(args.data / "tokens.sqlite")
     if args.token_command == "create":
-        print(
-            tokens.create(args.name, max_request_bytes=args.max_request_mb << 20, per_minute=args.per_minute)
-        )
+        try:
+            secret = tokens.create(
+                args.name,
+                max_request_bytes=args.max_request_mb << 20,
+                per_minute=args.per_minute,
+                per_minute_bytes=args.per_minute_mb << 20,
+                expires_days=args.expires_days,
+            )
+        except ValueError as exc:
+            parser.error(str(exc))
+        print(secret)
         return 0
-    count = tokens.revoke(args.name)
-    print(f"revoked {count} token(s) named {args.name!r}", file=sys.stderr)
-    return 0 if count else 1
+    if args.token_command == "list":
+        print(_listing(tokens.list()))
+        return 0
+    if args.name is not None:
+        count = tokens.revoke_named(args.name)
+        print(f"revoked {count} token(s) named {args.name!r}", file=sys.stderr)
+        return 0 if count else 1
+    names = {t.id: t.name for t in tokens.list()}
+    if not tokens.revoke(args.id):
+        print(f"error: no active token with id {args.id} (see `token list`)", file=sys.stderr)
+        return 1
+    print(f"revoked token {args.id} ({names[args.id]})", file=sys.stderr)
+    return 0
 
 
 def build_app(
@@ -103,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "token":
-        return _token(args)
+        return _token(args, parser)
     if (args.certfile is None) != (args.keyfile is None):
         parser.error("--certfile and --keyfile go together")
     for tls_file in (args.certfile, args.keyfile):

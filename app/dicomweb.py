@@ -37,7 +37,7 @@ from starlette.routing import Route
 
 from anonymizer.verify import Policy, Verdict, check_deidentified
 from app.store import Store, StoreConflict
-from app.tokens import Token, Tokens
+from app.tokens import Token, TokenExpired, Tokens, request_units
 
 DICOM_JSON = "application/dicom+json"
 SPOOL_BYTES = 8 * 1024 * 1024
@@ -174,24 +174,37 @@ class DicomWeb:
             ),
         ]
 
-    def _token(self, request: Request) -> Token:
+    def _token(self, request: Request, nbytes: int = 0) -> Token:
+        """The request's token, admitted with the `nbytes` it declares; 401, 413 or 429 otherwise."""
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
-        token = self.tokens.find(value.strip()) if scheme.lower() == "bearer" and value.strip() else None
+        try:
+            token = self.tokens.find(value.strip()) if scheme.lower() == "bearer" and value.strip() else None
+        except TokenExpired as exc:
+            raise HttpError(
+                401, str(exc), {"WWW-Authenticate": 'Bearer realm="dicomweb", error="invalid_token"'}
+            ) from None
         if token is None:
             raise HttpError(
                 401, "a valid bearer token is needed", {"WWW-Authenticate": 'Bearer realm="dicomweb"'}
             )
-        wait = self.tokens.admit(token)
+        if nbytes > token.max_request_bytes:
+            raise HttpError(
+                413, f"the request is larger than this token's limit of {token.max_request_bytes} bytes"
+            )
+        self._refuse_if_waiting(token, self.tokens.admit(token, nbytes))
+        return token
+
+    @staticmethod
+    def _refuse_if_waiting(token: Token, wait: float) -> None:
         if wait:
             # Retry-After: when this token may ask again (a client that honours it is not refused again).
             seconds = max(1, math.ceil(wait))
             raise HttpError(
                 429,
-                f"too many requests for this token (at most {token.per_minute} a minute); "
-                f"try again in {seconds} s",
+                f"too many requests for this token (at most {token.per_minute} a minute of up to 8 instances "
+                f"each, and {token.per_minute_bytes >> 20} MB a minute); try again in {seconds} s",
                 {"Retry-After": str(seconds)},
             )
-        return token
 
     @staticmethod
     def _error(exc: HttpError) -> Response:
@@ -202,13 +215,20 @@ class DicomWeb:
 
     async def stow(self, request: Request) -> Response:
         try:
-            token = self._token(request)
             declared = int(request.headers.get("content-length") or 0)
-            if declared > token.max_request_bytes:
-                raise HttpError(
-                    413, f"the request is larger than this token's limit of {token.max_request_bytes} bytes"
-                )
+            token = self._token(request, declared)
             parts = await _parts(request, token.max_request_bytes)
+            # The request's instances past the first 8 count as further requests, and a body longer than
+            # it declared (or without a Content-Length) as its bytes: refused whole before any re-check.
+            wait = self.tokens.charge(
+                token,
+                requests=request_units(len(parts)) - 1,
+                nbytes=max(0, sum(p.size for p in parts) - declared),
+            )
+            if wait:
+                for part in parts:
+                    part.body.close()
+                self._refuse_if_waiting(token, wait)
         except HttpError as exc:
             return self._error(exc)
         study = request.path_params.get("study")
