@@ -260,3 +260,24 @@ def test_token_create_refuses_bytes_a_minute_below_the_largest_request(
             ]
         )
     assert "at least the largest request" in capsys.readouterr().err
+
+
+def test_a_token_database_of_the_first_version_keeps_working(tmp_path: Path) -> None:
+    """Tokens created before expiry, last use and the bytes limit: found, listed, with the defaults."""
+    secret = "an old token"
+    with sqlite3.connect(tmp_path / "t.sqlite") as db:
+        db.execute(
+            "CREATE TABLE tokens (id INTEGER PRIMARY KEY, name TEXT NOT NULL, sha256 TEXT NOT NULL UNIQUE, "
+            "created TEXT NOT NULL, max_request_bytes INTEGER NOT NULL, per_minute INTEGER NOT NULL, "
+            "revoked INTEGER NOT NULL DEFAULT 0)"
+        )
+        db.execute(
+            "INSERT INTO tokens (name, sha256, created, max_request_bytes, per_minute) "
+            "VALUES (?, ?, ?, ?, ?)",
+            ("old", hashlib.sha256(secret.encode()).hexdigest(), "2026-01-01T00:00:00Z", 1000, 10),
+        )
+    tokens = Tokens(tmp_path / "t.sqlite")
+    found = tokens.find(secret)
+    assert found is not None and found.per_minute_bytes == DEFAULT_PER_MINUTE_BYTES
+    [listed] = tokens.list()
+    assert listed.expires is None and listed.last_used is not None and not listed.revoked
