@@ -52,7 +52,9 @@ UPLOAD_OBSERVER = """
 
 def server_token(data: Path) -> str:
     """A token in the server's data folder with limits a whole benchmark set stays under."""
-    return Tokens(data / "tokens.sqlite").create("bench", per_minute=100_000, max_request_bytes=1 << 30)
+    return Tokens(data / "tokens.sqlite").create(
+        "bench", per_minute=100_000, max_request_bytes=1 << 30, per_minute_bytes=1 << 40
+    )
 
 
 def prepare(context: Any, token: str) -> None:

@@ -145,7 +145,7 @@ def run(out: Path, files: int = 200) -> dict[str, object]:
         (tmp / "dist").mkdir()
         (tmp / "dist" / "index.html").write_text("<!doctype html><title>bench</title>")
         token = Tokens(tmp / "data" / "tokens.sqlite").create(
-            "bench", per_minute=100_000, max_request_bytes=1 << 30
+            "bench", per_minute=100_000, max_request_bytes=1 << 30, per_minute_bytes=1 << 40
         )
         server = launch_server(tmp / "dist", data=tmp / "data")
         try:
