@@ -37,6 +37,8 @@ from .vr_fit import check_value_types
 IMPLEMENTATION_CLASS_UID = "2.25.228060914146570069930804307289481249396"
 IMPLEMENTATION_VERSION = f"PACSBIN_{__version__}"[:16]
 META_KEEP = {0x00020001, 0x00020002, 0x00020010}
+# How a Pixel Data step that removed text from the codestream begins (the server's re-check looks for it).
+CODESTREAM_TEXT_RULE = "text segments removed from the codestream: "
 # Transfer syntaxes whose codestreams we parse for embedded text: failure to parse is fatal for these.
 _INSPECTED_PREFIXES = (
     "1.2.840.10008.1.2.4.5",
@@ -153,7 +155,7 @@ def _pixel_data_changed(ds: FileDataset, rule: str, new: bytes) -> Step:
 
 def _pixel_rule(removed: list[str]) -> str:
     text = [r for r in removed if r != BOT_REBUILT]
-    parts = ["text segments removed from the codestream: " + ", ".join(text)] if text else []
+    parts = [CODESTREAM_TEXT_RULE + ", ".join(text)] if text else []
     return "; ".join(parts + [BOT_REBUILT] * (BOT_REBUILT in removed))
 
 

@@ -1,4 +1,5 @@
-"""``python -m app serve [--host H] [--port P] [--dist DIR] [--data DIR] [--certfile F --keyfile F]``
+"""``python -m app serve [--host H] [--port P] [--dist DIR] [--data DIR] [--certfile F --keyfile F]
+[--accept-option NAME ...] [--accept-other-deidentifiers] [--accept-documents] [--allow-legacy-pacsbin]``
 and ``python -m app token create --name NAME`` (prints a bearer token for uploads), ``token list``,
 ``token revoke ID``."""
 
@@ -13,7 +14,7 @@ from pathlib import Path
 import uvicorn
 from starlette.applications import Starlette
 
-from anonymizer.verify import Policy
+from anonymizer.verify_policy import IDENTITY_OPTIONS, PAGE_OPTIONS, Policy
 from app.dicomweb import DicomWeb
 from app.forward import Forwarder
 from app.listen import InsecureListenError, check_listen
@@ -40,6 +41,25 @@ def _parser() -> argparse.ArgumentParser:
         "--allow-legacy-pacsbin",
         action="store_true",
         help="accept uploads de-identified by the legacy Pacsbin script",
+    )
+    serve.add_argument(
+        "--accept-option",
+        action="append",
+        default=[],
+        metavar="NAME",
+        choices=sorted(o.value for o in IDENTITY_OPTIONS),
+        help="also accept uploads that claim this identity-keeping PS3.15 option (repeatable); by default "
+        "only what the page writes is accepted: " + ", ".join(sorted(o.value for o in PAGE_OPTIONS)),
+    )
+    serve.add_argument(
+        "--accept-other-deidentifiers",
+        action="store_true",
+        help="accept files de-identified by other tools (the removal checks only, not our method's shapes)",
+    )
+    serve.add_argument(
+        "--accept-documents",
+        action="store_true",
+        help="accept encapsulated documents (PDF, CDA, STL, OBJ, MTL), whose content is not checked",
     )
     serve.add_argument("--forward", metavar="URL", help="also send accepted instances to this DICOMweb root")
     token = commands.add_parser("token", help="manage upload tokens")
@@ -131,6 +151,16 @@ def _token(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
+def serve_policy(args: argparse.Namespace) -> Policy:
+    """The re-check's policy from `serve`'s flags."""
+    return Policy.from_flags(
+        args.accept_option,
+        allow_legacy_pacsbin=args.allow_legacy_pacsbin,
+        accept_other_deidentifiers=args.accept_other_deidentifiers,
+        accept_documents=args.accept_documents,
+    )
+
+
 def build_app(
     dist: Path,
     data: Path,
@@ -138,8 +168,10 @@ def build_app(
     allow_legacy_pacsbin: bool = False,
     forward: str | None = None,
     check_workers: int = 0,
+    policy: Policy | None = None,
 ) -> Starlette:
-    """The whole server: the page, and DICOMweb backed by `data` (stored instances, index, tokens)."""
+    """The whole server: the page, and DICOMweb backed by `data` (stored instances, index, tokens).
+    `policy`: what the re-check accepts (default: what the page writes, plus `allow_legacy_pacsbin`)."""
     store = Store(data)
     forwarder = None
     if forward:
@@ -148,7 +180,7 @@ def build_app(
     dicomweb = DicomWeb(
         store,
         Tokens(data / "tokens.sqlite"),
-        Policy(allow_legacy_pacsbin=allow_legacy_pacsbin),
+        policy or Policy(allow_legacy_pacsbin=allow_legacy_pacsbin),
         forwarder,
         check_workers=check_workers,
     )
@@ -175,9 +207,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = build_app(
         args.dist,
         args.data,
-        allow_legacy_pacsbin=args.allow_legacy_pacsbin,
         forward=args.forward,
         check_workers=os.cpu_count() or 1,
+        policy=serve_policy(args),
     )
     uvicorn.run(
         app,

@@ -126,8 +126,11 @@ async def _parts(request: Request, limit: int) -> list[Part]:
 
 
 def check_and_hash(data: bytes, policy: Policy) -> tuple[Verdict, str]:
-    """The re-check and the content's SHA-256, both in a re-check process (off the event loop)."""
-    return check_deidentified(data, policy), hashlib.sha256(data).hexdigest()
+    """The re-check and the SHA-256 of what is stored, both in a re-check process (off the event loop). What
+    is stored is the verdict's stored form (anonymizer/stored_form.py), not the upload: nothing the client
+    put in the file meta or the preamble is kept."""
+    verdict = check_deidentified(data, policy)
+    return verdict, hashlib.sha256(verdict.stored).hexdigest()
 
 
 def _die_with_parent(parent: int) -> None:
@@ -285,7 +288,7 @@ class DicomWeb:
         try:
             stored = await run_in_threadpool(
                 self.store.put,
-                data,
+                verdict.stored,
                 digest=digest,
                 study=verdict.study_instance_uid,
                 series=verdict.series_instance_uid,

@@ -248,10 +248,11 @@ def test_qido_instances_of_a_study(server: Any) -> None:
     token, other = tokens.create("a"), tokens.create("b")
     ct = pydicom.dcmread(io.BytesIO(deidentified("CT_small.dcm")))
     parts = []
+    series, sop = ct.SeriesInstanceUID[:-1], ct.SOPInstanceUID[:-1]  # 2.25 UIDs, as the engine writes them
     for number in range(3):  # one study, three series
         ds = copy.deepcopy(ct)
-        ds.SeriesInstanceUID = f"{ct.SeriesInstanceUID}.{number}"
-        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = f"{ct.SOPInstanceUID}.{number}"
+        ds.SeriesInstanceUID = f"{series}{number}"
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = f"{sop}{number}"
         buf = io.BytesIO()
         ds.save_as(buf, enforce_file_format=True)
         parts.append(buf.getvalue())
@@ -262,10 +263,10 @@ def test_qido_instances_of_a_study(server: Any) -> None:
     r = client.get(url, headers=auth)
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/dicom+json")
     found = {i["00080018"]["Value"][0]: i for i in r.json()}
-    assert sorted(found) == sorted(f"{ct.SOPInstanceUID}.{n}" for n in range(3)), "this study's only"
+    assert sorted(found) == sorted(f"{sop}{n}" for n in range(3)), "this study's only"
     for number, part in enumerate(parts[:3]):
-        item = found[f"{ct.SOPInstanceUID}.{number}"]
-        assert item["0020000E"]["Value"] == [f"{ct.SeriesInstanceUID}.{number}"]
+        item = found[f"{sop}{number}"]
+        assert item["0020000E"]["Value"] == [f"{series}{number}"]
         assert item["0020000D"]["Value"] == [ct.StudyInstanceUID]
         assert item["00091001"]["Value"] == [hashlib.sha256(part).hexdigest()]
         assert item["00090010"]["Value"] == ["PACSBIN UPLOADER"]
@@ -274,7 +275,7 @@ def test_qido_instances_of_a_study(server: Any) -> None:
     first = client.get(f"{url}?limit=2", headers=auth).json()
     rest = client.get(f"{url}?offset=2&limit=2", headers=auth).json()
     assert first + rest == r.json()
-    series = client.get(f"{url}?SeriesInstanceUID={ct.SeriesInstanceUID}.1", headers=auth).json()
-    assert [i["00080018"]["Value"][0] for i in series] == [f"{ct.SOPInstanceUID}.1"]
-    one = client.get(f"{url}?SOPInstanceUID={ct.SOPInstanceUID}.2", headers=auth).json()
-    assert [i["00080018"]["Value"][0] for i in one] == [f"{ct.SOPInstanceUID}.2"]
+    series_1 = client.get(f"{url}?SeriesInstanceUID={series}1", headers=auth).json()
+    assert [i["00080018"]["Value"][0] for i in series_1] == [f"{sop}1"]
+    one = client.get(f"{url}?SOPInstanceUID={sop}2", headers=auth).json()
+    assert [i["00080018"]["Value"][0] for i in one] == [f"{sop}2"]
