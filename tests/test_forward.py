@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -46,22 +47,22 @@ def _outcomes(store: Store) -> dict[str, tuple[str, int | None, str]]:
     return {sop: (outcome, status, reason) for sop, outcome, status, reason in rows}
 
 
-def _run(store: Store, pacs: FakePacs, **kwargs: object) -> Forwarder:
+def _run(store: Store, pacs: FakePacs, target: ForwardTarget | None = None) -> list[float]:
+    """Forward what `store` holds until the queue settles; the back-off waits asked for."""
     waits: list[float] = []
     forwarder = Forwarder(
-        kwargs.pop("target", ForwardTarget(pacs.url)),  # type: ignore[arg-type]
+        target or ForwardTarget(pacs.url),
         store.db_path,
         timeout=10,
         wait=waits.append,
     )
-    forwarder.waits = waits  # type: ignore[attr-defined]
     forwarder.start(store.root)
     assert forwarder.idle(20), "the queue did not settle"
     forwarder.stop()
-    return forwarder
+    return waits
 
 
-def _by_sop(answers: dict[str, Answer | list[Answer]]) -> object:
+def _by_sop(answers: dict[str, Answer | list[Answer]]) -> Callable[[bytes], Answer]:
     """A PACS rule: the answer for the SOP in the body (a list: one per attempt, the last repeats)."""
 
     def rule(body: bytes) -> Answer:
@@ -127,9 +128,9 @@ def test_busy_answers_are_retried_after_retry_after(
     store, (sop,) = _store(tmp_path, 1)
     with fake_pacs() as pacs:
         pacs.rule = _by_sop({sop: [busy, stored(sop)]})
-        forwarder = _run(store, pacs)
+        waits = _run(store, pacs)
         assert len(pacs.posts()) == 2
-    assert forwarder.waits == waited  # type: ignore[attr-defined]
+    assert waits == waited
     assert _outcomes(store)[sop][0] == "delivered"
 
 
