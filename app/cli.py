@@ -1,7 +1,8 @@
 """``python -m app serve [--host H] [--port P] [--dist DIR] [--data DIR] [--certfile F --keyfile F]
-[--accept-option NAME ...] [--accept-other-deidentifiers] [--accept-documents] [--allow-legacy-pacsbin]``
-and ``python -m app token create --name NAME`` (prints a bearer token for uploads), ``token list``,
-``token revoke ID``."""
+[--accept-option NAME ...] [--accept-other-deidentifiers] [--accept-documents] [--allow-legacy-pacsbin]
+[--forward URL [--forward-credentials FILE]]``, ``python -m app token create --name NAME`` (prints a bearer
+token for uploads), ``token list``, ``token revoke ID`` and ``python -m app forward status [--data DIR]``
+(what was forwarded to the PACS, what failed and why)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from starlette.applications import Starlette
 from anonymizer.verify_policy import IDENTITY_OPTIONS, PAGE_OPTIONS, Policy
 from app.dicomweb import DicomWeb
 from app.forward import Forwarder
+from app.forward_status import report as forward_report
+from app.forward_target import ForwardConfigError, ForwardTarget, forward_target
 from app.listen import InsecureListenError, check_listen
 from app.server import create_app
 from app.store import Store
@@ -62,6 +65,13 @@ def _parser() -> argparse.ArgumentParser:
         help="accept encapsulated documents (PDF, CDA, STL, OBJ, MTL), whose content is not checked",
     )
     serve.add_argument("--forward", metavar="URL", help="also send accepted instances to this DICOMweb root")
+    serve.add_argument(
+        "--forward-credentials",
+        type=Path,
+        metavar="FILE",
+        help="the PACS's credentials: PACSBIN_FORWARD_TOKEN=... or PACSBIN_FORWARD_USER=... and "
+        "PACSBIN_FORWARD_PASSWORD=... lines (or the same names in the environment)",
+    )
     token = commands.add_parser("token", help="manage upload tokens")
     token_commands = token.add_subparsers(dest="token_command", required=True)
     create = token_commands.add_parser("create", help="create a token (printed once)")
@@ -96,6 +106,13 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--data", type=Path, default=DEFAULT_DATA, help=f"the server's data folder ({DEFAULT_DATA})"
         )
+    forward = commands.add_parser("forward", help="forwarding to a PACS (--forward)")
+    forward_commands = forward.add_subparsers(dest="forward_command", required=True)
+    status = forward_commands.add_parser("status", help="what is queued, delivered, failed (and why)")
+    status.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA, help=f"the server's data folder ({DEFAULT_DATA})"
+    )
+    status.add_argument("--list-delivered", action="store_true", help="list every delivered instance")
     return parser
 
 
@@ -166,7 +183,7 @@ def build_app(
     data: Path,
     *,
     allow_legacy_pacsbin: bool = False,
-    forward: str | None = None,
+    forward: ForwardTarget | None = None,
     check_workers: int = 0,
     policy: Policy | None = None,
 ) -> Starlette:
@@ -192,6 +209,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "token":
         return _token(args, parser)
+    if args.command == "forward":
+        print(forward_report(args.data, list_delivered=args.list_delivered))
+        return 0
     if (args.certfile is None) != (args.keyfile is None):
         parser.error("--certfile and --keyfile go together")
     for tls_file in (args.certfile, args.keyfile):
@@ -201,13 +221,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_listen(args.host, tls=args.certfile is not None)
     except InsecureListenError as exc:
         parser.error(str(exc))
+    target = None
+    if args.forward_credentials is not None and args.forward is None:
+        parser.error("--forward-credentials is for --forward URL")
+    if args.forward is not None:
+        try:
+            target = forward_target(args.forward, args.forward_credentials, os.environ)
+        except ForwardConfigError as exc:
+            parser.error(str(exc))
     if not (args.dist / "index.html").is_file():
         print(f"error: {args.dist / 'index.html'} not found: build the page first", file=sys.stderr)
         return 2
     app = build_app(
         args.dist,
         args.data,
-        forward=args.forward,
+        forward=target,
         check_workers=os.cpu_count() or 1,
         policy=serve_policy(args),
     )

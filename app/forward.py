@@ -1,50 +1,64 @@
 """`--forward URL`: send every accepted instance on to a DICOMweb PACS (STOW-RS), in the background.
 
 For users who outgrow one machine: Orthanc, dcm4chee, a cloud healthcare API. Each stored instance is queued;
-a worker thread posts it as multipart/related to URL/studies, retrying with back-off (1 s doubling to 5 min).
-What was delivered is recorded in the store's SQLite index, so after a restart everything not yet delivered
-is sent again (at least once; a PACS receiving the same SOP Instance twice keeps one).
+a worker thread posts it alone (app/stow_client.py) and records the outcome (app/forward_state.py):
+- delivered: the PACS's answer lists it as stored;
+- failed, final: a redirect, a 4xx other than 408/429, or a refusal the PACS does not mean as temporary;
+  recorded with the PACS's reason, and the queue goes on with the next instance;
+- retried: 408, 429, 5xx, no answer, or a temporary refusal (out of resources): the same instance again
+  after a back-off (1 s doubling to 5 min, or the PACS's Retry-After). The PACS is then unwell for every
+  instance alike, so the others wait behind it rather than hammer it.
+Outcomes are in the store's SQLite index: after a restart everything queued or being retried is sent again
+(at least once; a PACS receiving the same SOP Instance twice keeps one); nothing failed for good is.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
-import sqlite3
 import threading
-import time
-import urllib.error
-import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
-from app.multipart import related
-from app.store import FORWARDED_SCHEMA as SCHEMA
+from app import forward_state
+from app.forward_target import ForwardTarget
+from app.stow_answer import Outcome, Verdict
+from app.stow_client import send
 
 log = logging.getLogger("pacsbin.forward")
+FIRST_BACKOFF = 1.0
 MAX_BACKOFF = 300.0
 
 
 class Forwarder:
-    def __init__(self, url: str, db_path: Path, *, headers: dict[str, str] | None = None) -> None:
-        self.url = url.rstrip("/") + "/studies"
+    def __init__(
+        self,
+        target: ForwardTarget,
+        db_path: Path,
+        *,
+        timeout: float = 60.0,
+        first_backoff: float = FIRST_BACKOFF,
+        max_backoff: float = MAX_BACKOFF,
+        wait: Callable[[float], object] | None = None,
+    ) -> None:
+        self.target = target
         self.db_path = db_path
-        self.headers = headers or {}
+        self.timeout = timeout
+        self.first_backoff, self.max_backoff = first_backoff, max_backoff
         self.queue: queue.Queue[tuple[str, Path]] = queue.Queue()
         self.stopping = threading.Event()
-        with sqlite3.connect(db_path) as db:
-            db.execute(SCHEMA)
+        self.wait = wait or self.stopping.wait  # tests give their own clock
+        with forward_state.connect(db_path):
+            pass  # the forwarding columns exist before the first upload
         self.thread = threading.Thread(target=self._run, name="forward", daemon=True)
 
     def start(self, root: Path) -> None:
-        """Queue what an earlier run stored but did not deliver, then start sending."""
-        with sqlite3.connect(self.db_path) as db:
-            rows = db.execute(
-                "SELECT i.sop_instance_uid, i.study_instance_uid, i.series_instance_uid FROM instances i "
-                "LEFT JOIN forwarded f ON f.sop_instance_uid = i.sop_instance_uid "
-                "WHERE f.sop_instance_uid IS NULL"
-            ).fetchall()
-        for sop, study, series in rows:
+        """Queue what an earlier run stored but did not deliver nor fail for good, then start sending."""
+        with forward_state.connect(self.db_path) as db:
+            pending = forward_state.queued(db)
+        for sop, study, series in pending:
             self.queue.put((sop, root / "instances" / study / series / f"{sop}.dcm"))
+        log.info("forwarding to %s: %d instance(s) queued from before", self.target.stow_url, len(pending))
         self.thread.start()
 
     def submit(self, sop: str, path: Path) -> None:
@@ -53,21 +67,35 @@ class Forwarder:
     def stop(self) -> None:
         self.stopping.set()
 
-    def _post(self, path: Path) -> None:
-        body, content_type = related([path.read_bytes()])
-        request = urllib.request.Request(
-            self.url,
-            data=body,
-            method="POST",
-            headers={
-                **self.headers,
-                "Content-Type": content_type,
-                "Accept": "application/dicom+json",
-            },
-        )
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 (the admin's URL)
-            if response.status not in (200, 202):
-                raise urllib.error.HTTPError(self.url, response.status, "not stored", response.headers, None)
+    def idle(self, timeout: float) -> bool:
+        """True once every queued instance has an outcome (delivered or failed for good)."""
+        with self.queue.all_tasks_done:
+            return self.queue.all_tasks_done.wait_for(lambda: not self.queue.unfinished_tasks, timeout)
+
+    def deliver(self, sop: str, path: Path) -> Outcome | None:
+        """Send one instance until it is delivered or failed for good; None if stopped first or if the file
+        is gone (replaced by a newer copy, which was queued on its own)."""
+        delay, attempts = self.first_backoff, 0
+        while not self.stopping.is_set():
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                log.info("forward: %s is gone (replaced by a newer copy?); skipped", path)
+                return None
+            attempts += 1
+            outcome = send(self.target, data, sop, timeout=self.timeout)
+            with forward_state.connect(self.db_path) as db:
+                forward_state.record(db, sop, self.target.stow_url, outcome, attempts)
+            if outcome.verdict is Verdict.DELIVERED:
+                return outcome
+            if outcome.verdict is Verdict.FAILED:
+                log.warning("forward of %s failed for good (not retried): %s", sop, outcome.reason)
+                return outcome
+            pause = outcome.retry_after if outcome.retry_after is not None else delay
+            log.warning("forward of %s: %s; retrying in %.0f s", sop, outcome.reason, pause)
+            self.wait(pause)
+            delay = min(delay * 2, self.max_backoff)
+        return None
 
     def _run(self) -> None:
         while not self.stopping.is_set():
@@ -75,22 +103,9 @@ class Forwarder:
                 sop, path = self.queue.get(timeout=0.5)
             except queue.Empty:
                 continue
-            delay = 1.0
-            while not self.stopping.is_set():
-                try:
-                    self._post(path)
-                    break
-                except FileNotFoundError:
-                    log.warning("forward: %s is gone (replaced?); skipped", path)
-                    break
-                except Exception as exc:  # network, HTTP: retried with back-off
-                    log.warning("forward of %s failed (%s); retrying in %.0f s", sop, exc, delay)
-                    self.stopping.wait(delay)
-                    delay = min(delay * 2, MAX_BACKOFF)
-            else:
-                return
-            with sqlite3.connect(self.db_path) as db:
-                db.execute(
-                    "INSERT OR REPLACE INTO forwarded VALUES (?, ?, ?)",
-                    (sop, self.url, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())),
-                )
+            try:
+                self.deliver(sop, path)
+            except Exception:  # a bug or a broken index must not end forwarding for the whole run
+                log.exception("forward of %s: unexpected error; it stays queued for the next start", sop)
+            finally:
+                self.queue.task_done()
