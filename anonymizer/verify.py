@@ -27,7 +27,7 @@ from .keys import SecretKey
 from .last_scrub import LAST_SCRUB
 from .options import Option, check_options
 from .plan import Step
-from .reader import read_dataset
+from .reader import MAX_INFLATED, read_dataset
 
 BASIC_PROFILE_CODE = "113100"
 # Every check, in the order applied; each refusal names the check and the element.
@@ -105,10 +105,11 @@ def _claimed(ds: Dataset) -> tuple[set[str], list[str]]:
     return codes, values
 
 
-def check_deidentified(data: bytes, policy: Policy) -> Verdict:
+def check_deidentified(data: bytes, policy: Policy, *, max_inflated: int = MAX_INFLATED) -> Verdict:
+    """`max_inflated`: the reader's bound on a deflated data set (the server passes its token's limit)."""
     verdict = Verdict()
     try:
-        ds = read_dataset(data)
+        ds = read_dataset(data, max_inflated=max_inflated)
     except DeidentificationError as exc:
         verdict.problems.append(f"unreadable: {exc.reason}")
         return verdict
