@@ -13,6 +13,8 @@ import uvicorn
 from starlette.applications import Starlette
 
 from anonymizer.verify import Policy
+from app import limits as server_limits
+from app.connections import uvicorn_options
 from app.dicomweb import DicomWeb
 from app.forward import Forwarder
 from app.listen import InsecureListenError, check_listen
@@ -41,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
         help="accept uploads de-identified by the legacy Pacsbin script",
     )
     serve.add_argument("--forward", metavar="URL", help="also send accepted instances to this DICOMweb root")
+    server_limits.add_arguments(serve)
     token = commands.add_parser("token", help="manage upload tokens")
     token_commands = token.add_subparsers(dest="token_command", required=True)
     create = token_commands.add_parser("create", help="create a token (printed once)")
@@ -82,6 +85,7 @@ def build_app(
     allow_legacy_pacsbin: bool = False,
     forward: str | None = None,
     check_workers: int = 0,
+    limits: server_limits.Limits | None = None,
 ) -> Starlette:
     """The whole server: the page, and DICOMweb backed by `data` (stored instances, index, tokens)."""
     store = Store(data)
@@ -95,6 +99,7 @@ def build_app(
         Policy(allow_legacy_pacsbin=allow_legacy_pacsbin),
         forwarder,
         check_workers=check_workers,
+        limits=limits,
     )
     return create_app(dist, dicomweb.routes())
 
@@ -116,12 +121,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not (args.dist / "index.html").is_file():
         print(f"error: {args.dist / 'index.html'} not found: build the page first", file=sys.stderr)
         return 2
+    limits = server_limits.from_arguments(args)
     app = build_app(
         args.dist,
         args.data,
         allow_legacy_pacsbin=args.allow_legacy_pacsbin,
         forward=args.forward,
         check_workers=os.cpu_count() or 1,
+        limits=limits,
     )
     uvicorn.run(
         app,
@@ -130,5 +137,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         ssl_certfile=args.certfile,
         ssl_keyfile=args.keyfile,
         server_header=False,
+        **uvicorn_options(limits),
     )
     return 0
