@@ -224,7 +224,10 @@ def killing_check(data: bytes, policy: Policy, max_inflated: int) -> tuple[Verdi
 
 
 def test_the_instance_that_killed_the_checker_fails_and_later_uploads_work(tmp_path: Path) -> None:
-    client, tokens, data = _app(tmp_path, check_workers=1, check=killing_check)
+    data = tmp_path / "data"
+    tokens = Tokens(data / "tokens.sqlite")
+    dicomweb = DicomWeb(Store(data), tokens, Policy(), check_workers=1, check=killing_check)
+    client = TestClient(create_app(_dist(tmp_path), dicomweb.routes()))
     token = tokens.create("a")
     try:
         body, content_type = related([deidentified("CT_small.dcm") + KILL_MARK])
@@ -235,7 +238,7 @@ def test_the_instance_that_killed_the_checker_fails_and_later_uploads_work(tmp_p
         body, content_type = related([deidentified("MR_small.dcm")])
         assert _post(client, token, body, content_type).status_code == 200
     finally:
-        client.app_state.clear()
+        dicomweb.recheck.close()
     assert len(list((data / "instances").rglob("*.dcm"))) == 1
 
 
