@@ -57,7 +57,9 @@ from anonymizer.structure import DICOMDIR_REASON, UNDEFINED_LENGTH, VRS, Structu
 
 __all__ = ["SNIFF_BYTES", "not_dicom_reason", "read_dataset"]
 
-MAX_INFLATED: Final = 1 << 30  # bytes a deflated data set may inflate to
+# Bytes a deflated data set may inflate to, by default (the CLI, the page); the server passes its token's
+# request size limit, so that a deflate bomb costs no more than the same file sent inflated.
+MAX_INFLATED: Final = 1 << 30
 
 _DICOMDIR_CLASS: Final = "1.2.840.10008.1.3.10"
 _UID_RE: Final = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
@@ -109,14 +111,14 @@ def not_dicom_reason(prefix: bytes, size: int) -> str | None:
     return "not a DICOM file: " + ("empty file" if not size else "no 'DICM' marker and no data set found")
 
 
-def _inflate(zipped: memoryview) -> bytes:
+def _inflate(zipped: memoryview, limit: int) -> bytes:
     d = zlib.decompressobj(-zlib.MAX_WBITS)
     try:
-        out = d.decompress(zipped, MAX_INFLATED)
+        out = d.decompress(zipped, limit)
     except zlib.error as exc:
         raise MalformedDicomError(f"deflated data set cannot be inflated: {exc}") from exc
     if d.unconsumed_tail:
-        raise UnsupportedError(f"deflated data set inflates to more than {MAX_INFLATED} bytes")
+        raise UnsupportedError(f"deflated data set inflates to more than {limit} bytes")
     if not d.eof:
         raise MalformedDicomError("truncated: the deflated data set ends before its end-of-stream marker")
     rest = d.unused_data
@@ -132,7 +134,7 @@ def _inflate(zipped: memoryview) -> bytes:
     return out
 
 
-def _check_structure(data: bytes) -> tuple[bool, int, int]:
+def _check_structure(data: bytes, max_inflated: int) -> tuple[bool, int, int]:
     """Walk the whole file; return (has 'DICM', elements, items) or raise a typed error."""
     if len(data) >= 132 and data[128:132] == b"DICM":
         has_dicm, pos = True, 132
@@ -170,7 +172,7 @@ def _check_structure(data: bytes) -> tuple[bool, int, int]:
     elif ts != _IMPLICIT_LE:  # explicit VR little endian, deflated or encapsulated
         implicit = False
         if ts == _DEFLATED:
-            buf, pos, where = _inflate(memoryview(data)[pos:]), 0, " of the inflated data set"
+            buf, pos, where = _inflate(memoryview(data)[pos:], max_inflated), 0, " of the inflated data set"
     walker = StructureWalker(buf, little, where)
     walker.walk(pos, len(buf), implicit=walker.looks_implicit(pos, implicit))
 
@@ -239,15 +241,17 @@ def _parse(data: bytes, force: bool, elements: int, items: int) -> FileDataset:
     return ds
 
 
-def read_dataset(data: bytes, *, path: str | None = None) -> FileDataset:
+def read_dataset(data: bytes, *, path: str | None = None, max_inflated: int = MAX_INFLATED) -> FileDataset:
     """Read a whole DICOM file into a pydicom data set, or raise a typed error saying what is wrong.
+
+    `max_inflated`: the most bytes a deflated data set may inflate to (UnsupportedError beyond it).
 
     Raises NotDicomError, DicomDirError, MalformedDicomError or UnsupportedError, each with `path`.
     """
     try:
         data = bytes(data)
         try:
-            has_dicm, elements, items = _check_structure(data)
+            has_dicm, elements, items = _check_structure(data, max_inflated)
         except (NotDicomError, DicomDirError, MalformedDicomError, UnsupportedError):
             raise
         except Exception as exc:  # a bug in the walk must not let a file through

@@ -29,7 +29,7 @@ from .keys import SecretKey
 from .last_scrub import LAST_SCRUB
 from .options import BASIC_PROFILE_CODE, Option, check_options
 from .plan import Step
-from .reader import read_dataset
+from .reader import MAX_INFLATED, read_dataset
 from .stored_form import stored_form_of
 from .verify_policy import (
     ACCEPT_OTHERS_FLAG,
@@ -238,11 +238,12 @@ def _planned(upload: Upload) -> tuple[Upload, str | None]:
         return upload, f"cannot be checked: the engine cannot plan this file: {exc.reason}"
 
 
-def check_deidentified(data: bytes, policy: Policy) -> Verdict:
+def check_deidentified(data: bytes, policy: Policy, *, max_inflated: int = MAX_INFLATED) -> Verdict:
+    """`max_inflated`: the reader's bound on a deflated data set (the server passes its token's limit)."""
     verdict = Verdict()
     try:
         data = bytes(data)
-        ds = read_dataset(data)
+        ds = read_dataset(data, max_inflated=max_inflated)
         verdict.sop_instance_uid = str(ds.get("SOPInstanceUID", ""))
         verdict.study_instance_uid = str(ds.get("StudyInstanceUID", ""))
         verdict.series_instance_uid = str(ds.get("SeriesInstanceUID", ""))

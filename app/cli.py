@@ -16,6 +16,8 @@ import uvicorn
 from starlette.applications import Starlette
 
 from anonymizer.verify_policy import IDENTITY_OPTIONS, PAGE_OPTIONS, Policy
+from app import limits as server_limits
+from app.connections import uvicorn_options
 from app.dicomweb import DicomWeb
 from app.forward import Forwarder
 from app.forward_status import report as forward_report
@@ -72,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
         help="the PACS's credentials: PACSBIN_FORWARD_TOKEN=... or PACSBIN_FORWARD_USER=... and "
         "PACSBIN_FORWARD_PASSWORD=... lines (or the same names in the environment)",
     )
+    server_limits.add_arguments(serve)
     token = commands.add_parser("token", help="manage upload tokens")
     token_commands = token.add_subparsers(dest="token_command", required=True)
     create = token_commands.add_parser("create", help="create a token (printed once)")
@@ -186,6 +189,7 @@ def build_app(
     forward: ForwardTarget | None = None,
     check_workers: int = 0,
     policy: Policy | None = None,
+    limits: server_limits.Limits | None = None,
 ) -> Starlette:
     """The whole server: the page, and DICOMweb backed by `data` (stored instances, index, tokens).
     `policy`: what the re-check accepts (default: what the page writes, plus `allow_legacy_pacsbin`)."""
@@ -200,6 +204,7 @@ def build_app(
         policy or Policy(allow_legacy_pacsbin=allow_legacy_pacsbin),
         forwarder,
         check_workers=check_workers,
+        limits=limits,
     )
     return create_app(dist, dicomweb.routes())
 
@@ -232,12 +237,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not (args.dist / "index.html").is_file():
         print(f"error: {args.dist / 'index.html'} not found: build the page first", file=sys.stderr)
         return 2
+    limits = server_limits.from_arguments(args)
     app = build_app(
         args.dist,
         args.data,
         forward=target,
         check_workers=os.cpu_count() or 1,
         policy=serve_policy(args),
+        limits=limits,
     )
     uvicorn.run(
         app,
@@ -246,5 +253,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         ssl_certfile=args.certfile,
         ssl_keyfile=args.keyfile,
         server_header=False,
+        **uvicorn_options(limits),
     )
     return 0

@@ -5,6 +5,7 @@ bytes, DICOM files built by hand, and the check that a file is refused with a ty
 from __future__ import annotations
 
 import struct
+import zlib
 from pathlib import Path
 
 import pydicom
@@ -90,3 +91,21 @@ def _reject(data: bytes, kind: type[DeidentificationError], *parts: str) -> Deid
         assert part in info.value.reason, info.value.reason
     assert info.value.path == "x.dcm"
     return info.value
+
+
+DEFLATED_LE = "1.2.840.10008.1.2.1.99"
+
+
+def deflate_bomb(inflated: int) -> bytes:
+    """A Deflated Explicit VR Little Endian file whose data set inflates to about `inflated` bytes (an OB
+    value of zeros), compressed about 1000:1: built in pieces, never held inflated."""
+    head = base_body() + struct.pack("<HH2sHL", 0x0042, 0x0011, b"OB", 0, inflated)
+    z = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    out = [z.compress(head)]
+    zeros = bytes(1 << 20)
+    left = inflated
+    while left > 0:
+        out.append(z.compress(zeros[: min(left, len(zeros))]))
+        left -= len(zeros)
+    out.append(z.flush())
+    return part10(b"".join(out), ts=DEFLATED_LE)

@@ -9,7 +9,7 @@ import random
 import zipfile
 
 import pytest
-from reader_helpers import _file, _reject, base_body, el, part10, sq_undefined
+from reader_helpers import _file, _reject, base_body, deflate_bomb, el, part10, sq_undefined
 
 from anonymizer.errors import DicomDirError, MalformedDicomError, NotDicomError, UnsupportedError
 from anonymizer.reader import read_dataset
@@ -117,3 +117,15 @@ def test_dicomdir_by_sop_class_or_records() -> None:
 
 def test_no_data_set_after_meta() -> None:
     _reject(part10(b""), MalformedDicomError, "no data set after the file meta information")
+
+
+def test_a_deflate_bomb_is_refused_at_the_inflation_bound() -> None:
+    """A few hundred kB that inflate to hundreds of MB (issue 13: 65 KB became 142 MB in the server's
+    re-check): the caller's `max_inflated` bound refuses it with a reason, before the memory is spent."""
+    bomb = deflate_bomb(64 << 20)
+    assert len(bomb) < 100_000
+    with pytest.raises(UnsupportedError) as info:
+        read_dataset(bomb, path="x.dcm", max_inflated=1 << 20)
+    assert "inflates to more than 1048576 bytes" in info.value.reason and info.value.path == "x.dcm"
+    small = deflate_bomb(1000)
+    assert len(read_dataset(small, max_inflated=1 << 20).EncapsulatedDocument) == 1000
