@@ -28,7 +28,7 @@ import numpy as np
 from burned_in_compose import Composed, Spec, compose
 from burned_in_text import available_fonts, font_label
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
 GENERATOR_VERSION = 1
 CORPUS = Path(__file__).resolve().parent / "corpus" / "burned-in"
@@ -75,18 +75,22 @@ def stored(kind: str, rgb: np.ndarray) -> tuple[np.ndarray, str]:
     return np.round(grey * 255).astype(np.uint8), "MONOCHROME2"
 
 
+def _uid(spec: Spec, what: str) -> UID:
+    """A UID that follows from the seed (the same set every run)."""
+    return generate_uid(entropy_srcs=[str(spec.seed), what])
+
+
 def dataset(spec: Spec, made: Composed) -> Dataset:
     pixels, photometric = stored(spec.kind, made.frames)
     who = made.who
     ds = Dataset()
-    sop_class = SOP_CLASS["US-cine" if spec.kind == "US" and spec.frames > 1 else spec.kind]
-    uid = lambda what: generate_uid(entropy_srcs=[str(spec.seed), what])  # noqa: E731
+    sop_class = UID(SOP_CLASS["US-cine" if spec.kind == "US" and spec.frames > 1 else spec.kind])
     ds.file_meta = FileMetaDataset()
     ds.file_meta.MediaStorageSOPClassUID = sop_class
-    ds.file_meta.MediaStorageSOPInstanceUID = uid("sop")
+    ds.file_meta.MediaStorageSOPInstanceUID = _uid(spec, "sop")
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.SOPClassUID, ds.SOPInstanceUID = sop_class, uid("sop")
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = uid("study"), uid("series")
+    ds.SOPClassUID, ds.SOPInstanceUID = sop_class, _uid(spec, "sop")
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = _uid(spec, "study"), _uid(spec, "series")
     ds.PatientName, ds.PatientID, ds.PatientBirthDate = who.patient_name, who.patient_id, who.birth_date
     ds.PatientSex = "O"
     ds.AccessionNumber, ds.InstitutionName = who.accession, who.institution
@@ -130,8 +134,15 @@ def truth(spec: Spec, made: Composed, ds: Dataset) -> dict[str, object]:
         "seed": spec.seed,
         "header": {
             k: str(ds.get(k, ""))
-            for k in ("PatientName", "PatientID", "AccessionNumber", "PatientBirthDate", "StudyDate",
-                      "StudyTime", "InstitutionName")
+            for k in (
+                "PatientName",
+                "PatientID",
+                "AccessionNumber",
+                "PatientBirthDate",
+                "StudyDate",
+                "StudyTime",
+                "InstitutionName",
+            )
         },
         "boxes": [asdict(b) for b in made.boxes],
     }
@@ -140,12 +151,17 @@ def truth(spec: Spec, made: Composed, ds: Dataset) -> dict[str, object]:
 def generate(count: int, seed: int, out: Path) -> Path:
     """Write the set (or reuse it when its manifest matches); the set folder."""
     fonts = available_fonts()
-    params = {"generator": GENERATOR_VERSION, "count": count, "seed": seed, "fonts": [font_label(f) for f in fonts]}
+    params = {
+        "generator": GENERATOR_VERSION,
+        "count": count,
+        "seed": seed,
+        "fonts": [font_label(f) for f in fonts],
+    }
     manifest = out / "manifest.json"
     specs = plan(count, seed)
-    if manifest.exists() and json.loads(manifest.read_text()).get("params") == params:
-        if all((out / "images" / f"{s.stem}.dcm").exists() for s in specs):
-            return out
+    reusable = manifest.exists() and json.loads(manifest.read_text()).get("params") == params
+    if reusable and all((out / "images" / f"{s.stem}.dcm").exists() for s in specs):
+        return out
     shutil.rmtree(out, ignore_errors=True)
     (out / "images").mkdir(parents=True)
     (out / "truth").mkdir()

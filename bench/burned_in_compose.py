@@ -14,7 +14,18 @@ import random
 from dataclasses import dataclass
 
 import numpy as np
-from burned_in_render import COLORS, Canvas, Style, TextBox, background, draw_text, edges, place, size_tag, text_mask
+from burned_in_render import (
+    COLORS,
+    Canvas,
+    Style,
+    TextBox,
+    background,
+    draw_text,
+    edges,
+    place,
+    size_tag,
+    text_mask,
+)
 from burned_in_text import (
     HARMLESS,
     PILLOW_BITMAP,
@@ -78,13 +89,15 @@ def _line(
     """Draw one string at an anchor; its height (0 when no room was found: the string is left out)."""
     font = load_font(font_name, size)
     mask = text_mask(s.text, font)
-    h, w = mask.shape
+    h, w = int(mask.shape[0]), int(mask.shape[1])
     spot = place(canvas, w, h, anchor, rng, stack)
     if spot is None:
         return 0
     px = 11 if font_name == PILLOW_BITMAP else size
     all_tags = (*tags, size_tag(px), f"font:{font_label(font_name)}", f"color:{style.color}", f"at:{anchor}")
-    draw_text(canvas, frames, *spot, mask, style, text=s.text, is_phi=s.is_phi, matches=s.matches, tags=all_tags)
+    draw_text(
+        canvas, frames, *spot, mask, style, text=s.text, is_phi=s.is_phi, matches=s.matches, tags=all_tags
+    )
     return h
 
 
@@ -104,8 +117,18 @@ def _banner(canvas: Canvas, rng: random.Random, lines: list[Spelling], font_name
             break
         y = (band - h) // 2
         tags = ("kind:US", "banner", size_tag(px), f"font:{font_label(font_name)}", f"color:{style.color}")
-        draw_text(canvas, range(canvas.frames.shape[0]), x, y, m, style, text=s.text, is_phi=s.is_phi,
-                  matches=s.matches, tags=tags)
+        draw_text(
+            canvas,
+            range(canvas.frames.shape[0]),
+            x,
+            y,
+            m,
+            style,
+            text=s.text,
+            is_phi=s.is_phi,
+            matches=s.matches,
+            tags=tags,
+        )
         x += w + rng.randint(16, 40)
 
 
@@ -146,7 +169,17 @@ def compose(spec: Spec, fonts: list[str]) -> Composed:
     _line(canvas, rng, harmless[-1], font_name, jitter(), "any", _style(rng, spec.kind), every, kind_tag)
     if rng.random() < 0.4:  # one identifier touching an edge
         s = rng.choice(phi_spellings(who, rng))
-        _line(canvas, rng, s, rng.choice(fonts), jitter(), "edge", _style(rng, spec.kind), every, (*kind_tag, "edge"))
+        _line(
+            canvas,
+            rng,
+            s,
+            rng.choice(fonts),
+            jitter(),
+            "edge",
+            _style(rng, spec.kind),
+            every,
+            (*kind_tag, "edge"),
+        )
     if spec.frames > 1:
         _cine(canvas, rng, spec, who, font_name, size)
     return Composed(canvas.frames, canvas.boxes, who)
@@ -164,18 +197,46 @@ def _cine(canvas: Canvas, rng: random.Random, spec: Spec, who: Identity, font_na
         for f, t in enumerate(stamps):
             m = text_mask(t, font)
             tags = (f"kind:{spec.kind}", "cine_stamp", size_tag(size), f"font:{font_label(font_name)}")
-            draw_text(canvas, range(f, f + 1), spot[0], spot[1], m, style, text=t, is_phi=True, matches=None,
-                      tags=tags)
+            draw_text(
+                canvas,
+                range(f, f + 1),
+                spot[0],
+                spot[1],
+                m,
+                style,
+                text=t,
+                is_phi=True,
+                matches=None,
+                tags=tags,
+            )
     counters = [f"Fr {f + 1}/{spec.frames}" for f in range(spec.frames)]
     widest = max(text_mask(t, font).shape[1] for t in counters)
     tall = max(text_mask(t, font).shape[0] for t in counters)
     spot = place(canvas, widest, tall, "tr" if spec.kind == "US" else "bl", rng, stack=tall * 6)
     if spot is not None:
         for f, t in enumerate(counters):
-            tags = (f"kind:{spec.kind}", "frame_counter", size_tag(size))
-            draw_text(canvas, range(f, f + 1), spot[0], spot[1], text_mask(t, font), style, text=t,
-                      is_phi=False, matches=None, tags=tags)
+            draw_text(
+                canvas,
+                range(f, f + 1),
+                spot[0],
+                spot[1],
+                text_mask(t, font),
+                style,
+                text=t,
+                is_phi=False,
+                matches=None,
+                tags=(f"kind:{spec.kind}", "frame_counter", size_tag(size)),
+            )
     one = rng.randrange(spec.frames)
     s = rng.choice(phi_spellings(who, rng)[:3])
-    _line(canvas, rng, s, font_name, max(size, 12), "any", Style("yellow"), range(one, one + 1),
-          (f"kind:{spec.kind}", "single_frame"))
+    _line(
+        canvas,
+        rng,
+        s,
+        font_name,
+        max(size, 12),
+        "any",
+        Style("yellow"),
+        range(one, one + 1),
+        (f"kind:{spec.kind}", "single_frame"),
+    )

@@ -180,7 +180,9 @@ class Style:
 
 
 def size_tag(px: int) -> str:
-    return "size:8-11" if px <= 11 else "size:12-15" if px <= 15 else "size:16-20" if px <= 20 else "size:21-28"
+    return (
+        "size:8-11" if px <= 11 else "size:12-15" if px <= 15 else "size:16-20" if px <= 20 else "size:21-28"
+    )
 
 
 def draw_text(
@@ -217,7 +219,9 @@ def draw_text(
         canvas.boxes.append(TextBox(f, x, y, w, h, text, is_phi, matches, tags + extra))
 
 
-def place(canvas: Canvas, w: int, h: int, anchor: str, rng: random.Random, stack: int = 0) -> tuple[int, int] | None:
+def place(
+    canvas: Canvas, w: int, h: int, anchor: str, rng: random.Random, stack: int = 0
+) -> tuple[int, int] | None:
     """A free spot for a w x h box at an anchor (corners, banner, edge, anywhere); `stack` lines down."""
     rows, cols = canvas.rows, canvas.cols
     for attempt in range(40):

@@ -21,7 +21,13 @@ SURNAMES = ["MUELLER", "NGUYEN", "OKAFOR", "GARCIA", "JOHANSSON", "TANAKA", "SMI
 SURNAMES += ["KOWALSKI", "PATEL", "IVANOVA", "MURPHY", "SILVA", "HANSEN", "COHEN", "BAKER", "FISCHER"]
 GIVEN = ["ANNA", "BRUNO", "CHIARA", "DAVID", "ELENA", "FARID", "GRETA", "HIRO", "IMANI", "JONAS", "KEIKO"]
 GIVEN += ["LUCA", "MARTA", "NOAH", "OLGA", "PETER", "ROSA", "SAMIR"]
-INSTITUTIONS = ["ST. MARY HOSPITAL", "CITY GENERAL", "RIVERSIDE CLINIC", "NORTH VALLEY MC", "UNIV. HOSP. EAST"]
+INSTITUTIONS = [
+    "ST. MARY HOSPITAL",
+    "CITY GENERAL",
+    "RIVERSIDE CLINIC",
+    "NORTH VALLEY MC",
+    "UNIV. HOSP. EAST",
+]
 MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
 
 # Text that names nobody, per kind of image (orientation letters, acquisition parameters, scale numbers).
@@ -118,13 +124,20 @@ class Spelling:
 def phi_spellings(who: Identity, rng: random.Random) -> list[Spelling]:
     """Each identifier once, in one of its common spellings (the order is the caller's to shuffle)."""
     name = rng.choice(
-        [f"{who.surname}, {who.given}", f"{who.given} {who.surname}", who.patient_name, f"{who.surname} {who.given}"]
+        [
+            f"{who.surname}, {who.given}",
+            f"{who.given} {who.surname}",
+            who.patient_name,
+            f"{who.surname} {who.given}",
+        ]
     )
     return [
         Spelling(name, True, "PatientName"),
         Spelling(rng.choice(["", "ID: ", "MRN "]) + who.patient_id, True, "PatientID"),
         Spelling(rng.choice(["Acc# ", "ACC ", ""]) + who.accession, True, "AccessionNumber"),
-        Spelling(rng.choice(["DOB ", "Born ", ""]) + spell_date(who.birth_date, rng), True, "PatientBirthDate"),
+        Spelling(
+            rng.choice(["DOB ", "Born ", ""]) + spell_date(who.birth_date, rng), True, "PatientBirthDate"
+        ),
         Spelling(spell_date(who.study_date, rng), True, "StudyDate"),
         Spelling(who.institution, True, "InstitutionName"),
     ]
