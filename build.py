@@ -71,9 +71,17 @@ def build_dist() -> Path:
     return Path(build(ROOT, PY))
 
 
+def ensure_text_bench() -> None:
+    """Plain Tesseract (the burned-in text baseline) and the fonts the burned-in test set is drawn in."""
+    ensure_apt("tesseract", "tesseract-ocr")
+    ensure_apt("/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf", "fonts-liberation")
+    ensure_apt("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", "fonts-dejavu-core")
+
+
 def setup_test() -> None:
     ensure_venv("dev")
     ensure_apt("dciodvfy", "dicom3tools")
+    ensure_text_bench()
     # A real PACS for the interoperability tests (started by the tests on loopback, never as a service).
     ensure_apt("/usr/share/orthanc/plugins/libOrthancDicomWeb.so", "orthanc", "orthanc-dicomweb")
     ensure_node()
@@ -112,6 +120,7 @@ def cmd_serve(args: list[str]) -> int:
 
 def cmd_bench(args: list[str]) -> int:
     ensure_venv("dev,bench")
+    ensure_text_bench()
     return subprocess.run([str(PY), "bench/run.py", *args], cwd=ROOT).returncode
 
 

@@ -6,6 +6,7 @@
     .venv/bin/python bench/run.py --sets page     # only the page in headless Chromium (bench/page.py)
     .venv/bin/python bench/run.py --sets viewer   # frames shown in the page, cine redaction (bench/viewer.py)
     .venv/bin/python bench/run.py --sets upload   # STOW-RS into our server vs a raw POST (bench/upload.py)
+    .venv/bin/python bench/run.py --sets text     # burned-in text finders vs Tesseract (bench/text_finder.py)
 
 (`python3 build.py bench [args]` runs this with the project's venv.) Every tool writes into a fresh output
 folder; the wall clock covers the whole command (interpreter start-up, imports, reading, writing), best of
@@ -108,8 +109,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--tools", default=",".join(TOOLS), help=f"comma-separated subset of {','.join(TOOLS)}")
     p.add_argument(
         "--sets",
-        default="ct,large,page,viewer,upload",
-        help="any of ct, large, page, viewer, upload (default: all)",
+        default="ct,large,page,viewer,upload,text",
+        help="any of ct, large, page, viewer, upload, text (default: all)",
     )
     p.add_argument("--page-files", type=int, help="page: CT slices dropped on the page (default: --slices)")
     p.add_argument("--page-launches", type=int, default=5, help="page: launches per cold-start figure (5)")
@@ -187,6 +188,11 @@ def main(argv: list[str] | None = None) -> int:
 
         print("upload:", flush=True)
         upload.run(out)
+    if "text" in sets:  # burned-in text finders and Tesseract: bench/out/text_finder.json
+        import text_finder
+
+        print("burned-in text:", flush=True)
+        text_finder.main([*(["--small"] if args.small else []), "--out", str(out / "text_finder.json")])
     if not infos and "page" not in sets:
         return 0
     if "page" in sets and not infos:  # the page alone: its results go to bench/out/page.json only
