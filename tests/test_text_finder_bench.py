@@ -111,6 +111,14 @@ def test_a_finder_that_fails_is_reported(small_set: Path) -> None:
     assert len(rows["broken"].errors) == 3 and "model missing" in rows["broken"].errors[0]
 
 
+def test_boxes_on_frames_the_image_does_not_have_are_reported(small_set: Path) -> None:
+    def one_based(pixels: np.ndarray, photometric: str) -> dict[str, list[object]]:
+        return {"one-based": [text_finder.WholeFrame(pixels.shape[0], 0, 0, 10, 10)]}
+
+    rows = text_finder.run_set(small_set, {"one-based": one_based}, limit=2)
+    assert len(rows["one-based"].errors) == 2 and "frame out of range" in rows["one-based"].errors[0]
+
+
 TSV = "\n".join(
     [
         "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext",
