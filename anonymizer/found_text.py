@@ -44,8 +44,8 @@ def find_in_file(data: bytes, *, path: str | None = None) -> FileText:
     from redaction.text_finder.dicom import frames_of
 
     ds = read_dataset(data, path=path)
-    if "PixelData" not in ds:
-        return FileText((), 0)
+    if "PixelData" not in ds or int(ds.get("BitsAllocated") or 0) == 1:
+        return FileText((), 0)  # no image (a report, a plan) or a 1-bit mask: nothing burned in to find
     frames = frames_of(ds)
     found = find_text(frames, photometric=frames.photometric)
     matcher = header_matcher(ds)

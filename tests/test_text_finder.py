@@ -8,7 +8,17 @@ from typing import Any
 
 import numpy as np
 import pytest
-from text_images import HEADER, Label, covered, ct_picture, dicom_file, draw, edges_picture, us_picture
+from text_images import (
+    HEADER,
+    LABELS_CT,
+    Label,
+    covered,
+    ct_picture,
+    dicom_file,
+    draw,
+    edges_picture,
+    us_picture,
+)
 
 from anonymizer.found_text import find_in_file, models_missing
 from redaction.regions import Region
@@ -16,11 +26,7 @@ from redaction.regions import Region
 MISSING = models_missing()
 pytestmark = pytest.mark.skipif(MISSING is not None, reason=f"text finder cannot run: {MISSING}")
 
-LABELS = [
-    Label("DOE, JOHN", 12, 10, 18),
-    Label("ID 12345678", 12, 34, 14),
-    Label("11.03.2024 14:22", 430, 450, 16),
-]
+LABELS = LABELS_CT
 
 
 def _ct() -> tuple[bytes, Any]:
@@ -54,7 +60,12 @@ def _region_over(regions: tuple[Region, ...], ink: Any) -> list[Region]:
     return [
         r
         for r in regions
-        if ((xs >= r.rect.x) & (xs < r.rect.x + r.rect.width) & (ys >= r.rect.y) & (ys < r.rect.y + r.rect.height)).any()
+        if (
+            (xs >= r.rect.x)
+            & (xs < r.rect.x + r.rect.width)
+            & (ys >= r.rect.y)
+            & (ys < r.rect.y + r.rect.height)
+        ).any()
     ]
 
 

@@ -32,6 +32,9 @@ class Label:
     size: int = 16
 
 
+LABELS_CT: list[Label] = []  # filled below (Label is defined first)
+
+
 @dataclass(frozen=True)
 class Drawn:
     text: str
@@ -132,3 +135,12 @@ def dicom_file(
     buf = io.BytesIO()
     ds.save_as(buf, enforce_file_format=True)
     return buf.getvalue()
+
+
+LABELS_CT.extend(
+    [
+        Label("DOE, JOHN", 12, 10, 18),
+        Label("ID 12345678", 12, 34, 14),
+        Label("11.03.2024 14:22", 430, 450, 16),
+    ]
+)
