@@ -14,6 +14,7 @@ import pytest
 from corpus import PYDICOM_FILES, file
 
 from anonymizer.cli import main
+from anonymizer.found_text import models_missing
 
 ROOT = Path(__file__).resolve().parent.parent
 PATIENT_FOLDER = "Doe^Jane 19700101 MRN12345"
@@ -319,7 +320,7 @@ def _text_inputs(tmp_path: Path) -> tuple[Path, str]:
 
 
 needs_text_finder = pytest.mark.skipif(
-    __import__("anonymizer.found_text").found_text.models_missing() is not None,
+    models_missing() is not None,
     reason="the text finder's models are not fetched (python3 tools/fetch_models.py)",
 )
 
