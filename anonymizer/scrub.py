@@ -124,11 +124,12 @@ def _word_pairs(text: str) -> list[str]:
     return [p for p in pairs if sum(c.isalnum() for c in p) >= 2 * _MIN_TOKEN]
 
 
-def identifiers(ds: Dataset, kept: Callable[[int], bool] = _nothing_kept) -> list[str]:
-    """Identifying strings of a data set, at every depth, longest first: the values of the identifier
-    attributes and every form of every Person Name. A value of an attribute the chosen options retain
-    (`kept(tag)`, e.g. Institution Name under Retain Institution Identity) is not one."""
-    found: set[str] = set()
+def identifiers_by_attribute(ds: Dataset, kept: Callable[[int], bool] = _nothing_kept) -> dict[str, set[str]]:
+    """Identifying strings of a data set by the keyword of the attribute that holds them, at every depth:
+    the values of the identifier attributes and every form of every Person Name. A value of an attribute
+    the chosen options retain (`kept(tag)`, e.g. Institution Name under Retain Institution Identity) is
+    not one. The text finder marks what burned-in text matches with these keywords (text_matches.py)."""
+    found: dict[str, set[str]] = {}
     stack = [(ds, 0)]
     while stack:
         current, depth = stack.pop()
@@ -144,11 +145,13 @@ def identifiers(ds: Dataset, kept: Callable[[int], bool] = _nothing_kept) -> lis
                 # Into a retained sequence too: what its items hold is judged element by element.
                 if depth < _MAX_DEPTH:
                     stack.extend((item, depth + 1) for item in elem.value)
-            elif kept(tag):
                 continue
-            elif elem.VR == "PN":
+            if kept(tag):
+                continue
+            terms = found.setdefault(elem.keyword or str(tag), set())
+            if elem.VR == "PN":
                 for text in _values(elem.value):
-                    found.update(name_forms(text))
+                    terms.update(name_forms(text))
             elif tag in _IDENTIFIER_TAGS:
                 for text in _values(elem.value):
                     text = text.strip()
@@ -156,10 +159,22 @@ def identifiers(ds: Dataset, kept: Callable[[int], bool] = _nothing_kept) -> lis
                     # the letters and digits.
                     if sum(c.isalnum() for c in text) < _MIN_TOKEN:
                         continue
-                    found.add(text)
-                    found.update(_date_spellings(text))
-                    found.update(_word_pairs(text))
-    found -= _OWN_WORDS
+                    terms.add(text)
+                    terms.update(_date_spellings(text))
+                    terms.update(_word_pairs(text))
+    for keyword in list(found):
+        found[keyword] -= _OWN_WORDS
+        if not found[keyword]:
+            del found[keyword]
+    return found
+
+
+def identifiers(ds: Dataset, kept: Callable[[int], bool] = _nothing_kept) -> list[str]:
+    """Identifying strings of a data set, at every depth, longest first (identifiers_by_attribute, all
+    attributes together)."""
+    found: set[str] = set()
+    for terms in identifiers_by_attribute(ds, kept).values():
+        found |= terms
     return sorted(found, key=lambda s: (-len(s), s))
 
 

@@ -10,6 +10,10 @@ UIDs are the ORIGINAL ones (as in the files the reviewer looked at). "frames" is
 (or absent) for every frame. A series entry applies to every image of the series; with "rows"/"columns"
 it applies only to images of that size (the page writes them: "every image of the series with the same
 geometry"). Coordinates are pixels of the original image; negative or oversized rectangles are clipped.
+
+Regions the text finder proposes (the CLI's --find-text) also carry "text" (what the box reads, "" when
+nothing was read) and "matches" (the keywords of the file's own attributes the text spells, e.g.
+["PatientName"]); they are kept through a round trip and do not change what is blacked out.
 """
 
 from __future__ import annotations
@@ -22,7 +26,19 @@ from typing import Any
 from .errors import RegionsError
 from .rectangles import Rect
 
-_KEYS = {"sop_instance_uid", "series_instance_uid", "frames", "x", "y", "width", "height", "rows", "columns"}
+_KEYS = {
+    "sop_instance_uid",
+    "series_instance_uid",
+    "frames",
+    "x",
+    "y",
+    "width",
+    "height",
+    "rows",
+    "columns",
+    "text",
+    "matches",
+}
 
 
 @dataclass(frozen=True)
@@ -34,6 +50,8 @@ class Region:
     rows: int | None = None
     columns: int | None = None
     source: str = "reviewer"  # or the CTP signature that proposed it
+    text: str | None = None  # what the text finder read in the box (None: not proposed by the finder)
+    matches: tuple[str, ...] = ()  # keywords of the file's attributes the text spells
 
     def applies_to(self, sop: str, series: str, rows: int, columns: int) -> bool:
         if self.sop_instance_uid is not None and self.sop_instance_uid != sop:
@@ -54,6 +72,9 @@ class Region:
             out["rows"] = self.rows
         if self.columns is not None:
             out["columns"] = self.columns
+        if self.text is not None:
+            out["text"] = self.text
+            out["matches"] = list(self.matches)
         return out
 
 
@@ -87,6 +108,11 @@ def region_from_json(entry: Any, where: str = "region") -> Region:
         ):
             raise RegionsError(f"{where}: 'frames' must be null or a list of frame numbers from 1")
         frames = tuple(frames)
+    text, matches = entry.get("text"), entry.get("matches") or []
+    if text is not None and not isinstance(text, str):
+        raise RegionsError(f"{where}: 'text' must be a string")
+    if not isinstance(matches, list) or not all(isinstance(m, str) for m in matches):
+        raise RegionsError(f"{where}: 'matches' must be a list of attribute keywords")
     x, y, w, h = (_int(entry, k, where) for k in ("x", "y", "width", "height"))
     assert x is not None and y is not None and w is not None and h is not None
     try:
@@ -100,6 +126,8 @@ def region_from_json(entry: Any, where: str = "region") -> Region:
         series_instance_uid=series.strip() if series is not None else None,
         rows=_int(entry, "rows", where, optional=True),
         columns=_int(entry, "columns", where, optional=True),
+        text=text,
+        matches=tuple(matches),
     )
 
 

@@ -14,6 +14,7 @@ import pytest
 from corpus import PYDICOM_FILES, file
 
 from anonymizer.cli import main
+from anonymizer.found_text import models_missing
 
 ROOT = Path(__file__).resolve().parent.parent
 PATIENT_FOLDER = "Doe^Jane 19700101 MRN12345"
@@ -294,3 +295,73 @@ def test_a_different_file_already_in_the_output_folder_is_a_conflict(tmp_path: P
     assert _out_files(out) == before
     again = _run(str(file("MR_small.dcm")), "-o", str(out), "--secret", "k")  # the same again: fine
     assert again.returncode == 0 and "1 de-identified" in again.stderr
+
+
+# ---------------------------------------------------------------------------------------- burned-in text
+def _text_inputs(tmp_path: Path) -> tuple[Path, str]:
+    """A CT with a name, ID and date burned in, a clean image with strong edges, a report without pixels,
+    compressed pixels that cannot be decoded, and a truncated file."""
+    from text_images import LABELS_CT, ct_picture, dicom_file, draw, edges_picture
+
+    src = tmp_path / "in"
+    src.mkdir()
+    mask, _ = draw((480, 640), LABELS_CT)
+    img = ct_picture()
+    img[mask] = 4095
+    ct = dicom_file(img, photometric="MONOCHROME2", bits_stored=12)
+    (src / "ct.dcm").write_bytes(ct)
+    (src / "edges.dcm").write_bytes(dicom_file(edges_picture(), photometric="MONOCHROME2", bits_stored=12))
+    (src / "report.dcm").write_bytes(file("test-SR.dcm").read_bytes())
+    broken = pydicom.dcmread(file("JPEG2000.dcm"))
+    broken.PixelData = pydicom.encaps.encapsulate([b"\xff\x4f\xff\x51" + b"\0" * 400])
+    broken.save_as(src / "broken.dcm")
+    (src / "truncated.dcm").write_bytes(ct[:-5000])
+    return src, str(pydicom.dcmread(src / "ct.dcm", stop_before_pixels=True).SOPInstanceUID)
+
+
+needs_text_finder = pytest.mark.skipif(
+    models_missing() is not None,
+    reason="the text finder's models are not fetched (python3 tools/fetch_models.py)",
+)
+
+
+@needs_text_finder
+def test_find_text_writes_regions_and_no_dicom(tmp_path: Path) -> None:
+    src, ct_sop = _text_inputs(tmp_path)
+    regions_file = tmp_path / "found.json"
+    proc = _run(str(src), "--find-text", str(regions_file))
+    assert proc.returncode == 1, proc.stderr  # the truncated and the undecodable files failed
+    assert "failed: " in proc.stderr and "truncated.dcm" in proc.stderr and "broken.dcm" in proc.stderr
+    assert "3 text region(s) in 1 of 2 image(s)" in proc.stderr, proc.stderr
+    found = json.loads(regions_file.read_text())
+    assert {r["sop_instance_uid"] for r in found} == {ct_sop}
+    assert all(r["frames"] == [1] for r in found)
+    by_match = {m: r["text"] for r in found for m in r["matches"]}
+    assert by_match["PatientName"] == "DOE, JOHN" and by_match["PatientID"] == "ID 12345678"
+    assert "StudyDate" in by_match
+    assert not list(tmp_path.rglob("*.dcm"))[5:]  # only the five inputs: nothing written
+
+
+@needs_text_finder
+def test_found_regions_redact_as_redact_found_text_does(tmp_path: Path) -> None:
+    src, _ = _text_inputs(tmp_path)
+    regions_file = tmp_path / "found.json"
+    _run(str(src), "--find-text", str(regions_file))
+    one, two = tmp_path / "one", tmp_path / "two"
+    by_file = _run(str(src), "-o", str(one), "--secret", "k", "--redact", str(regions_file))
+    at_once = _run(str(src), "-o", str(two), "--secret", "k", "--redact-found-text")
+    # The file whose pixels cannot be looked at is not written by --redact-found-text (fail closed).
+    assert "broken.dcm: not written: the pixels could not be looked at" in at_once.stderr
+    assert "3 de-identified" in at_once.stderr and at_once.returncode == 1, at_once.stderr
+    assert "text blacked out: " in at_once.stderr and "'DOE, JOHN' matches PatientName" in at_once.stderr
+    files_one = {p.relative_to(one): p.read_bytes() for p in one.rglob("*.dcm")}
+    files_two = {p.relative_to(two): p.read_bytes() for p in two.rglob("*.dcm")}
+    assert by_file.returncode == 1 and len(files_two) == 3  # the CT, the edges and the report
+    assert files_one == files_two  # the same pixels, the same header
+    from text_images import LABELS_CT, draw
+
+    images = [ds for ds in map(pydicom.dcmread, two.rglob("*.dcm")) if "PixelData" in ds]
+    (ct,) = [ds for ds in images if ds.get("BurnedInAnnotation") == "NO"]  # the edges image: no claim
+    assert "113101" in [str(i.CodeValue) for i in ct.DeidentificationMethodCodeSequence]
+    mask, _ = draw((480, 640), LABELS_CT)
+    assert ct.pixel_array[mask].max() == 0  # every pixel of the text is black

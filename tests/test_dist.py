@@ -153,6 +153,9 @@ def test_archives_are_pyc_only(dist: Path) -> None:
             "redaction",
             "pacsbin_uploader-0.1.0.dist-info",
         }
+        # The native text finder (numpy, onnxruntime) is never shipped to the browser.
+        assert not [n for n in names if n.startswith("redaction/text_finder/")]
+        assert "redaction/regions.pyc" in names
         for data in (REPO_ROOT / "anonymizer" / "data").iterdir():
             if data.suffix in {".csv", ".json", ".md"}:
                 assert f"anonymizer/data/{data.name}" in names

@@ -19,6 +19,9 @@ from dist_archives import _dist_info_dir, _read_members, _write_wheel
 from dist_common import BuildError, Log
 
 PROJECT_IMPORTS = ["anonymizer", "redaction"]
+# Native-only packages left out of the browser's wheel: the text finder needs numpy and onnxruntime, which
+# Pyodide's engine does not load (the page runs the same models with onnxruntime-web).
+NATIVE_ONLY = ("redaction/text_finder/",)
 # Members dropped from pinned wheels before compiling (by wheel name): pydicom's test data is 1 MB of
 # DICOM files the page never reads.
 WHEEL_DROP_PREFIXES: dict[str, tuple[str, ...]] = {"pydicom": ("pydicom/data/test_files/",)}
@@ -125,6 +128,8 @@ def _build_project_wheel(root: Path, python: Path, tmp: Path, depends: list[str]
     kept: dict[str, bytes | None] = {}
     for name, data in members.items():
         if data is None:
+            continue
+        if name.startswith(NATIVE_ONLY):
             continue
         if name.startswith(keep):
             kept[name] = data

@@ -1,0 +1,78 @@
+"""find_text: every frame of an image, its text boxes and what they read.
+
+A cine loop is covered frame by frame: a time stamp changes on every frame, and a stamp that appears on
+one frame only must be found, so no frame is skipped or sampled. Work is reused only between frames whose
+pixels are identical (the same bytes: a still series saved as a loop, a frozen cine): they are read once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .detect import Box, detect
+from .models import load_models
+from .prepare import to_rgb8
+from .recognize import recognize
+
+
+@dataclass(frozen=True)
+class Found:
+    """A line or word of text in one frame. frame: 1-based (as in REGIONS.json); x, y, width, height in
+    image pixels; text: what the recogniser reads ("" when it reads nothing); score: the detection's box
+    score (0..1: how sure the detector is that this is text)."""
+
+    frame: int
+    x: int
+    y: int
+    width: int
+    height: int
+    text: str
+    score: float
+
+
+@dataclass(frozen=True)
+class _Read:
+    box: Box
+    text: str
+
+
+def _read_frame(frame: np.ndarray[Any, Any], photometric: str, recognise: bool) -> list[_Read]:
+    models = load_models()
+    image = to_rgb8(frame, photometric)
+    reads = []
+    for box in detect(models.detection, image):
+        text = recognize(models.recognition, models.characters, image, box)[0] if recognise else ""
+        reads.append(_Read(box, text.strip()))
+    return reads
+
+
+def find_text(
+    frames: np.ndarray[Any, Any] | Iterable[np.ndarray[Any, Any]],
+    *,
+    photometric: str,
+    recognise: bool = True,
+) -> list[Found]:
+    """The text in every frame. `frames`: (n, rows, columns[, 3]) or an iterable of (rows, columns[, 3])
+    arrays, grey (MONOCHROME1/2, any integer depth) or RGB (the caller converts YBR and palette colour).
+    `recognise=False` finds boxes only (faster; no text, so no header match). Raises ModelsMissingError
+    when the models are not on this machine."""
+    found: list[Found] = []
+    seen: dict[bytes, list[_Read]] = {}
+    for number, frame in enumerate(frames, start=1):
+        array = np.ascontiguousarray(frame)
+        key = (
+            hashlib.blake2b(array.tobytes(), digest_size=16).digest() + f"{array.shape}{array.dtype}".encode()
+        )
+        reads = seen.get(key)
+        if reads is None:
+            reads = seen[key] = _read_frame(array, photometric, recognise)
+        found.extend(
+            Found(number, r.box.x, r.box.y, r.box.width, r.box.height, r.text, round(r.box.score, 4))
+            for r in reads
+        )
+    return found

@@ -1,0 +1,66 @@
+"""Text recognition (PaddleOCR PP-OCRv4 rec, CTC): what a detected box reads.
+
+Pre-processing of one box (image: (H, W, 3) uint8 RGB; box in image pixels):
+1. Crop the box. When its height >= VERTICAL_RATIO * its width, turn it 90 degrees counter-clockwise
+   (PaddleOCR's rule for vertical text: read top to bottom).
+2. Target width: t = ceil(HEIGHT * w / h) of the crop (w, h), at least 1 and at most MAX_WIDTH; the model's
+   input width is T = max(MIN_WIDTH, t).
+3. Resize the crop to (HEIGHT, t) with resize.resize_bilinear; channels in B, G, R order;
+   x = (v / 255 - 0.5) / 0.5; columns t..T-1 are 0 (PaddleOCR pads the right with zeros after normalising).
+   Tensor (1, 3, HEIGHT, T) float32.
+Decoding of the output (1, T / 8, classes) of per-column class probabilities (softmax), CTC greedy:
+4. For each column, the class with the highest probability (the first such on a tie).
+5. Drop a class equal to the previous column's class, then drop class 0 (the blank).
+6. Text: the characters of the classes kept (models.read_characters); score: the mean of their highest
+   probabilities (0 when nothing is kept).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .detect import Box
+from .resize import resize_bilinear
+
+HEIGHT = 48  # PaddleOCR rec_image_shape 3,48,320
+MIN_WIDTH = 320
+MAX_WIDTH = 3200  # a line longer than 66 times its height is read squeezed rather than at any cost
+VERTICAL_RATIO = 1.5
+
+
+def recognition_input(image: np.ndarray[Any, Any], box: Box) -> np.ndarray[Any, Any]:
+    """Steps 1-3: the (1, 3, HEIGHT, T) float32 tensor of one box."""
+    crop = image[box.y : box.y + box.height, box.x : box.x + box.width]
+    if crop.shape[0] >= VERTICAL_RATIO * crop.shape[1]:
+        crop = np.rot90(crop)
+    h, w = crop.shape[:2]
+    t = min(MAX_WIDTH, max(1, math.ceil(HEIGHT * w / h)))
+    resized = resize_bilinear(crop, HEIGHT, t)[:, :, ::-1]
+    tensor = np.zeros((1, 3, HEIGHT, max(MIN_WIDTH, t)), dtype=np.float32)
+    tensor[0, :, :, :t] = ((resized / np.float32(255) - np.float32(0.5)) / np.float32(0.5)).transpose(2, 0, 1)
+    return tensor
+
+
+def ctc_greedy(probs: np.ndarray[Any, Any], characters: Sequence[str]) -> tuple[str, float]:
+    """Steps 4-6 on a (columns, classes) array."""
+    best = probs.argmax(axis=1)
+    top = probs.max(axis=1)
+    keep = np.ones(len(best), dtype=bool)
+    keep[1:] = best[1:] != best[:-1]
+    keep &= best != 0
+    kept = best[keep]
+    text = "".join(characters[i] for i in kept.tolist())
+    return text, float(top[keep].mean()) if kept.size else 0.0
+
+
+def recognize(
+    session: Any, characters: Sequence[str], image: np.ndarray[Any, Any], box: Box
+) -> tuple[str, float]:
+    """The text of one box and its score (0..1)."""
+    tensor = recognition_input(image, box)
+    (out,) = session.run(None, {session.get_inputs()[0].name: tensor})
+    return ctc_greedy(np.asarray(out)[0], characters)

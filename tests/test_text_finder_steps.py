@@ -1,0 +1,133 @@
+"""The text finder's pre- and post-processing, step by step, without the models: the arithmetic the page
+must port exactly (redaction/text_finder: prepare, resize, detect, recognize)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from redaction.text_finder.detect import (
+    BOX_THRESHOLD,
+    MEAN,
+    STD,
+    Box,
+    boxes_from_map,
+    components,
+    detection_input,
+    input_size,
+)
+from redaction.text_finder.models import read_characters
+from redaction.text_finder.prepare import to_rgb8
+from redaction.text_finder.recognize import MIN_WIDTH, ctc_greedy, recognition_input
+from redaction.text_finder.resize import resize_bilinear
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        ((480, 640), (480, 640)),
+        ((512, 512), (512, 512)),
+        ((100, 50), (96, 64)),
+        ((10, 10), (32, 32)),
+        ((1024, 2048), (480, 960)),
+        ((600, 800), (608, 800)),
+    ],
+)
+def test_input_size_is_a_multiple_of_32_within_the_limit(
+    shape: tuple[int, int], expected: tuple[int, int]
+) -> None:
+    assert input_size(*shape) == expected
+
+
+def test_windowing_keeps_text_at_the_top_white_and_inverts_monochrome1() -> None:
+    frame = np.array([[0, 1000], [2000, 4095]], dtype=np.uint16)
+    grey = to_rgb8(frame, "MONOCHROME2")[:, :, 0]
+    assert grey.tolist() == [[0, 62], [125, 255]]  # floor((v - 0) * 255 / 4095 + 0.5)
+    assert to_rgb8(frame, "MONOCHROME1")[:, :, 0].tolist() == [[255, 193], [130, 0]]
+    signed = np.array([[-1024, 3071]], dtype=np.int16)
+    assert to_rgb8(signed, "MONOCHROME2")[0, :, 0].tolist() == [0, 255]
+    assert to_rgb8(np.full((2, 2), 7, dtype=np.uint16), "MONOCHROME2").max() == 0  # a flat frame
+    eight = np.array([[3, 250]], dtype=np.uint8)
+    assert to_rgb8(eight, "MONOCHROME2")[0, :, 2].tolist() == [3, 250]  # 8 bits as stored
+    rgb = np.zeros((1, 1, 3), dtype=np.uint8) + np.array([1, 2, 3], dtype=np.uint8)
+    assert to_rgb8(rgb, "RGB").tolist() == [[[1, 2, 3]]]
+
+
+def test_resize_bilinear_aligns_pixel_centres() -> None:
+    img = np.array([[0, 10], [20, 30]], dtype=np.uint8)[:, :, None]
+    up = resize_bilinear(img, 4, 4)[:, :, 0]
+    # Output x 0..3 samples input x = -0.25 (clamped to 0), 0.25, 0.75, 1.25 (clamped to 1).
+    assert up[0].tolist() == [0.0, 2.5, 7.5, 10.0]
+    assert up[:, 0].tolist() == [0.0, 5.0, 15.0, 20.0]
+    assert resize_bilinear(img, 2, 2)[:, :, 0].tolist() == [[0, 10], [20, 30]]
+
+
+def test_detection_input_is_bgr_normalised() -> None:
+    img = np.zeros((32, 32, 3), dtype=np.uint8)
+    img[:, :, 0] = 255  # red
+    tensor = detection_input(img)
+    assert tensor.shape == (1, 3, 32, 32) and tensor.dtype == np.float32
+    assert tensor[0, 2, 0, 0] == pytest.approx((1 - MEAN[2]) / STD[2])  # red is the third channel
+    assert tensor[0, 0, 0, 0] == pytest.approx((0 - MEAN[0]) / STD[0])
+
+
+def test_components_are_8_connected_in_order_of_their_first_pixel() -> None:
+    bitmap = np.zeros((6, 8), dtype=bool)
+    bitmap[0, 5:7] = True
+    bitmap[1, 4] = True  # touches (0, 5) diagonally: one component
+    bitmap[3:5, 0:3] = True
+    bitmap[5, 3] = True  # diagonal again
+    bitmap[4, 6] = True  # alone
+    assert components(bitmap) == [(4, 0, 7, 2), (0, 3, 4, 6), (6, 4, 7, 5)]
+    u = np.zeros((3, 5), dtype=bool)
+    u[:, 0] = u[:, 4] = u[2, :] = True  # a U: two arms joined below
+    assert components(u) == [(0, 0, 5, 3)]
+
+
+def test_boxes_from_map_score_unclip_and_scale() -> None:
+    prob = np.zeros((32, 64), dtype=np.float32)
+    prob[10:14, 8:28] = 0.9  # 20 x 4 map pixels
+    prob[20:22, 40:60] = 0.9  # 2 pixels high: under the minimum size
+    prob[25:29, 40:50] = 0.5  # above the binary threshold, under the box threshold
+    assert BOX_THRESHOLD > 0.5
+    (box,) = boxes_from_map(prob, 64, 128)  # the image is twice the map's size
+    # d = 20 * 4 * 1.5 / (2 * (20 + 4)) = 2.5; left floor((8 - 2.5) * 2) = 11, top floor((10 - 2.5) * 2) = 15,
+    # right ceil((28 + 2.5) * 2) = 61, bottom ceil((14 + 2.5) * 2) = 33.
+    assert (box.x, box.y, box.width, box.height) == (11, 15, 50, 18)
+    assert box.score == pytest.approx(0.9)
+
+
+def test_boxes_at_the_border_are_clipped_not_cut() -> None:
+    prob = np.zeros((32, 32), dtype=np.float32)
+    prob[0:4, 0:10] = 0.95
+    (box,) = boxes_from_map(prob, 32, 32)
+    assert (box.x, box.y) == (0, 0) and box.width >= 10 and box.height >= 4
+
+
+def test_recognition_input_height_48_padded_with_zeros() -> None:
+    img = np.full((20, 100, 3), 255, dtype=np.uint8)
+    tensor = recognition_input(img, Box(0, 0, 40, 20, 1.0))
+    assert tensor.shape == (1, 3, 48, MIN_WIDTH)
+    assert tensor[0, :, :, :96].min() == pytest.approx(1.0)  # white: (1 - 0.5) / 0.5; t = 48 * 40 / 20
+    assert (tensor[0, :, :, 96:] == 0).all()
+    tall = recognition_input(img, Box(0, 0, 10, 20, 1.0))  # height >= 1.5 width: turned
+    assert tall.shape == (1, 3, 48, MIN_WIDTH)
+
+
+def test_ctc_greedy_collapses_repeats_and_drops_blanks() -> None:
+    chars = ("", "a", "b", " ")
+    path = [1, 1, 0, 1, 2, 2, 0, 0, 3, 1]
+    probs = np.full((len(path), 4), 0.1, dtype=np.float32)
+    for t, c in enumerate(path):
+        probs[t, c] = 0.7
+    text, score = ctc_greedy(probs, chars)
+    assert text == "aab a" and score == pytest.approx(0.7)
+    assert ctc_greedy(np.eye(4, dtype=np.float32)[[0, 0]], chars) == ("", 0.0)
+
+
+def test_keys_file_gives_blank_keys_and_space(tmp_path: Path) -> None:
+    keys = tmp_path / "keys.txt"
+    keys.write_text("a\nb\nc\n", encoding="utf-8")
+    assert read_characters(keys) == ("", "a", "b", "c", " ")
