@@ -98,6 +98,41 @@ class Store:
             db.execute(FORWARDED_SCHEMA)
         for stale in (root / "instances").rglob(".*.tmp"):
             stale.unlink(missing_ok=True)  # a crash mid-write: the temporary file, never the stored one
+        self._reconcile()
+
+    def _reconcile(self) -> None:
+        """After a crash, the files and the index agree again. A file is renamed into place inside the
+        index's transaction, before its commit (parts are stored while the body still streams in, so a
+        crash can land there): a killed server may leave a stored file the index does not name (a new
+        instance: removed, the client sends it again, QIDO never listed it), or a replaced file whose index
+        row still holds the old SHA-256 (found by its modification time, later than the row's; the row is
+        corrected to the file, which passed the re-check before it was renamed)."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT sop_instance_uid, study_instance_uid, series_instance_uid, sha256, stored_at "
+                "FROM instances"
+            ).fetchall()
+        named = {self.path_for(study, series, sop): (sop, sha, at) for sop, study, series, sha, at in rows}
+        for path in (self.root / "instances").rglob("*.dcm"):
+            row = named.get(path)
+            if row is None:
+                path.unlink(missing_ok=True)
+                continue
+            sop, sha, stored_at = row
+            try:
+                stored = time.mktime(time.strptime(stored_at, "%Y%m%d%H%M%S"))
+            except ValueError:
+                stored = 0.0
+            if path.stat().st_mtime <= stored + 2:  # written before its row, as every complete store is
+                continue
+            data = path.read_bytes()
+            digest = hashlib.sha256(data).hexdigest()
+            if digest != sha:
+                with self._connect() as db:
+                    db.execute(
+                        "UPDATE instances SET sha256 = ?, size = ? WHERE sop_instance_uid = ?",
+                        (digest, len(data), sop),
+                    )
 
     def _connect(self) -> sqlite3.Connection:
         """This thread's connection to the index, opened once: the server stores from a pool of threads,
