@@ -1,0 +1,76 @@
+"""The re-check process pool (app/recheck.py): what comes back from a re-check process, and what the server
+gets from it in the end (the stored form and its digest, whatever travelled)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+
+import pytest
+from conftest import TEST_KEY
+from corpus import file
+from test_stored_form import _with_phi_outside_the_data_set
+
+from anonymizer.config import Config
+from anonymizer.engine import deidentify
+from anonymizer.reader import MAX_INFLATED
+from anonymizer.stored_form import stored_form
+from anonymizer.verify import Policy, Verdict
+from app.recheck import Recheck, check_and_hash, check_in_process
+
+
+@pytest.fixture(scope="module")
+def engine_output() -> bytes:
+    return deidentify(file("CT_small.dcm").read_bytes(), Config(key=TEST_KEY)).data
+
+
+def _upload(kind: str, output: bytes) -> bytes:
+    """The engine's output as it is, or with PHI in its meta and preamble (the server rewrites both)."""
+    return output if kind == "engine output" else _with_phi_outside_the_data_set(output)
+
+
+@pytest.mark.parametrize(("kind", "sent_back"), [("engine output", False), ("client meta", True)])
+def test_the_stored_form_comes_back_only_when_it_is_not_the_upload(
+    engine_output: bytes,
+    kind: str,
+    sent_back: bool,
+) -> None:
+    """An engine output is stored as it came: its half-megabyte (for a CT slice) is not sent back through
+    the pool's pipe. An upload whose meta or preamble the server rewrites comes back with the stored form."""
+    data = _upload(kind, engine_output)
+    verdict, digest, same = check_in_process(check_and_hash, data, Policy(), MAX_INFLATED)
+    assert verdict.ok, verdict.problems
+    assert same is not sent_back
+    assert verdict.stored == (stored_form(data) if sent_back else b"")
+    assert digest == hashlib.sha256(stored_form(data)).hexdigest()
+
+
+def _refusing(data: bytes, policy: Policy, max_inflated: int) -> tuple[Verdict, str]:
+    return Verdict(problems=["refused"]), hashlib.sha256(b"").hexdigest()
+
+
+def test_a_refused_upload_is_never_taken_for_its_stored_form(engine_output: bytes) -> None:
+    verdict, _, same = check_in_process(_refusing, engine_output, Policy(), MAX_INFLATED)
+    assert not same and verdict.stored == b"" and not verdict.ok
+
+
+@pytest.mark.parametrize("kind", ["engine output", "client meta"])
+@pytest.mark.parametrize("workers", [0, 1])
+def test_the_server_gets_the_stored_form_and_its_digest(
+    engine_output: bytes,
+    kind: str,
+    workers: int,
+) -> None:
+    data = _upload(kind, engine_output)
+
+    async def run() -> tuple[Verdict, str]:
+        recheck = Recheck(Policy(), workers=workers, memory=0)
+        try:
+            return await recheck(data, MAX_INFLATED)
+        finally:
+            recheck.close()
+
+    verdict, digest = asyncio.run(run())
+    assert verdict.ok, verdict.problems
+    assert verdict.stored == stored_form(data)
+    assert digest == hashlib.sha256(verdict.stored).hexdigest()
