@@ -3,13 +3,12 @@
     .venv/bin/python bench/upload_profile.py [--files 200] [--top 25]    # or bench/upload.py --profile
 
 Each stage of the STOW-RS path is run alone on the benchmark's instances, without a profiler, and timed in
-CPU time per instance: the multipart parse, the re-check (the fail-closed read, the stored form, the engine's
-plan, each check of anonymizer.verify.CHECKS), the SHA-256 of the stored form, the trip to a re-check
-process and back (a real process pool running a function that returns what the re-check returns: the
-upload pickled there, the verdict pickled back), and the store (the file written and fsync'd, the index in
-SQLite, the rename, the folder's fsync). "The rest" is the real server's CPU time per instance (measured by
-bench/upload.py in the same command) minus those: HTTP (uvicorn), the event loop, the thread hops, tokens,
-the answer.
+CPU time per instance: the multipart parse, the re-check (the fail-closed read, the stored form, the
+engine's plan, each check of anonymizer.verify.CHECKS), the SHA-256 of the stored form, the trip to a
+re-check process and back (app/recheck.py's own, with a check that does nothing), and the store (the file
+written and fsync'd, the index in SQLite, the rename, the folder's fsync). "The rest" is the real server's
+CPU time per instance (measured by bench/upload.py in the same command) minus those: HTTP (uvicorn), the
+event loop, the thread hops, tokens, the answer.
 
 --top N also profiles the STOW-RS path in-process (Starlette's TestClient, the re-check in a thread) with
 cProfile in every thread (CPU time per thread) and lists the N functions with the most cumulative time: where
@@ -22,16 +21,13 @@ from __future__ import annotations
 import argparse
 import cProfile
 import hashlib
-import multiprocessing
 import os
-import pickle
 import pstats
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -63,26 +59,30 @@ def _per_instance(work: Callable[[bytes], object], files: list[bytes]) -> float:
     return (time.process_time() - t) / len(files) * 1000
 
 
-def _returns_verdict(data: bytes) -> tuple[Verdict, str]:
-    """What a re-check process sends back for an accepted instance, without checking it."""
-    return Verdict(sop_instance_uid="1.2", stored=bytes(data)), "0" * 64
+def _accepts(data: bytes, policy: Policy, max_inflated: int) -> tuple[Verdict, str]:
+    """A re-check that accepts the upload as its own stored form without looking at it."""
+    return Verdict(sop_instance_uid="1.2", stored=data), "0" * 64
 
 
-def pool_trip(files: list[bytes]) -> dict[str, float]:
-    """CPU ms per instance of the trip to a re-check process and back (this process and the pool's, no
-    check), and of the pickling alone."""
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        pool.submit(_returns_verdict, b"warm").result()
-        cpu = cpu_seconds(os.getpid())
-        for data in files:
-            pool.submit(_returns_verdict, data).result()
-        trip = cpu_seconds(os.getpid()) - cpu
-    t = time.process_time()
-    for data in files:
-        pickle.loads(pickle.dumps(data))
-        pickle.loads(pickle.dumps(_returns_verdict(data)))
-    pickling = time.process_time() - t
-    return {"trip_cpu_ms": trip / len(files) * 1000, "pickling_ms": pickling / len(files) * 1000}
+def pool_trip(files: list[bytes]) -> float:
+    """CPU ms per instance of the server's trip to a re-check process and back (app/recheck.py's own, one
+    process, with a check that does nothing), both processes counted."""
+    import asyncio
+
+    from app.recheck import Recheck
+
+    async def trips() -> float:
+        recheck = Recheck(Policy(), workers=1, memory=0, check=_accepts)
+        try:
+            await recheck(files[0], 1 << 30)
+            cpu = cpu_seconds(os.getpid())
+            for data in files:
+                await recheck(data, 1 << 30)
+            return cpu_seconds(os.getpid()) - cpu
+        finally:
+            recheck.close()
+
+    return asyncio.run(trips()) / len(files) * 1000
 
 
 def stages(files: list[bytes]) -> dict[str, float]:
@@ -109,9 +109,7 @@ def stages(files: list[bytes]) -> dict[str, float]:
     for check in CHECKS:
         out[f"  check: {check.name}"] = _per_instance(lambda d, c=check: c.run(planned[id(d)]), files)
     out["SHA-256 of the stored form"] = _per_instance(lambda d: hashlib.sha256(d).hexdigest(), files)
-    trip = pool_trip(files)
-    out["trip to a re-check process and back"] = trip["trip_cpu_ms"]
-    out["  of it pickling"] = trip["pickling_ms"]
+    out["trip to a re-check process and back"] = pool_trip(files)
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp))
 
