@@ -35,7 +35,10 @@ async def body_chunks(
         try:
             if budget <= 0:
                 raise TimeoutError
-            message = await asyncio.wait_for(receive(), budget)
+            # asyncio.timeout, not wait_for: wait_for wraps each receive in a new task (about 30 us, 8 times a
+            # CT slice); the deadline is the same.
+            async with asyncio.timeout(budget):
+                message = await receive()
         except TimeoutError:
             raise HttpError(
                 408,

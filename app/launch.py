@@ -54,11 +54,13 @@ def launch_server(
     port: int | None = None,
     python: str = sys.executable,
     timeout: float = 30.0,
+    source: Path = ROOT,
 ) -> ServerProcess:
     """`python -m app serve` for `dist` on 127.0.0.1 (a free port unless given), once it answers.
 
     `data`: the server's data folder (uploads, tokens); a temporary one, removed at stop, when not given.
-    Its output goes to a log file (a pipe nobody reads would block a busy server)."""
+    Its output goes to a log file (a pipe nobody reads would block a busy server). `source`: the tree whose
+    `app` is run (the benchmark runs an older commit's server beside this one)."""
     port = port or free_port()
     scratch = tempfile.mkdtemp(prefix="pacsbin-server-")
     folder = data if data is not None else Path(scratch) / "data"
@@ -66,7 +68,7 @@ def launch_server(
     cmd = [python, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port), "--dist", str(dist)]
     cmd += ["--data", str(folder), *extra]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=source, stdout=out, stderr=subprocess.STDOUT)
 
     def stop() -> None:
         if proc.poll() is None:

@@ -6,25 +6,42 @@ that a file that needs more memory than that is refused (a MemoryError in the ch
 the machine. If a process dies all the same (killed, a crash in a native library), the pool is broken:
 the instances being checked in it at that moment get a failure, and the next check gets a new pool (until
 issue 13 every later upload got 500).
+
+What travels between the server and a re-check process costs CPU on both sides. Through the pool's pipe
+(64 KiB at a time, pickled, a thread on each side woken for every piece) half a megabyte costs about 1 ms
+each way; so the upload is handed over in a file (written once into a private folder, read once by the
+re-check process, deleted when the check returns), and the verdict comes back with its stored form only when
+that differs from the upload: for an engine output the stored form is the upload itself (stored_form.py),
+and the server puts its own bytes back. (bench/upload.py measures the server's CPU per instance.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import multiprocessing
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
+from functools import partial
+from itertools import count
 
 from starlette.concurrency import run_in_threadpool
 
 from anonymizer.verify import Policy, Verdict, check_deidentified
 
 Check = Callable[[bytes, Policy, int], tuple[Verdict, str]]
+
+# Uploads up to this size are written to their hand-off file on the event loop (a page-cache write of about
+# 0.1 ms for a CT slice, less than a trip to a thread); larger ones in a thread.
+HANDOFF_INLINE_BYTES = 1 << 20
 
 
 def check_and_hash(data: bytes, policy: Policy, max_inflated: int) -> tuple[Verdict, str]:
@@ -34,6 +51,29 @@ def check_and_hash(data: bytes, policy: Policy, max_inflated: int) -> tuple[Verd
     inflate to (the token's size limit)."""
     verdict = check_deidentified(data, policy, max_inflated=max_inflated)
     return verdict, hashlib.sha256(verdict.stored).hexdigest()
+
+
+def check_in_process(
+    check: Check, data: bytes, policy: Policy, max_inflated: int
+) -> tuple[Verdict, str, bool]:
+    """`check` as run in a re-check process: its verdict, its digest, and whether the stored form is the
+    upload itself, in which case the verdict comes back without it (the server has those bytes already)."""
+    verdict, digest = check(data, policy, max_inflated)
+    same = bool(verdict.stored) and verdict.stored == data
+    return (replace(verdict, stored=b"") if same else verdict), digest, same
+
+
+def check_file(check: Check, path: str, policy: Policy, max_inflated: int) -> tuple[Verdict, str, bool]:
+    """In a re-check process: the upload read from its hand-off file, then `check_in_process`."""
+    with open(path, "rb") as f:
+        data = f.read()
+    return check_in_process(check, data, policy, max_inflated)
+
+
+def _write_private(path: str, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with open(fd, "wb") as f:
+        f.write(data)
 
 
 class RecheckFailed(Exception):
@@ -62,6 +102,8 @@ class Recheck:
         of this process (tests; no memory limit). `check`: the function run (a module-level one)."""
         self.policy, self.workers, self.memory, self.check = policy, workers, memory, check
         self._pool: ProcessPoolExecutor | None = None
+        self._handoff: str | None = None  # the private folder of hand-off files (0700), made on first use
+        self._names = count()
 
     @property
     def window(self) -> int:
@@ -87,14 +129,41 @@ class Recheck:
         """The verdict and SHA-256 of `data`; RecheckFailed when the check itself could not be done."""
         if not self.workers:
             return await run_in_threadpool(self.check, data, self.policy, max_inflated)
+        path = await self._hand_off(data)
+        try:
+            verdict, digest, same = await self._in_pool(
+                partial(check_file, self.check, path, self.policy, max_inflated)
+            )
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        return (replace(verdict, stored=data) if same else verdict), digest
+
+    async def _hand_off(self, data: bytes) -> str:
+        """`data` written to a new file in the private hand-off folder; its path."""
+        try:
+            if self._handoff is None:
+                self._handoff = tempfile.mkdtemp(prefix="pacsbin-recheck-")  # 0700
+            path = os.path.join(self._handoff, f"{next(self._names)}.dcm")
+            if len(data) <= HANDOFF_INLINE_BYTES:
+                _write_private(path, data)
+            else:
+                await run_in_threadpool(_write_private, path, data)
+        except OSError as exc:
+            raise RecheckFailed(
+                f"not stored: the server could not hand it to a re-check process (a temporary file): {exc}"
+            ) from None
+        return path
+
+    async def _in_pool(self, work: Callable[[], tuple[Verdict, str, bool]]) -> tuple[Verdict, str, bool]:
         pool = self._pool or self._new_pool()
         loop = asyncio.get_running_loop()
         try:
-            future = loop.run_in_executor(pool, self.check, data, self.policy, max_inflated)
+            future = loop.run_in_executor(pool, work)
         except BrokenProcessPool:  # broken before this instance: by another, or killed while idle
             self._drop(pool)
             pool = self._new_pool()
-            future = loop.run_in_executor(pool, self.check, data, self.policy, max_inflated)
+            future = loop.run_in_executor(pool, work)
         try:
             return await future
         except BrokenProcessPool:
@@ -114,3 +183,6 @@ class Recheck:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+        if self._handoff is not None:
+            shutil.rmtree(self._handoff, ignore_errors=True)
+            self._handoff = None

@@ -5,7 +5,7 @@
     .venv/bin/python bench/run.py --profile 300   # cProfile our CLI (--jobs 1) on 300 slices, top functions
     .venv/bin/python bench/run.py --sets page     # only the page in headless Chromium (bench/page.py)
     .venv/bin/python bench/run.py --sets viewer   # frames shown in the page, cine redaction (bench/viewer.py)
-    .venv/bin/python bench/run.py --sets upload   # STOW-RS into our server vs a raw POST (bench/upload.py)
+    .venv/bin/python bench/run.py --sets upload   # the server's CPU per uploaded instance (bench/upload.py)
     .venv/bin/python bench/run.py --sets text     # burned-in text finders vs Tesseract (bench/text_finder.py)
 
 (`python3 build.py bench [args]` runs this with the project's venv.) Every tool writes into a fresh output
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print("viewer and redaction:", flush=True)
         viewer.run(out)
-    if "upload" in sets:  # STOW-RS into our server vs a raw POST: bench/out/upload.json
+    if "upload" in sets:  # the server's CPU per instance, its split, a hostile client: bench/out/upload.json
         import upload
 
         print("upload:", flush=True)
