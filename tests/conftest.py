@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import asyncio
 import sys
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -39,3 +43,13 @@ def stow_post(url: str, token: str, parts: list[bytes], timeout: float = 60) -> 
     )
     with urllib.request.urlopen(request, timeout=timeout) as r:  # noqa: S310 (loopback)
         return int(r.status)
+
+
+T = TypeVar("T")
+
+
+def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run in a thread of its own: the e2e tests' Playwright (sync API, a session-wide browser)
+    keeps an event loop running in the main thread, where asyncio.run() refuses to start another."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

@@ -19,7 +19,7 @@ from typing import Any
 
 import pydicom
 import pytest
-from conftest import TEST_KEY, stow_post
+from conftest import TEST_KEY, run_coroutine, stow_post
 from corpus import file
 from reader_helpers import deflate_bomb
 from starlette.testclient import TestClient
@@ -200,7 +200,6 @@ def test_a_deflate_bomb_is_refused_at_the_tokens_size_limit(tmp_path: Path) -> N
 def test_a_check_over_the_memory_limit_is_refused_and_the_process_lives_on() -> None:
     """The re-check process's address space is limited (RLIMIT_AS): a file that needs more is refused with
     a reason (here a bomb allowed to inflate past the limit), and the next check works."""
-    import asyncio
 
     async def run() -> tuple[Verdict, Verdict]:
         recheck = Recheck(Policy(), workers=1, memory=1 << 30)
@@ -211,7 +210,7 @@ def test_a_check_over_the_memory_limit_is_refused_and_the_process_lives_on() -> 
             recheck.close()
         return bomb, good
 
-    bomb, good = asyncio.run(run())
+    bomb, good = run_coroutine(run())
     assert not bomb.ok and "MemoryError" in bomb.problems[0], bomb.problems
     assert good.ok, good.problems
 

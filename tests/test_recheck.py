@@ -4,7 +4,6 @@ its digest, whatever travelled)."""
 
 from __future__ import annotations
 
-import asyncio
 import glob
 import hashlib
 import os
@@ -12,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import TEST_KEY
+from conftest import TEST_KEY, run_coroutine
 from corpus import file
 from test_stored_form import _with_phi_outside_the_data_set
 
@@ -75,7 +74,7 @@ def test_the_server_gets_the_stored_form_and_its_digest(
         finally:
             recheck.close()
 
-    verdict, digest = asyncio.run(run())
+    verdict, digest = run_coroutine(run())
     assert verdict.ok, verdict.problems
     assert verdict.stored == stored_form(data)
     assert digest == hashlib.sha256(verdict.stored).hexdigest()
@@ -108,5 +107,5 @@ def test_the_upload_reaches_the_re_check_process_in_a_private_file_removed_after
         finally:
             recheck.close()
 
-    assert asyncio.run(run()) == ["600 in 700, the upload: True"]
+    assert run_coroutine(run()) == ["600 in 700, the upload: True"]
     assert not list(tmp_path.iterdir()), "the hand-off folder was not removed at close"
