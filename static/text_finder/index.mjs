@@ -1,0 +1,35 @@
+// The page's text finder (issue 14), detection only for now: where burned-in text is, as boxes in image
+// pixels, the same as the CLI's redaction/text_finder finds natively. No DOM; for a worker or Node.
+//
+//   import * as ort from "onnxruntime-web";            // the caller loads the runtime (and sets its wasm paths)
+//   const finder = await loadDetector(ort, modelBytes); // ch_PP-OCRv4_det_infer.onnx, vendor-models/
+//   const boxes = await finder.detect(samples, width, height, { channels: 4 });  // ImageData.data
+//
+// `samples`, `channels` and `photometric` are described in prepare.mjs (8-bit grey, 8-bit RGB or a
+// canvas's RGBA; deeper grey is windowed to the frame's own range as the CLI does).
+
+import { boxesFromMap, detectionInput } from "./detect.mjs";
+import { toRgb8 } from "./prepare.mjs";
+
+export { toRgb8 } from "./prepare.mjs";
+export { boxesFromMap, components, detectionInput, inputSize } from "./detect.mjs";
+
+export async function loadDetector(ort, model, sessionOptions = {}) {
+  const session = await ort.InferenceSession.create(model, { executionProviders: ["wasm"], ...sessionOptions });
+  const inputName = session.inputNames[0];
+  const outputName = session.outputNames[0];
+  async function detect(samples, width, height, { channels = 1, photometric = "MONOCHROME2" } = {}) {
+    const rgb = toRgb8(samples, width, height, channels, photometric);
+    const { data, h, w } = detectionInput(rgb, height, width);
+    const feeds = { [inputName]: new ort.Tensor("float32", data, [1, 3, h, w]) };
+    const results = await session.run(feeds);
+    const prob = results[outputName];
+    try {
+      const [, , mapH, mapW] = prob.dims;
+      return boxesFromMap(prob.data, mapH, mapW, height, width);
+    } finally {
+      prob.dispose?.();
+    }
+  }
+  return { detect, release: () => session.release() };
+}
