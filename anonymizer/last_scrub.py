@@ -18,7 +18,7 @@ from typing import Any
 from pydicom.multival import MultiValue
 
 from .plan import Step
-from .scrub import scrub
+from .scrub import scrub, text_values
 from .unlisted import TEXT_VRS
 
 LAST_SCRUB = "last scrub: the file's own identifiers blanked"
@@ -28,17 +28,9 @@ LAST_SCRUB = "last scrub: the file's own identifiers blanked"
 # Modality, Body Part Examined and SR content in pydicom's own test files.
 
 
-def _texts(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, (list, tuple, MultiValue)):
-        return [str(v) for v in value]
-    return [str(value)]
-
-
 def _scrubbed(step: Step, scrubber: Any) -> Step | None:
     """The step with its kept value scrubbed, or None when the value holds none of the identifiers."""
-    old = _texts(step.old)
+    old = text_values(step.old)
     rule = f"{step.rule}; {LAST_SCRUB}"
     new = [scrub(text, scrubber) for text in old]
     if new == old:

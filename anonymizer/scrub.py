@@ -74,7 +74,8 @@ _NOT_AFTER_WORD = r"(?<![^\W_])"
 _NOT_BEFORE_WORD = r"(?![^\W_])"
 
 
-def _values(value: object) -> Iterable[str]:
+def text_values(value: object) -> list[str]:
+    """An element's values as text, one per value (none for an empty or binary value)."""
     if value is None or isinstance(value, (bytes, bytearray)):
         return []
     if isinstance(value, (list, tuple, MultiValue)):
@@ -150,10 +151,10 @@ def identifiers_by_attribute(ds: Dataset, kept: Callable[[int], bool] = _nothing
                 continue
             terms = found.setdefault(elem.keyword or str(tag), set())
             if elem.VR == "PN":
-                for text in _values(elem.value):
+                for text in text_values(elem.value):
                     terms.update(name_forms(text))
             elif tag in _IDENTIFIER_TAGS:
-                for text in _values(elem.value):
+                for text in text_values(elem.value):
                     text = text.strip()
                     # Separators are optional in the search ("1,0" would find every "10"): what counts is
                     # the letters and digits.

@@ -21,13 +21,13 @@ from typing import Any
 
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
-from pydicom.multival import MultiValue
 
 from .actions import is_definition_uid
 from .dummies import DUMMY
 from .options import Option
 from .plan import Step
 from .pseudonyms import is_well_known_uid
+from .scrub import text_values
 from .verify_upload import Upload
 
 _PSEUDONYM = re.compile(r"Anonymous\^[A-Z2-7]{14}")
@@ -47,14 +47,6 @@ def _elements(ds: Dataset, path: str = "") -> Iterator[tuple[str, DataElement]]:
                 yield from _elements(item, f"{where}[{i}]>")
 
 
-def _values(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, (list, tuple, MultiValue)):
-        return [str(v) for v in value]
-    return [str(value)]
-
-
 def _name(where: str, elem: DataElement) -> str:
     return f"{where} {elem.name}" if elem.keyword else where
 
@@ -64,7 +56,7 @@ def person_names(upload: Upload) -> list[str]:
     for where, elem in _elements(upload.ds):
         if elem.VR != "PN":
             continue
-        for value in _values(elem.value):
+        for value in text_values(elem.value):
             value = value.strip()
             if value in ("", DUMMY["PN"]) or _PSEUDONYM.fullmatch(value):
                 continue
@@ -84,7 +76,7 @@ def uids(upload: Upload) -> list[str]:
     for where, elem in _elements(upload.ds):
         if elem.VR != "UI":
             continue
-        for value in _values(elem.value):
+        for value in text_values(elem.value):
             uid = value.strip().rstrip("\x00")
             if is_well_known_uid(uid) or _UUID_UID.fullmatch(uid):
                 continue
@@ -101,7 +93,7 @@ def uids(upload: Upload) -> list[str]:
 def _same(old: Any, new: Any) -> bool:
     if isinstance(old, bytes) or isinstance(new, bytes):
         return bytes(old or b"").rstrip(b"\x00") == bytes(new or b"").rstrip(b"\x00")
-    return [v.strip() for v in _values(old)] == [v.strip() for v in _values(new)]
+    return [v.strip() for v in text_values(old)] == [v.strip() for v in text_values(new)]
 
 
 def _replaced(step: Step) -> str | None:
