@@ -218,10 +218,10 @@ def tag_table(scores: dict[str, Score]) -> str:
     return "\n".join(lines)
 
 
-def box_shift(a: Row, b: Row) -> dict[str, float | int]:
+def box_shift(a: Row, b: Row) -> dict[str, int]:
     """How far row b's boxes are from row a's on the same images (ours with float16 vs float32 weights):
-    boxes in each, boxes of either without a box in the other within 2 px on every edge, and the largest
-    edge distance between a box and its nearest counterpart (same frame)."""
+    boxes in each, then every box of either row by the distance to its nearest counterpart in the other
+    (same frame; the largest of the four edges' distances, in pixels): 0, 1, 2, more (or none)."""
 
     def edges(box: Any) -> tuple[float, float, float, float]:
         return (box.x, box.y, box.x + box.width, box.y + box.height)
@@ -241,8 +241,10 @@ def box_shift(a: Row, b: Row) -> dict[str, float | int]:
     return {
         "boxes_a": sum(len(r.found) for r in a.runs),
         "boxes_b": sum(len(r.found) for r in b.runs),
-        "unmatched_2px": sum(1 for d in apart if d > 2),
-        "max_px": max((d for d in apart if d != float("inf")), default=0.0),
+        "0px": sum(1 for d in apart if d == 0),
+        "1px": sum(1 for d in apart if 0 < d <= 1),
+        "2px": sum(1 for d in apart if 1 < d <= 2),
+        "more": sum(1 for d in apart if d > 2),
     }
 
 
