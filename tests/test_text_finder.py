@@ -109,9 +109,9 @@ def test_cine_every_frame_and_a_one_frame_stamp(monkeypatch: pytest.MonkeyPatch)
     calls: list[int] = []
     real = finder._read_frame
 
-    def counting(frame: Any, photometric: str, recognise: bool) -> Any:
+    def counting(frame: Any, photometric: str, recognise: bool, weights: Any) -> Any:
         calls.append(1)
-        return real(frame, photometric, recognise)
+        return real(frame, photometric, recognise, weights)
 
     monkeypatch.setattr(finder, "_read_frame", counting)
     header = dict(HEADER)
