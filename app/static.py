@@ -184,7 +184,7 @@ class DistFiles:
         if etag_matches(request.headers.get("if-none-match", ""), headers["ETag"]):
             return Response(status_code=304, headers=headers)
         response = FileResponse(path, headers=headers, media_type=media_type(rel), stat_result=st)
-        if "Content-Encoding" in headers:
+        if "Content-Encoding" in headers and "accept-ranges" in response.headers:
             del response.headers["accept-ranges"]  # ranges are served from the plain file only
         return response
 
