@@ -108,7 +108,11 @@ export const engine = Object.freeze({
   /** @param {import("./protocol.mjs").Item} item @param {object} settings @param {object} pixels */
   plan: (item, settings, pixels) => rpc(Command.PLAN, { item, settings, pixels }),
   /** @param {import("./protocol.mjs").Item} item @param {number} frame 0-based @param {string} [key] */
-  image: (item, frame, key = "") => rpc(Command.IMAGE, { item, frame, key }),
+  image: (item, frame, key = "") => rpc(Command.IMAGE, { item, frame, key, slot: "view" }),
+  /** The background text scan's frames: kept apart from the viewer's file in the worker (its own slot). */
+  scanImage: (item, frame, key) => rpc(Command.IMAGE, { item, frame, key, slot: "scan" }),
+  /** @param {import("./protocol.mjs").Item} item @param {string[]} texts read in its pixels @param {string} key */
+  textMatches: (item, texts, key = "") => rpc(Command.TEXT_MATCHES, { item, texts, key }),
   /** @param {import("./protocol.mjs").Item} item @param {object} settings @param {object} pixels */
   deidentify: (item, settings, pixels) => rpc(Command.DEIDENTIFY, { item, settings, pixels }),
 });

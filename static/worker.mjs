@@ -103,10 +103,11 @@ const loadCodecs = () => (codecs ??= import("./codecs.js"));
 
 // One frame for the viewer: the engine's image description, the CTP library's suggestions and the frame's
 // samples (decoded when compressed; as stored otherwise, the page's renderer reads every stored layout).
-async function image(item, frame, key) {
-  // The file the viewer is stepping through is kept parsed in Python: ask without reading it first.
-  let result = call({ cmd: "image", key, frame, out: "/out/frame" });
-  if (result.status === "miss") result = onItem(item, (path) => call({ cmd: "image", path, key, frame, out: "/out/frame" }));
+async function image(item, frame, key, slot) {
+  // The file the viewer (or the text scan) is stepping through is kept parsed in Python, one per slot:
+  // ask without reading it first.
+  let result = call({ cmd: "image", key, frame, slot, out: "/out/frame" });
+  if (result.status === "miss") result = onItem(item, (path) => call({ cmd: "image", path, key, frame, slot, out: "/out/frame" }));
   if (result.status !== "ok") return result;
   const stored = py.FS.readFile("/out/frame");
   py.FS.unlink("/out/frame");
@@ -220,7 +221,12 @@ const handlers = {
   },
   [Command.DIGEST]: ({ item }) => onItem(item, (path) => call({ cmd: "digest", path })), // versions of one image
   [Command.PLAN]: ({ item, settings, pixels }) => onItem(item, (path) => call({ cmd: "plan", path, settings, pixels })),
-  [Command.IMAGE]: ({ item, frame, key }) => image(item, Number(frame) || 0, String(key || "")),
+  [Command.IMAGE]: ({ item, frame, key, slot }) => image(item, Number(frame) || 0, String(key || ""), slot === "scan" ? "scan" : "view"),
+  [Command.TEXT_MATCHES]: ({ item, texts, key }) => {
+    const request = { cmd: "text_matches", texts: [...texts].map(String), key: String(key || ""), slot: "scan" };
+    const kept = call(request); // the scan's kept file answers without reading it again
+    return kept.status !== "miss" ? kept : onItem(item, (path) => call({ ...request, path }));
+  },
   [Command.DEIDENTIFY]: async ({ item, settings, pixels }, _info, early) => deidentify(item, settings, pixels, early && (await early)),
 };
 
