@@ -82,13 +82,34 @@ def ours() -> Finder | str:
         return f"not importable ({e})"
     takes_photometric = "photometric" in inspect.signature(find_text).parameters
 
-    def run(pixels: np.ndarray, photometric: str) -> dict[str, Sequence[Any]]:
+    def run(pixels: np.ndarray, photometric: str, **weights: Any) -> dict[str, Sequence[Any]]:
         kw = {"photometric": photometric} if takes_photometric else {}
         found = [
             replace(f, frame=f.frame - OURS_FRAME_BASE) if OURS_FRAME_BASE else f
-            for f in find_text(pixels, **kw)
+            for f in find_text(pixels, **kw, **weights)
         ]
-        return {"ours (redaction.text_finder)": found}
+        return found
+
+    def shipped(pixels: np.ndarray, photometric: str) -> dict[str, Sequence[Any]]:
+        return {"ours (redaction.text_finder)": run(pixels, photometric)}
+
+    return shipped
+
+
+def ours_fp32() -> Finder | str:
+    """Ours with the registry's float32 models instead of the shipped float16-weight ones (brief N)."""
+    try:
+        from redaction.text_finder import find_text  # type: ignore[import-not-found, unused-ignore]
+        from redaction.text_finder.models import Weights  # type: ignore[import-not-found, unused-ignore]
+    except ImportError as e:
+        return f"not importable ({e})"
+
+    def run(pixels: np.ndarray, photometric: str) -> dict[str, Sequence[Any]]:
+        found = [
+            replace(f, frame=f.frame - OURS_FRAME_BASE)
+            for f in find_text(pixels, photometric=photometric, weights=Weights.REGISTRY)
+        ]
+        return {"ours, float32 registry models": found}
 
     return run
 
@@ -97,8 +118,8 @@ def finders(names: Sequence[str]) -> tuple[dict[str, Finder], dict[str, str]]:
     chosen: dict[str, Finder] = {}
     skipped: dict[str, str] = {}
     for name in names:
-        if name == "ours":
-            f = ours()
+        if name in ("ours", "ours-fp32"):
+            f = ours() if name == "ours" else ours_fp32()
             if isinstance(f, str):
                 skipped[name] = f
             else:
@@ -113,7 +134,7 @@ def finders(names: Sequence[str]) -> tuple[dict[str, Finder], dict[str, str]]:
         elif name in ("whole", "none"):
             chosen[name] = whole if name == "whole" else nothing
         else:
-            raise SystemExit(f"unknown finder {name!r} (ours, tesseract, whole, none)")
+            raise SystemExit(f"unknown finder {name!r} (ours, ours-fp32, tesseract, whole, none)")
     return chosen, skipped
 
 
@@ -197,11 +218,43 @@ def tag_table(scores: dict[str, Score]) -> str:
     return "\n".join(lines)
 
 
+def box_shift(a: Row, b: Row) -> dict[str, int]:
+    """How far row b's boxes are from row a's on the same images (ours with float16 vs float32 weights):
+    boxes in each, then every box of either row by the distance to its nearest counterpart in the other
+    (same frame; the largest of the four edges' distances, in pixels): 0, 1, 2, more (or none)."""
+
+    def edges(box: Any) -> tuple[float, float, float, float]:
+        return (box.x, box.y, box.x + box.width, box.y + box.height)
+
+    def nearest(box: Any, others: Sequence[Any]) -> float:
+        same = [o for o in others if o.frame == box.frame]
+        if not same:
+            return float("inf")
+        return min(max(abs(p - q) for p, q in zip(edges(box), edges(o), strict=True)) for o in same)
+
+    apart = [
+        d
+        for ra, rb in zip(a.runs, b.runs, strict=True)
+        for x, y in ((ra.found, rb.found), (rb.found, ra.found))
+        for d in (nearest(box, y) for box in x)
+    ]
+    return {
+        "boxes_a": sum(len(r.found) for r in a.runs),
+        "boxes_b": sum(len(r.found) for r in b.runs),
+        "0px": sum(1 for d in apart if d == 0),
+        "1px": sum(1 for d in apart if 0 < d <= 1),
+        "2px": sum(1 for d in apart if 1 < d <= 2),
+        "more": sum(1 for d in apart if d > 2),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--small", action="store_true", help="the ~40-image set")
     p.add_argument("--set", type=Path, help="a set folder made by burned_in.py (default: generated)")
-    p.add_argument("--finders", default="ours,tesseract", help="ours, tesseract, whole, none (comma list)")
+    p.add_argument(
+        "--finders", default="ours,tesseract", help="ours, ours-fp32, tesseract, whole, none (comma list)"
+    )
     p.add_argument("--limit", type=int, help="only the first N images")
     p.add_argument("--seed", type=int, default=14)
     p.add_argument("--out", type=Path, default=OUT)
@@ -223,6 +276,11 @@ def main(argv: list[str] | None = None) -> int:
     print(GOALS)
     for name, errs in errors.items():
         print(f"{name}: {len(errs)} errors, first: {errs[0]}")
+    shift = None
+    shipped, fp32 = rows.get("ours (redaction.text_finder)"), rows.get("ours, float32 registry models")
+    if shipped and fp32:
+        shift = box_shift(fp32, shipped)
+        print(f"float16 weights vs float32 (boxes, either way): {shift}")
     manifest = json.loads((folder / "manifest.json").read_text())
     a.out.parent.mkdir(parents=True, exist_ok=True)
     report = {
@@ -232,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round(time.monotonic() - started, 1),
         "skipped": skipped,
         "finders": {name: s.as_dict() for name, s in scores.items()},
+        "fp16_vs_fp32_boxes": shift,
         "errors": errors,
         "images": {
             name: [

@@ -76,11 +76,48 @@ def test_layout(dist: Path) -> None:
     bundle = (dist / "codecs.js").read_text()
     assert re.search(r"export\{[^}]*\bas decodeFrame\b", bundle), "an ES module exporting decodeFrame"
     assert not re.search(r"https?://", bundle), "no URL to load anything from"
-    assert sorted(p.name for p in (dist / "codecs").iterdir()) == [
+    assert sorted(p.name for p in (dist / "codecs").iterdir() if p.suffix != ".gz") == [
         "charlswasm_decode.wasm",
         "libjpegturbowasm_decode.wasm",
         "openjpegwasm_decode.wasm",
     ]
+
+
+def test_text_finder_files(dist: Path) -> None:
+    """dist/text/: onnxruntime-web's wasm backend only (no jsep/jspi/asyncify, no WebGL/WebGPU), and the
+    derived fp16 models with their pinned sha256, not the registry's float32 files."""
+    ort_dist = REPO_ROOT / "node_modules" / "onnxruntime-web" / "dist"
+    ort = {p.name for p in (dist / "text" / "ort").iterdir() if not p.name.endswith(".gz")}
+    assert ort == {"ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"}
+    for name in ort:
+        assert (dist / "text" / "ort" / name).read_bytes() == (ort_dist / name).read_bytes()
+    lock = json.loads((REPO_ROOT / "tools" / "models.lock.json").read_text())
+    models = {p.name: _sha256(p) for p in (dist / "text" / "models").iterdir() if not p.name.endswith(".gz")}
+    want = {name: d["sha256"] for name, d in lock["derived"].items()}
+    want["ppocr_keys_v1.txt"] = lock["packages"][0]["files"]["package/assets/ppocr_keys_v1.txt"]["sha256"]
+    assert models == want
+    worker = (dist / "text_worker.mjs").read_text()
+    assert not re.search(r"https?://", worker), "nothing from a CDN"
+    assert "ort.env.wasm.wasmPaths" in worker
+
+
+def test_gzip_forms(dist: Path) -> None:
+    """X.gz beside the large files (the same bytes every build: no name, mtime 0) inflating to X."""
+    import gzip
+
+    gz = {p.relative_to(dist).as_posix()[:-3] for p in dist.rglob("*.gz")}
+    assert {
+        "text/ort/ort-wasm-simd-threaded.wasm",
+        "text/models/ch_PP-OCRv4_det_infer.fp16.onnx",
+        "text/models/ch_PP-OCRv4_rec_infer.fp16.onnx",
+        "pyodide/pyodide.asm.wasm",
+        "pyodide/pyodide.asm.mjs",
+    } <= gz
+    assert "pyodide/python_stdlib.zip" not in gz  # already deflated
+    for rel in gz:
+        packed = (dist / f"{rel}.gz").read_bytes()
+        assert packed[4:8] == bytes(4) and not packed[3] & 0x08, f"{rel}.gz: mtime 0, no file name"
+        assert gzip.decompress(packed) == (dist / rel).read_bytes(), rel
 
 
 def test_lock_entries_match_the_served_files(dist: Path) -> None:

@@ -12,6 +12,9 @@ Layout (``dist/`` is git-ignored; it is replaced as a whole on each build)::
       pyodide/pyodide-lock.json      stock lock + "pydicom" and "pacsbin-uploader" (file_name ../wheels/...)
       wheels/pydicom-3.0.2-py3-none-any.whl           .pyc only, pydicom/data/test_files removed
       wheels/pacsbin_uploader-0.1.0-py3-none-any.whl  anonymizer + redaction only, .pyc only
+      text/ort/, text/models/        the text finder: onnxruntime-web (wasm backend) and the derived models
+                                     (tools/dist_text.py; loaded by static/text_worker.mjs on first use only)
+      X.gz                           gzip form of a large compressible X (tools/dist_text.py, app/static.py)
       build-info.json                {pyodide, python, built_at, files: {path: {sha256, size}}}
 
 In the browser (module worker)::
@@ -64,6 +67,7 @@ from dist_common import BuildError, Log, _canonical, _sha256_file  # noqa: E402
 from dist_pyc import _check_pyc_archive, _compile, _compiler_fingerprint, _Job  # noqa: E402
 from dist_site import BUILD_INFO, _built_at, _copy_static, _file_table, _lock_entry  # noqa: E402
 from dist_site import BUNDLED_SOURCES as BUNDLED_SOURCES  # noqa: E402  (re-exported: tests/test_dist.py)
+from dist_text import copy_text_finder, write_gzip_forms  # noqa: E402
 from dist_wheels import _build_project_wheel, _filter_pinned_wheel, _Wheel  # noqa: E402
 
 __all__ = ["BuildError", "build_dist", "main"]
@@ -204,6 +208,9 @@ def build_dist(
             lock["packages"][key] = _lock_entry(w, dest)
         lock["packages"] = dict(sorted(lock["packages"].items()))
         (stage / "pyodide" / LOCK_NAME).write_text(json.dumps(lock), encoding="utf-8")
+
+        copy_text_finder(root, stage, log)
+        write_gzip_forms(stage, log)  # last: every served file is final
 
         magic = bytes.fromhex(report["magic"])
         archives = [stage / "pyodide" / STDLIB_NAME, *sorted((stage / "wheels").iterdir())]

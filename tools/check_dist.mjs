@@ -5,7 +5,8 @@
 //
 // 1. Checks dist/pyodide/pyodide-lock.json: every entry whose wheel is in dist/ has the sha256 of that
 //    exact file (the browser enforces it; Pyodide under Node does not), and "pacsbin-uploader" depends
-//    on "pydicom". Checks dist/build-info.json against the files.
+//    on "pydicom". Checks dist/build-info.json against the files, the text finder's files in dist/text/
+//    (those and no others) and that every X.gz inflates to X.
 // 2. Boots Pyodide from dist/pyodide/ with lockFileURL = the dist lock, packageBaseUrl = dist/pyodide/ and
 //    packages: ["pacsbin-uploader"] (pydicom must come in through "depends"), no stdLibURL (the default
 //    <indexURL>python_stdlib.zip is the .pyc one). globalThis.fetch throws for anything but file: URLs.
@@ -23,6 +24,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import zlib from "node:zlib";
 
 import { blockedRequests, installNetworkGuard } from "./pyodide_run.mjs";
 
@@ -153,7 +155,36 @@ function checkFiles(dist) {
     listed.delete(rel);
   }
   for (const rel of listed) problems.push(`build-info.json lists ${rel}, which is not in dist/`);
+  problems.push(...checkText(dist, walk(dist)));
   return { problems, info };
+}
+
+// The text finder's files (tools/dist_text.py): onnxruntime-web's wasm backend only, the derived models, and
+// every X.gz the server may send in X's name inflating to X's bytes.
+const TEXT_FILES = [
+  "text/ort/ort.wasm.min.mjs",
+  "text/ort/ort-wasm-simd-threaded.mjs",
+  "text/ort/ort-wasm-simd-threaded.wasm",
+  "text/models/ch_PP-OCRv4_det_infer.fp16.onnx",
+  "text/models/ch_PP-OCRv4_rec_infer.fp16.onnx",
+  "text/models/ppocr_keys_v1.txt",
+];
+
+function checkText(dist, files) {
+  const problems = [];
+  for (const rel of TEXT_FILES) if (!files.includes(rel)) problems.push(`${rel} is not in dist/`);
+  const text = files.filter((rel) => rel.startsWith("text/") && !rel.endsWith(".gz"));
+  for (const rel of text) if (!TEXT_FILES.includes(rel)) problems.push(`dist/${rel} is not a file the text finder needs`);
+  for (const rel of files.filter((f) => f.endsWith(".gz"))) {
+    const plain = rel.slice(0, -3);
+    if (!files.includes(plain)) {
+      problems.push(`${rel} has no plain file beside it`);
+      continue;
+    }
+    const inflated = zlib.gunzipSync(fs.readFileSync(path.join(dist, rel)));
+    if (!inflated.equals(fs.readFileSync(path.join(dist, plain)))) problems.push(`${rel} does not inflate to ${plain}`);
+  }
+  return problems;
 }
 
 async function bootDist(dist) {

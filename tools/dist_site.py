@@ -15,7 +15,7 @@ from dist_common import BuildError, Log, _sha256_file
 from dist_wheels import _Wheel
 
 BUILD_INFO = "build-info.json"
-RESERVED_TOP = {"pyodide", "wheels", BUILD_INFO}
+RESERVED_TOP = {"pyodide", "wheels", "text", BUILD_INFO}
 
 
 def _copy_static(static: Path, dest: Path, log: Log) -> int:

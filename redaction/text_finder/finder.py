@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .detect import Box, detect
-from .models import load_models
+from .models import Weights, load_models
 from .prepare import to_rgb8
 from .recognize import recognize
 
@@ -41,8 +41,10 @@ class _Read:
     text: str
 
 
-def _read_frame(frame: np.ndarray[Any, Any], photometric: str, recognise: bool) -> list[_Read]:
-    models = load_models()
+def _read_frame(
+    frame: np.ndarray[Any, Any], photometric: str, recognise: bool, weights: Weights
+) -> list[_Read]:
+    models = load_models(weights)
     image = to_rgb8(frame, photometric)
     reads = []
     for box in detect(models.detection, image):
@@ -56,6 +58,7 @@ def find_text(
     *,
     photometric: str,
     recognise: bool = True,
+    weights: Weights = Weights.SHIPPED,
 ) -> list[Found]:
     """The text in every frame. `frames`: (n, rows, columns[, 3]) or an iterable of (rows, columns[, 3])
     arrays, grey (MONOCHROME1/2, any integer depth) or RGB (the caller converts YBR and palette colour).
@@ -70,7 +73,7 @@ def find_text(
         )
         reads = seen.get(key)
         if reads is None:
-            reads = seen[key] = _read_frame(array, photometric, recognise)
+            reads = seen[key] = _read_frame(array, photometric, recognise, weights)
         found.extend(
             Found(number, r.box.x, r.box.y, r.box.width, r.box.height, r.text, round(r.box.score, 4))
             for r in reads

