@@ -165,7 +165,7 @@ function renderText(series) {
   const scanning = state.textScan && state.textScan.status === "running";
   const parts = [];
   if (series.textAfterCheck && text.undecided) parts.push("Text was found after you checked this series: decide on it, then check the series again.");
-  if (text.undecided) parts.push(`Text found in the pixels: ${text.undecided} suggestion(s) to accept or dismiss (S goes to the next).`);
+  if (text.undecided) parts.push(`Text found: ${text.undecided} suggestion(s) to accept or dismiss (S: next).`);
   else if (text.found) parts.push("Every text suggestion in this series was accepted or dismissed.");
   if (text.notLooked) {
     parts.push(scanning ? `Still looking for text in ${text.notLooked} image(s) of this series.`

@@ -41,6 +41,7 @@ export function drawTextSuggestions(ctx, suggestions, scale, current) {
     const colour = s === current ? CURRENT_COLOUR : TEXT_COLOUR;
     ctx.strokeStyle = colour;
     ctx.strokeRect(s.x, s.y, s.width, s.height);
+    if (!s.text) continue; // nothing read: the list says so; a label would only hide the image
     const label = [readText(s), matchText(s)].filter(Boolean).join(" · ");
     const pad = 2 / scale;
     const width = ctx.measureText(label).width + 2 * pad;
@@ -115,7 +116,8 @@ export function showSuggestionList(viewer) {
   const undecided = viewer.series ? seriesSuggestions(viewer.series).filter((s) => isUndecided(s, viewer.regions)) : [];
   const all = document.querySelector("#viewer-accept-all");
   all.hidden = undecided.length === 0;
-  all.textContent = `Accept all ${undecided.length} text suggestion(s) in this series`;
+  all.textContent = `Accept all ${undecided.length} in this series`;
+  all.setAttribute("aria-label", `Accept all ${undecided.length} text suggestion(s) in this series`);
   all.onclick = () => {
     acceptAll(viewer.series, viewer.regions);
     viewer.current = null;

@@ -137,6 +137,10 @@ export async function startTextScan() {
   scan.running = true;
   scan.cancelled = false;
   state.textScan = { status: "running", reason: "" };
+  scan.done = 0;
+  scan.total = queue().length;
+  scan.loading = !finder;
+  showProgress();
   try {
     finder ??= new TextFinder();
     await finder.ready;
@@ -148,9 +152,9 @@ export async function startTextScan() {
     scheduleRender();
     if (hooks.textScanned) hooks.textScanned(null);
     return;
+  } finally {
+    scan.loading = false;
   }
-  scan.done = 0;
-  scan.total = queue().length;
   showProgress();
   for (;;) {
     const inst = queue()[0];
@@ -181,7 +185,8 @@ function showProgress() {
   const line = $("#text-scan");
   if (!line) return;
   line.hidden = false;
-  const perFrame = scan.frames ? ` · ${(scan.ms / scan.frames / 1000).toFixed(1)} s a frame` : "";
+  const perFrame = scan.loading ? " · loading the text finder"
+    : scan.frames ? ` · ${(scan.ms / scan.frames / 1000).toFixed(1)} s a frame` : "";
   const st = state.textScan.status;
   line.dataset.status = st;
   const button = (label, onClick) => {

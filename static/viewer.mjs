@@ -206,7 +206,8 @@ export class Viewer {
       del.addEventListener("click", () => this.remove(r));
       const scope = r.series_instance_uid ? "every image of the series this size"
         : r.frames ? `frame ${r.frames.join(", ")} of one instance` : "every frame of one instance";
-      li.append(`${r.width}x${r.height} at ${r.x},${r.y}: ${scope} `, del);
+      const found = r.text === undefined ? "" : `text found${r.text ? ` “${r.text}”` : ""}, `; // an accepted suggestion
+      li.append(`${found}${r.width}x${r.height} at ${r.x},${r.y}: ${scope} `, del);
       return li;
     }));
   }
