@@ -202,7 +202,10 @@ function textScanned(inst) {
   if (!reviewSeries) return;
   if (inst === null || inst.seriesKey === reviewSeries.key) {
     renderCheck();
-    if (inst && inst === viewer.instance) viewer.changed();
+    if (inst && inst === viewer.instance) {
+      viewer.updateControls(); // its suggestions arrived while it is on screen
+      viewer.draw();
+    }
   }
 }
 

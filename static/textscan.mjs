@@ -3,7 +3,8 @@
 // becomes the image's suggestions (suggestions.mjs) for the reviewer to accept or dismiss.
 //
 // Nothing heavy runs on the main thread: a frame is read (and decoded) by an engine worker
-// (engine.scanImage, as the viewer gets it, kept apart from the viewer's file), its samples are handed,
+// (engine.scanImage, as the viewer gets it, kept apart from the viewer's file, and made into the samples
+// the CLI's finder sees: text_samples.mjs), its samples are handed,
 // transferred, to the text worker (text_worker.mjs: `load` the models once, `find` -> boxes, with the
 // `text` each box reads once recognition is there), and the header match runs in the engine
 // (engine.textMatches, the CLI's matcher). The viewer goes first: a scan request goes only to an engine
@@ -15,7 +16,6 @@ import { engine, workerItem } from "./engines.mjs";
 import { $, hooks, state } from "./page.mjs";
 import { scheduleRender, seriesInOrder } from "./studylist.mjs";
 import { applyMatches, mergeFrames } from "./suggestions.mjs";
-import { finderSamples } from "./text_samples.mjs";
 
 const WAIT_MS = 300; // while the engine workers are needed for indexing or a run
 
@@ -94,7 +94,7 @@ async function scanInstance(inst) {
     if (previous && sameBytes(previous.data, data)) {
       found.push({ frame: f + 1, boxes: previous.boxes });
     } else {
-      const { boxes } = await finder.find(finderSamples(reply.frame, reply.image));
+      const { boxes } = await finder.find(reply.samples); // made by the engine worker (text_samples.mjs)
       found.push({ frame: f + 1, boxes });
       previous = { data, boxes };
     }

@@ -3,6 +3,7 @@
 // No de-identification logic lives here.
 import { Command } from "./protocol.mjs";
 import { loadPyodide } from "./pyodide/pyodide.mjs";
+import { finderSamples } from "./text_samples.mjs";
 
 const base = new URL("./", import.meta.url).href;
 const PREFIX = 16 * 1024; // a header usually fits (CT: ~7 kB); the engine asks for more when it does not
@@ -111,12 +112,27 @@ async function image(item, frame, key, slot) {
   if (result.status !== "ok") return result;
   const stored = py.FS.readFile("/out/frame");
   py.FS.unlink("/out/frame");
-  if (result.image.codec === "none") return { ...result, frame: { data: stored, stored: true } };
+  let shown;
+  if (result.image.codec === "none") {
+    shown = { ...result, frame: { data: stored, stored: true } };
+  } else {
+    try {
+      const decoded = await (await loadCodecs()).decodeFrame(stored, result.image);
+      shown = { ...result, frame: { ...decoded, stored: false } };
+    } catch (err) {
+      return { ...result, status: "undecodable", reason: String(err.message || err) };
+    }
+  }
+  return slot === "scan" ? forTextFinder(shown) : shown;
+}
+
+// The text scan's frame: also as the text finder takes it (text_samples.mjs), made here rather than on
+// the page's main thread (a large frame is tens of ms of arithmetic).
+function forTextFinder(reply) {
   try {
-    const decoded = await (await loadCodecs()).decodeFrame(stored, result.image);
-    return { ...result, frame: { ...decoded, stored: false } };
+    return { ...reply, samples: finderSamples(reply.frame, reply.image) };
   } catch (err) {
-    return { ...result, status: "undecodable", reason: String(err.message || err) };
+    return { ...reply, status: "failed", reason: String(err.message || err) };
   }
 }
 
@@ -240,6 +256,7 @@ self.onmessage = async (event) => {
     const info = await ready;
     const reply = await handler(event.data, info, early);
     const transfer = reply && reply.bytes ? [reply.bytes.buffer] : reply && reply.frame ? [reply.frame.data.buffer] : [];
+    if (reply && reply.samples) transfer.push(reply.samples.samples.buffer); // the text scan's frame
     self.postMessage({ id, ok: true, reply }, transfer);
   } catch (err) {
     self.postMessage({ id, ok: false, error: String(err && err.stack || err) });

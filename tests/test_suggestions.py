@@ -121,3 +121,28 @@ def test_accept_dismiss_and_the_gate_count() -> None:
     (parsed,) = regions_from_json(out["accepted"])  # the engine reads it as the viewer wrote it
     assert parsed.text == "DOE" and parsed.matches == ("PatientName",) and parsed.frames == (1,)
     assert out["after"] == 1  # accept all: the undecided one only; the dismissed one stays dismissed
+
+
+CHECKS = (Path(__file__).resolve().parent.parent / "static" / "checks.mjs").as_uri()
+PAGE = (Path(__file__).resolve().parent.parent / "static" / "page.mjs").as_uri()
+
+
+def test_the_review_gate_waits_for_every_suggestion() -> None:
+    """static/checks.mjs: a series with text found waits for a check even when the review rule sees no
+    risk (a CT with a name on it), and cannot be confirmed while a suggestion is undecided."""
+    out = _run(
+        f"""
+        const C = await import("{CHECKS}");
+        const {{ state }} = await import("{PAGE}");
+        const sugg = S.mergeFrames("1.2.3", [{{frame: 1, boxes: [{{x: 1, y: 1, width: 9, height: 9}}]}}], 1);
+        const inst = {{header: {{Rows: 64}}, framesShown: new Set([1]), frameCount: 1}};
+        const series = {{pixelReview: false, checked: false, instances: [inst]}};
+        const steps = [[C.gated(series), C.canConfirm(series)]];
+        inst.textScan = {{status: "done", suggestions: sugg}};
+        steps.push([C.gated(series), C.canConfirm(series)]);
+        S.dismiss(sugg[0], state.regions);
+        steps.push([C.gated(series), C.canConfirm(series)]);
+        return steps;
+        """
+    )
+    assert out == [[False, True], [True, False], [True, True]]
