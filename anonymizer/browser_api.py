@@ -6,6 +6,7 @@
     handle('{"cmd": "deidentify", "path": ..., "out": ..., "settings": {...}, "pixels": {...}}') -> outcome
     (plan and deidentify take "pixels": the reviewer's regions and decision, see _pixel_edit)
     handle('{"cmd": "image", "path": ..., "frame": 0, "out": ...}')     -> layout, suggestions; frame in out
+    handle('{"cmd": "text_matches", "path": ..., "texts": [...]}')     -> the attributes each text spells
     handle('{"cmd": "codestreams", "path": ..., "out": DIR}')          -> every frame's codestream in DIR/i
     handle('{"cmd": "zip_list", "path": ...}') / ('{"cmd": "zip_extract", "path", "member", "out", "limit"}')
     handle('{"cmd": "digest", "path": ...}')                           -> sha256, transfer syntax name
@@ -27,6 +28,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
+from pydicom.datadict import dictionary_description
 from pydicom.filereader import read_file_meta_info
 from pydicom.uid import UID
 
@@ -44,6 +46,7 @@ from .keys import SecretKey
 from .options import DEFAULT_OPTIONS, EXCLUSIVE, Option
 from .reader import read_dataset
 from .study_summary import summarize
+from .text_matches import header_matcher
 
 
 @cache
@@ -114,26 +117,48 @@ def _pixel_edit(raw: Any) -> PixelEdit | None:
 
 # The viewer steps through the frames of one file at a time: its parsed dataset is kept (one file, up to
 # 256 MB) so that a frame does not cost reading and parsing the whole file again. `key` names the file
-# (the page's SOP Instance UID, name, size and modification time of the dropped file).
+# (the page's SOP Instance UID, name, size and modification time of the dropped file). The background
+# text scan (static/textscan.mjs) steps through another file meanwhile: it keeps its own, in its own slot,
+# so that neither evicts the other's file at every frame.
 VIEW_CACHE_MAX_BYTES = 256 * 1024 * 1024
-_viewed: dict[str, Any] = {}
+SLOTS = ("view", "scan")
+_kept: dict[str, tuple[str, Any]] = {}  # slot -> (key, parsed data set)
 
 
-def image(path: str | None, frame: int, out: str, key: str = "") -> dict[str, Any]:
+class _BadRequest(Exception):
+    """A request the page should never send (a bug on its side): answered "failed" with the reason."""
+
+
+def _slot(name: str) -> str:
+    if name not in SLOTS:
+        raise _BadRequest(f"unknown cache slot {name!r} (one of {', '.join(SLOTS)})")
+    return name
+
+
+def _dataset(path: str | None, key: str, slot: str) -> Any | None:
+    """The data set of `path`, or the one kept in `slot` under `key`; None when only the kept file could
+    answer and it is not that one."""
+    kept = _kept.get(slot)
+    if key and kept and kept[0] == key:
+        return kept[1]
+    if path is None:
+        return None
+    data = _read(path)
+    ds = read_dataset(data, path=path)
+    _kept.pop(slot, None)
+    if key and len(data) <= VIEW_CACHE_MAX_BYTES:
+        _kept[slot] = (key, ds)
+    return ds
+
+
+def image(path: str | None, frame: int, out: str, key: str = "", slot: str = "view") -> dict[str, Any]:
     """What the viewer needs for one frame: layout, display values, codec, the CTP library's suggested
     regions for this file (never applied here), and the frame's bytes written to `out`.
 
     Without `path`, only the kept file can answer: {"status": "miss"} when `key` is not the kept one."""
-    if key and key in _viewed:
-        ds = _viewed[key]
-    elif path is None:
+    ds = _dataset(path, key, _slot(slot))
+    if ds is None:
         return {"status": "miss"}
-    else:
-        data = _read(path)
-        ds = read_dataset(data, path=path)
-        _viewed.clear()
-        if key and len(data) <= VIEW_CACHE_MAX_BYTES:
-            _viewed[key] = ds
     info = image_info(ds)
     with open(out, "wb") as f:
         f.write(frame_bytes(ds, frame))
@@ -142,6 +167,21 @@ def image(path: str | None, frame: int, out: str, key: str = "") -> dict[str, An
         for r in suggested_regions(ds)
     ]
     return {"status": "ok", "image": info, "suggested": suggested}
+
+
+def text_matches(path: str | None, texts: Any, key: str = "", slot: str = "scan") -> dict[str, Any]:
+    """Which of the file's own identifiers each text read in its pixels spells (issue 14: the page's text
+    suggestions), by the CLI's matcher (text_matches.py): keywords per text, in the order given, and each
+    keyword's attribute name for the viewer ("matches Patient's Name")."""
+    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+        raise _BadRequest("text_matches takes a list of texts")
+    ds = _dataset(path, key, _slot(slot))
+    if ds is None:
+        return {"status": "miss"}
+    matcher = header_matcher(ds)
+    matches = [list(matcher.matches(t)) for t in texts]
+    names = {k: dictionary_description(k) for found in matches for k in found}
+    return {"status": "ok", "matches": matches, "names": names}
 
 
 def codestreams(path: str, out_dir: str) -> dict[str, Any]:
@@ -222,6 +262,7 @@ class Command(StrEnum):
     ZIP_LIST = "zip_list"
     ZIP_EXTRACT = "zip_extract"
     DIGEST = "digest"
+    TEXT_MATCHES = "text_matches"
 
 
 Request = dict[str, Any]
@@ -250,7 +291,7 @@ def _plan(req: Request) -> Reply:
 
 
 def _deidentify(req: Request) -> Reply:
-    _viewed.clear()  # the viewer's kept file gives its memory back to de-identification
+    _kept.clear()  # the kept files give their memory back to de-identification
     result = deidentify(
         _read(req["path"]),
         _config(json.dumps(req["settings"], sort_keys=True)),
@@ -294,7 +335,11 @@ COMMANDS: dict[Command, Callable[[Request], Reply]] = {
     Command.PLAN: _plan,
     Command.DEIDENTIFY: _deidentify,
     Command.IMAGE: lambda req: image(
-        req.get("path"), int(req.get("frame") or 0), req["out"], str(req.get("key") or "")
+        req.get("path"),
+        int(req.get("frame") or 0),
+        req["out"],
+        str(req.get("key") or ""),
+        str(req.get("slot") or "view"),
     ),
     Command.CODESTREAMS: lambda req: codestreams(req["path"], req["out"]),
     Command.REGIONS_CHECK: _regions_check,
@@ -303,6 +348,9 @@ COMMANDS: dict[Command, Callable[[Request], Reply]] = {
     Command.ZIP_LIST: _zip_list,
     Command.ZIP_EXTRACT: _zip_extract,
     Command.DIGEST: lambda req: digest(req["path"]),
+    Command.TEXT_MATCHES: lambda req: text_matches(
+        req.get("path"), req.get("texts"), str(req.get("key") or ""), str(req.get("slot") or "scan")
+    ),
 }
 
 
@@ -329,6 +377,8 @@ def _dispatch(req: Request) -> Reply:
         out = {"status": "failed", "reason": f"not JSON: {exc}"}
     except DeidentificationError as exc:
         out = {"status": "failed", "reason": exc.reason}
+    except _BadRequest as exc:
+        out = {"status": "failed", "reason": str(exc)}
     except zipfile.BadZipFile as exc:
         out = {"status": "failed", "reason": f"unreadable zip archive: {exc}"}
     except Exception as exc:  # a bug must surface as a per-file failure, not kill the worker

@@ -5,6 +5,7 @@
 // image of this series". The engine writes 113101 / Burned In Annotation NO only for images sent with
 // `reviewed: true` (redaction/apply.py); this module decides that flag and nothing else.
 import { state } from "./page.mjs";
+import { textStatus } from "./suggestions.mjs";
 
 // How the series' images that cannot be shown are treated once the series is checked.
 export const UNSHOWN_LEAVE_OUT = "leave";
@@ -33,8 +34,12 @@ export function firstUnseenFrame(inst) {
   return 0;
 }
 
-// A series whose pixels must be looked at (the engine's review rule) and that nobody has checked yet.
-export const gated = (series) => Boolean(series.pixelReview) && !series.checked;
+// A series whose pixels must be looked at and that nobody has checked yet: the engine's review rule says so,
+// or the text scan found text in one of its images (issue 14: a CT screenshot with a name on it).
+export const gated = (series) => (Boolean(series.pixelReview) || textFound(series)) && !series.checked;
+
+// The text scan (textscan.mjs) found text in an image of this series (suggestions.mjs).
+export const textFound = (series) => series.instances.some((i) => i.textScan && i.textScan.suggestions?.length);
 
 // Images that hold pixels to look at: objects without pixels (SR, presentation states) have nothing to see.
 const hasPixels = (inst) => Boolean(inst.header.Rows);
@@ -47,9 +52,11 @@ export function pixelStatus(series) {
 }
 
 // "I have checked every image of this series" may be pressed once every image that can be shown was shown
-// (every frame) and at least one was; the ones that cannot be shown are then left out or sent unclaimed.
+// (every frame) and at least one was, and every text suggestion in it was accepted or dismissed (issue 14:
+// suggestions are never applied, nor passed over, silently); the images that cannot be shown are then left
+// out or sent unclaimed.
 export function canConfirm(series, status = pixelStatus(series)) {
-  return status.unseen.length === 0 && status.seen > 0;
+  return status.unseen.length === 0 && status.seen > 0 && textStatus(series, state.regions).undecided === 0;
 }
 
 // Whether this image goes into a run or an upload.

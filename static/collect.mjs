@@ -3,6 +3,7 @@ import { admit, newItems, settleVersions } from "./duplicates.mjs";
 import { engine, engines, workerItem } from "./engines.mjs";
 import { $, busy, state, throttled } from "./page.mjs";
 import { renderStudies, scheduleRender } from "./studylist.mjs";
+import { startTextScan } from "./textscan.mjs";
 
 const INDEX_BATCH = 40;
 let drops = 0; // numbered: versions of one image are ordered by drop, then by name
@@ -218,6 +219,8 @@ export async function addFiles(source) {
       + (again ? ` ${again} dropped again were already in the list.` : "");
     renderStudies(); // now, with the message (a throttled render may still be waiting)
   });
+  // Then, in the background, every frame is looked at for burned-in text (issue 14; textscan.mjs).
+  if (!state.indexing) startTextScan();
 }
 
 function addIndexed(item, result) {

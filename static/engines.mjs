@@ -90,6 +90,23 @@ async function rpc(cmd, payload = {}) {
   }
 }
 
+// Background work (the text scan) goes only to a worker with nothing to do, and waits for one: the viewer's
+// requests and a run's are never queued behind it (one worker may be busy with the viewer meanwhile).
+const IDLE_POLL_MS = 50;
+async function rpcWhenIdle(cmd, payload) {
+  for (;;) {
+    const idle = engines.find((e) => e.isReady && !e.retiring && e.load === 0);
+    if (idle) {
+      try {
+        return await idle.send(cmd, payload);
+      } finally {
+        reapRetired();
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, IDLE_POLL_MS));
+  }
+}
+
 // The engine's commands (protocol.mjs), typed: items are workerItem(...), settings engineSettings(),
 // pixels review.pixelEdit(...).
 export const engine = Object.freeze({
@@ -108,7 +125,11 @@ export const engine = Object.freeze({
   /** @param {import("./protocol.mjs").Item} item @param {object} settings @param {object} pixels */
   plan: (item, settings, pixels) => rpc(Command.PLAN, { item, settings, pixels }),
   /** @param {import("./protocol.mjs").Item} item @param {number} frame 0-based @param {string} [key] */
-  image: (item, frame, key = "") => rpc(Command.IMAGE, { item, frame, key }),
+  image: (item, frame, key = "") => rpc(Command.IMAGE, { item, frame, key, slot: "view" }),
+  /** The background text scan's frames: kept apart from the viewer's file in the worker (its own slot). */
+  scanImage: (item, frame, key) => rpcWhenIdle(Command.IMAGE, { item, frame, key, slot: "scan" }),
+  /** @param {import("./protocol.mjs").Item} item @param {string[]} texts read in its pixels @param {string} key */
+  textMatches: (item, texts, key = "") => rpcWhenIdle(Command.TEXT_MATCHES, { item, texts, key }),
   /** @param {import("./protocol.mjs").Item} item @param {object} settings @param {object} pixels */
   deidentify: (item, settings, pixels) => rpc(Command.DEIDENTIFY, { item, settings, pixels }),
 });

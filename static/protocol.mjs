@@ -17,7 +17,11 @@ export const Command = Object.freeze({
   INDEX: "index", //               {items: Item[]} -> summary[]: the study list's headers
   DIGEST: "digest", //             {item} -> {status, sha256, transfer_syntax}: versions of one image
   PLAN: "plan", //                 {item, settings, pixels} -> {status, plan | reason}: the header review
-  IMAGE: "image", //               {item, frame, key} -> {status, image, suggested, frame}: the viewer
+  IMAGE: "image", //               {item, frame, key, slot} -> {status, image, suggested, frame}: the viewer
+  //                                 (slot "view"); the background text scan (slot "scan") also gets
+  //                                 `samples`, the frame as the text finder takes it (text_samples.mjs)
+  TEXT_MATCHES: "text_matches", // {item, texts, key} -> {status, matches: string[][], names}: the attributes
+  //                                 each text read in the pixels spells (anonymizer/text_matches.py)
   DEIDENTIFY: "deidentify", //     {item, settings, pixels} -> {result, bytes}: one output file
 });
 

@@ -6,6 +6,7 @@ import { engine, workerItem } from "./engines.mjs";
 import { $, cut, formatDate, hooks, isolated, refreshState, saveBlob, state } from "./page.mjs";
 import { engineSettings } from "./settings.mjs";
 import { instanceOrder, markFailed, row, scheduleRender, seriesInOrder, seriesLabel } from "./studylist.mjs";
+import { acceptAll, isUndecided, seriesSuggestions, textStatus } from "./suggestions.mjs";
 import { Viewer } from "./viewer.mjs";
 
 let viewer = null;
@@ -137,6 +138,7 @@ function renderCheck() {
   for (const radio of document.querySelectorAll("input[name=unshown]")) {
     radio.checked = radio.value === (series.unshown || UNSHOWN_LEAVE_OUT);
   }
+  const text = renderText(series);
   if (series.checked) {
     button.disabled = false;
     button.textContent = "Checked — undo";
@@ -145,13 +147,65 @@ function renderCheck() {
     const confirmable = canConfirm(series, st);
     button.disabled = !confirmable;
     button.textContent = confirmable ? "I have checked every image of this series"
-      : `Show every image first (${st.unseen.length} not seen)`;
+      : st.unseen.length ? `Show every image first (${st.unseen.length} not seen)`
+        : `Accept or dismiss every text suggestion first (${text.undecided} left)`;
     button.setAttribute("aria-pressed", "false");
   }
   if (st.images === 0) {
     button.disabled = true;
     button.textContent = "No images to check";
     $("#review-seen").replaceChildren("This series has no pixel data: nothing to check in the viewer.");
+  }
+}
+
+// What the text scan says about this series (textscan.mjs): suggestions left to decide (they block the
+// check), images not looked at yet, and the ones that could not be looked at, named with the reason.
+function renderText(series) {
+  const text = textStatus(series, state.regions);
+  const scanning = state.textScan && state.textScan.status === "running";
+  const parts = [];
+  if (series.textAfterCheck && text.undecided) parts.push("Text was found after you checked this series: decide on it, then check the series again.");
+  if (text.undecided) parts.push(`Text found: ${text.undecided} suggestion(s) to accept or dismiss (S: next).`);
+  else if (text.found) parts.push("Every text suggestion in this series was accepted or dismissed.");
+  if (text.notLooked) {
+    parts.push(scanning ? `Still looking for text in ${text.notLooked} image(s) of this series.`
+      : `${text.notLooked} image(s) of this series not looked at for text.`);
+  }
+  $("#review-text").hidden = parts.length === 0;
+  $("#review-text").textContent = parts.join(" ");
+  $("#review-text").dataset.undecided = String(text.undecided);
+  $("#review-text-failed").replaceChildren(...text.failed.map((inst) => {
+    const li = document.createElement("li");
+    li.textContent = `${cut(inst.name, 80)}: could not be looked at for text: ${inst.textScan.reason}`;
+    return li;
+  }));
+  return text;
+}
+
+// The next (or previous) text suggestion of the series that waits for a decision: its image and frame.
+async function stepSuggestion(delta) {
+  const series = reviewSeries;
+  const waiting = seriesSuggestions(series).filter((s) => isUndecided(s, state.regions));
+  if (!waiting.length) return;
+  const at = waiting.indexOf(viewer.current);
+  const next = waiting[(at + delta + waiting.length) % waiting.length] || waiting[0];
+  const index = series.instances.findIndex((inst) => inst.header.SOPInstanceUID === next.sop_instance_uid);
+  if (index >= 0 && index !== currentIndex()) await showInstance(index, next.frames ? next.frames[0] : 1);
+  await viewer.select(next);
+}
+
+// What A and X act on: the current suggestion (S, Show), or else the first one of the image on screen.
+const suggestionOnScreen = () => viewer.current || viewer.textSuggestions()[0] || null;
+
+// The review pane follows what the text scan found (inst: one image; null: the scan's state changed).
+function textScanned(inst) {
+  if (!reviewSeries) return;
+  if (inst === null || inst.seriesKey === reviewSeries.key) {
+    renderCheck();
+    if (inst && inst === viewer.instance) {
+      viewer.updateControls(); // its suggestions arrived while it is on screen
+      viewer.draw();
+    }
   }
 }
 
@@ -171,7 +225,14 @@ function currentIndex() {
 }
 
 function regionsChanged() {
+  const series = reviewSeries;
+  if (series && series.checked && textStatus(series, state.regions).undecided) {
+    series.checked = false; // an accepted suggestion's region was deleted: it waits for a decision again
+    state.included.delete(series.key);
+  }
   scheduleRender();
+  renderCheck(); // accepting or dismissing a text suggestion opens the check (checks.mjs canConfirm)
+  refreshState();
   if (reviewSeries) showPlan(currentIndex());
 }
 
@@ -236,6 +297,15 @@ function onKey(event) {
   else if ((key === "p" || key === "P") && state.series.size) stepSeries(-1);
   else if (key === "Escape" && reviewSeries) closeReview();
   else if ((key === "ArrowDown" || key === "ArrowUp") && reviewSeries && inReview) stepInstance(key === "ArrowDown" ? 1 : -1);
+  else if ((key === "s" || key === "S") && reviewSeries) stepSuggestion(event.shiftKey ? -1 : 1);
+  else if (key === "A" && event.shiftKey && reviewSeries) {
+    acceptAll(reviewSeries, state.regions);
+    viewer.current = null;
+    viewer.changed();
+  } else if ((key === "a" || key === "x" || key === "X") && reviewSeries && suggestionOnScreen()) {
+    if (key === "a") viewer.acceptText(suggestionOnScreen());
+    else viewer.dismissText(suggestionOnScreen());
+  }
   else return;
   event.preventDefault();
 }
@@ -243,6 +313,7 @@ function onKey(event) {
 export function initReview() {
   viewer = new Viewer({ image: engine.image, workerItem, regions: state.regions, onChange: regionsChanged, onShown: shownChanged });
   hooks.openReview = openReview;
+  hooks.textScanned = textScanned;
   $("#review-instance").addEventListener("change", (e) => showInstance(Number(e.target.value)));
   $("#review-prev").addEventListener("click", () => stepSeries(-1));
   $("#review-next").addEventListener("click", () => stepSeries(1));

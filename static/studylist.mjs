@@ -4,6 +4,7 @@ import { gated, pixelStatus } from "./checks.mjs";
 import { versionNotes, versionsSignature } from "./duplicates.mjs";
 import { workerItem } from "./engines.mjs";
 import { $, cut, formatDate, formatSize, hooks, isolated, onRefresh, refreshState, state } from "./page.mjs";
+import { textStatus } from "./suggestions.mjs";
 import { thumbnail } from "./viewer.mjs";
 
 export { gated };
@@ -157,7 +158,15 @@ function seriesRow(series, label, input) {
     f.title = flag;
     title.append(" ", f);
   }
-  if (gated(series) || series.pixelReview) {
+  const text = textStatus(series, state.regions);
+  for (const [cls, label, detail] of textFlags(text)) {
+    const f = document.createElement("span");
+    f.className = cls;
+    f.textContent = label;
+    if (detail) f.title = detail;
+    title.append(" ", f);
+  }
+  if (gated(series) || series.pixelReview || text.found) {
     const f = document.createElement("span");
     f.className = "flag gate";
     f.textContent = gated(series) ? "check the images before including" : "images checked";
@@ -206,6 +215,25 @@ function seriesRow(series, label, input) {
   return tr;
 }
 
+// The text scan's risk flags (issue 14): text found (also where the review rule sees no risk: a CT
+// screenshot with a name on it), images that could not be looked at, images left when the scan stopped.
+function textFlags(text) {
+  const flags = [];
+  if (text.found) flags.push(["flag text", `text found in ${text.found} image(s)`, text.undecided ? `${text.undecided} suggestion(s) to accept or dismiss` : ""]);
+  if (text.failed.length) {
+    flags.push(["flag failed", `${text.failed.length} image(s) could not be looked at for text`,
+      text.failed.map((i) => `${i.name}: could not be looked at for text: ${i.textScan.reason}`).join("\n")]);
+  }
+  const stopped = state.textScan && ["cancelled", "unavailable"].includes(state.textScan.status);
+  if (stopped && text.notLooked) flags.push(["flag", `${text.notLooked} image(s) not looked at for text`, ""]);
+  return flags;
+}
+
+const textSignature = (series) => {
+  const text = textStatus(series, state.regions);
+  return JSON.stringify(textFlags(text));
+};
+
 const instancesOf = (seriesList) => seriesList.reduce((n, s) => n + s.instances.length, 0);
 
 function drawStudies() {
@@ -247,7 +275,7 @@ function drawStudies() {
         const label = seriesLabel(series);
         const signature = [label, [...series.flags].join("\n"), gated(series), series.pixelReview,
           [...series.failed].join("\n"), series.instances.length, pixelStatus(series).unshown.length,
-          versionsSignature(series)].join("\0");
+          versionsSignature(series), textSignature(series)].join("\0");
         wanted.push(listRow(live, `r:${series.key}`, signature, `Include ${label}`, [series],
           (input) => seriesRow(series, label, input)));
       }

@@ -1,11 +1,14 @@
 // The image viewer of the review screen: frames on a canvas (window/level, zoom, pan, cine), and the
 // reviewer's regions (draw, move, resize, delete; this frame, this instance, or the whole series with the
-// same geometry), the CTP library's suggestions to accept, and "checked" per series.
+// same geometry), the suggestions to accept (the CTP library's, and the text the background scan found:
+// suggestions.mjs, drawn by suggestion-view.mjs), and "checked" per series.
 // Regions are kept as REGIONS.json entries (original UIDs); the engine applies them (redaction/ in
 // Python). Nothing here decides what is written.
 import { markShown, markUnshowable } from "./checks.mjs";
 import { engine } from "./engines.mjs";
 import { autoWindow, samplesOf, toRGBA } from "./render.mjs";
+import { drawTextSuggestions, showSuggestionList } from "./suggestion-view.mjs";
+import { accept, dismiss, isUndecided, suggestionsOf } from "./suggestions.mjs";
 
 const $ = (sel) => document.querySelector(sel);
 const HANDLE_PX = 8; // screen pixels around a rectangle's bottom-right corner that resize it
@@ -50,6 +53,7 @@ export class Viewer {
     this.image = null;
     this.samples = null;
     this.suggested = [];
+    this.current = null; // the text suggestion the keys act on (accept, dismiss)
     this.selected = null;
     this.drag = null;
     this.cine = null;
@@ -66,6 +70,7 @@ export class Viewer {
     this.frameNumber = frame;
     this.window = null;
     this.selected = null;
+    if (this.current && this.current.sop_instance_uid !== instance.header.SOPInstanceUID) this.current = null;
     if (!instance.header.Rows) { // a report, plan or other object without pixels: nothing to look at
       this.bitmap = this.image = null;
       this.suggested = [];
@@ -174,6 +179,8 @@ export class Viewer {
     ctx.strokeStyle = "#ff7b00";
     for (const s of this.suggested) ctx.strokeRect(s.x, s.y, s.width, s.height);
     ctx.setLineDash([]);
+    drawTextSuggestions(ctx, this.textSuggestions().filter((s) => !s.frames || s.frames.includes(this.frameNumber)),
+      scale, this.current);
     if (this.drag && this.drag.kind === "new") {
       const r = this.drag.rect;
       ctx.strokeStyle = "#ffcc00";
@@ -189,16 +196,7 @@ export class Viewer {
     slider.disabled = frames < 2;
     $("#viewer-play").disabled = frames < 2;
     $("#viewer-frame-label").textContent = this.image ? `Frame ${this.frameNumber} of ${frames}` : "";
-    $("#viewer-suggestions").replaceChildren(...this.suggested.map((sug) => {
-      const li = document.createElement("li");
-      const accept = document.createElement("button");
-      accept.type = "button";
-      accept.textContent = "Accept";
-      accept.setAttribute("aria-label", `Accept suggested region ${sug.x},${sug.y} ${sug.width}x${sug.height}`);
-      accept.addEventListener("click", () => this.accept(sug));
-      li.append(`${sug.source}: ${sug.width}x${sug.height} at ${sug.x},${sug.y} `, accept);
-      return li;
-    }));
+    showSuggestionList(this);
     $("#viewer-regions").replaceChildren(...this.regionsOfSeries().map((r) => {
       const li = document.createElement("li");
       const del = document.createElement("button");
@@ -208,7 +206,8 @@ export class Viewer {
       del.addEventListener("click", () => this.remove(r));
       const scope = r.series_instance_uid ? "every image of the series this size"
         : r.frames ? `frame ${r.frames.join(", ")} of one instance` : "every frame of one instance";
-      li.append(`${r.width}x${r.height} at ${r.x},${r.y}: ${scope} `, del);
+      const found = r.text === undefined ? "" : `text found${r.text ? ` “${r.text}”` : ""}, `; // an accepted suggestion
+      li.append(`${found}${r.width}x${r.height} at ${r.x},${r.y}: ${scope} `, del);
       return li;
     }));
   }
@@ -242,6 +241,32 @@ export class Viewer {
     void source;
     if (!this.regions.some((r) => JSON.stringify(r) === JSON.stringify(entry))) this.regions.push(entry);
     this.changed();
+  }
+
+  // The text suggestions of the image on screen that wait for a decision (suggestions.mjs).
+  textSuggestions() {
+    return this.instance ? suggestionsOf(this.instance).filter((s) => isUndecided(s, this.regions)) : [];
+  }
+
+  acceptText(s) {
+    accept(s, this.regions);
+    if (this.current === s) this.current = null;
+    this.changed();
+  }
+
+  dismissText(s) {
+    dismiss(s, this.regions);
+    if (this.current === s) this.current = null;
+    this.changed();
+  }
+
+  // Make `s` the current suggestion and show its first frame.
+  async select(s) {
+    this.current = s;
+    const frame = s.frames ? s.frames[0] : this.frameNumber;
+    if (frame !== this.frameNumber) await this.goto(frame);
+    this.updateControls();
+    this.draw();
   }
 
   remove(region) {

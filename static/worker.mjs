@@ -3,6 +3,7 @@
 // No de-identification logic lives here.
 import { Command } from "./protocol.mjs";
 import { loadPyodide } from "./pyodide/pyodide.mjs";
+import { finderSamples } from "./text_samples.mjs";
 
 const base = new URL("./", import.meta.url).href;
 const PREFIX = 16 * 1024; // a header usually fits (CT: ~7 kB); the engine asks for more when it does not
@@ -103,19 +104,35 @@ const loadCodecs = () => (codecs ??= import("./codecs.js"));
 
 // One frame for the viewer: the engine's image description, the CTP library's suggestions and the frame's
 // samples (decoded when compressed; as stored otherwise, the page's renderer reads every stored layout).
-async function image(item, frame, key) {
-  // The file the viewer is stepping through is kept parsed in Python: ask without reading it first.
-  let result = call({ cmd: "image", key, frame, out: "/out/frame" });
-  if (result.status === "miss") result = onItem(item, (path) => call({ cmd: "image", path, key, frame, out: "/out/frame" }));
+async function image(item, frame, key, slot) {
+  // The file the viewer (or the text scan) is stepping through is kept parsed in Python, one per slot:
+  // ask without reading it first.
+  let result = call({ cmd: "image", key, frame, slot, out: "/out/frame" });
+  if (result.status === "miss") result = onItem(item, (path) => call({ cmd: "image", path, key, frame, slot, out: "/out/frame" }));
   if (result.status !== "ok") return result;
   const stored = py.FS.readFile("/out/frame");
   py.FS.unlink("/out/frame");
-  if (result.image.codec === "none") return { ...result, frame: { data: stored, stored: true } };
+  let shown;
+  if (result.image.codec === "none") {
+    shown = { ...result, frame: { data: stored, stored: true } };
+  } else {
+    try {
+      const decoded = await (await loadCodecs()).decodeFrame(stored, result.image);
+      shown = { ...result, frame: { ...decoded, stored: false } };
+    } catch (err) {
+      return { ...result, status: "undecodable", reason: String(err.message || err) };
+    }
+  }
+  return slot === "scan" ? forTextFinder(shown) : shown;
+}
+
+// The text scan's frame: also as the text finder takes it (text_samples.mjs), made here rather than on
+// the page's main thread (a large frame is tens of ms of arithmetic).
+function forTextFinder(reply) {
   try {
-    const decoded = await (await loadCodecs()).decodeFrame(stored, result.image);
-    return { ...result, frame: { ...decoded, stored: false } };
+    return { ...reply, samples: finderSamples(reply.frame, reply.image) };
   } catch (err) {
-    return { ...result, status: "undecodable", reason: String(err.message || err) };
+    return { ...reply, status: "failed", reason: String(err.message || err) };
   }
 }
 
@@ -220,7 +237,12 @@ const handlers = {
   },
   [Command.DIGEST]: ({ item }) => onItem(item, (path) => call({ cmd: "digest", path })), // versions of one image
   [Command.PLAN]: ({ item, settings, pixels }) => onItem(item, (path) => call({ cmd: "plan", path, settings, pixels })),
-  [Command.IMAGE]: ({ item, frame, key }) => image(item, Number(frame) || 0, String(key || "")),
+  [Command.IMAGE]: ({ item, frame, key, slot }) => image(item, Number(frame) || 0, String(key || ""), slot === "scan" ? "scan" : "view"),
+  [Command.TEXT_MATCHES]: ({ item, texts, key }) => {
+    const request = { cmd: "text_matches", texts: [...texts].map(String), key: String(key || ""), slot: "scan" };
+    const kept = call(request); // the scan's kept file answers without reading it again
+    return kept.status !== "miss" ? kept : onItem(item, (path) => call({ ...request, path }));
+  },
   [Command.DEIDENTIFY]: async ({ item, settings, pixels }, _info, early) => deidentify(item, settings, pixels, early && (await early)),
 };
 
@@ -234,6 +256,7 @@ self.onmessage = async (event) => {
     const info = await ready;
     const reply = await handler(event.data, info, early);
     const transfer = reply && reply.bytes ? [reply.bytes.buffer] : reply && reply.frame ? [reply.frame.data.buffer] : [];
+    if (reply && reply.samples) transfer.push(reply.samples.samples.buffer); // the text scan's frame
     self.postMessage({ id, ok: true, reply }, transfer);
   } catch (err) {
     self.postMessage({ id, ok: false, error: String(err && err.stack || err) });

@@ -242,3 +242,54 @@ def test_digest_is_the_sha256_and_names_the_transfer_syntax(
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
         "transfer_syntax": syntax,
     }
+
+
+def _named_file(tmp_path: Path) -> Path:
+    ds = pydicom.dcmread(file("CT_small.dcm"))
+    ds.PatientName = "DOE^JOHN"
+    ds.PatientID = "MRN-0042137"
+    ds.StudyDate = "20240311"
+    src = tmp_path / "named.dcm"
+    ds.save_as(src)
+    return src
+
+
+def test_text_matches_names_the_attributes_each_text_spells(tmp_path: Path) -> None:
+    """The page's header match is the CLI's (anonymizer/text_matches.py): one answer per text, in order,
+    with the attributes' names for the viewer ("matches Patient's Name")."""
+    src = _named_file(tmp_path)
+    texts = ["DOE, JOHN", "ID MRN0042137 11.03.2024", "L 4.2 cm", ""]
+    out = call(cmd="text_matches", path=str(src), texts=texts)
+    assert out["status"] == "ok"
+    assert out["matches"] == [["PatientName"], ["PatientID", "StudyDate"], [], []]
+    assert out["names"] == {
+        "PatientName": "Patient's Name",
+        "PatientID": "Patient ID",
+        "StudyDate": "Study Date",
+    }
+
+
+def test_text_matches_of_the_kept_file_or_a_miss(tmp_path: Path) -> None:
+    src = str(_named_file(tmp_path))
+    assert call(cmd="text_matches", key="k", texts=["DOE"])["status"] == "miss"
+    assert (
+        call(cmd="image", path=src, key="k", frame=0, out=str(tmp_path / "f"), slot="scan")["status"] == "ok"
+    )
+    assert call(cmd="text_matches", key="k", texts=["JOHN DOE"])["matches"] == [["PatientName"]]
+    bad = call(cmd="text_matches", path=src, texts="DOE")
+    assert bad["status"] == "failed" and "list of texts" in bad["reason"]
+
+
+def test_the_scanner_keeps_its_own_file_beside_the_viewer(tmp_path: Path) -> None:
+    """The background text scan steps through another file than the viewer: each keeps its own parsed
+    file, so neither makes the other read and parse its file again for every frame."""
+    view = str(data_file("SC_rgb_2frame.dcm"))
+    scan = str(_named_file(tmp_path))
+    out = str(tmp_path / "frame")
+    assert call(cmd="image", path=view, key="v", frame=0, out=out)["status"] == "ok"
+    assert call(cmd="image", path=scan, key="s", frame=0, out=out, slot="scan")["status"] == "ok"
+    assert call(cmd="image", key="v", frame=1, out=out)["status"] == "ok"
+    assert call(cmd="image", key="s", frame=0, out=out, slot="scan")["status"] == "ok"
+    assert call(cmd="image", key="s", frame=0, out=out)["status"] == "miss"  # slots are apart
+    bad = call(cmd="image", path=scan, key="s", frame=0, out=out, slot="other")
+    assert bad["status"] == "failed" and "slot" in bad["reason"]
