@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """One entry point for setting up, running and testing Pacsbin Uploader on a fresh machine.
 
-    python3 build.py serve    # set up, then run the product (for now: the CLI; the page comes next)
+    python3 build.py serve    # set up, build the page (dist/) and serve it on http://127.0.0.1:8000
     python3 build.py test     # set up everything the tests need, then run every test
     python3 build.py bench    # set up, then run the benchmark (bench/run.py)
 

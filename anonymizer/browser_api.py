@@ -39,7 +39,7 @@ from redaction.frames import frame_bytes, image_info
 from redaction.regions import regions_from_json
 from redaction.signatures import suggested_regions
 
-from .config import BASIC, PACSBIN, PACSBIN_WARNING, Config
+from .config import BASIC, PACSBIN, PACSBIN_WARNING, Config, build_config
 from .engine import deidentify, plan_bytes
 from .errors import DeidentificationError, DicomDirError, KeyFileError, NotDicomError
 from .keys import SecretKey
@@ -52,19 +52,12 @@ from .text_matches import header_matcher
 @cache
 def _config(settings: str) -> Config:
     raw = json.loads(settings)
-    profile = raw.get("profile", BASIC)
-    script = None
-    if profile == PACSBIN:
-        from .ctp_script import load_builtin_pacsbin
-
-        script = load_builtin_pacsbin()
     clock = raw.get("clock")
     fixed = datetime.fromisoformat(clock) if clock else None
-    return Config(
-        key=SecretKey(bytes.fromhex(raw["key"])),
-        options=frozenset(Option(o) for o in raw.get("options", [])),
-        profile=profile,
-        script=script,
+    return build_config(
+        SecretKey(bytes.fromhex(raw["key"])),
+        frozenset(Option(o) for o in raw.get("options", [])),
+        raw.get("profile", BASIC),
         clock=(lambda: fixed) if fixed else (lambda: datetime.now(UTC)),
         pixels_cleaned=bool(raw.get("pixels_cleaned", False)),
     )

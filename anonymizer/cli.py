@@ -17,7 +17,7 @@ from redaction.apply import PixelEdit
 from redaction.errors import RegionsError
 from redaction.regions import Region, load_regions
 
-from .config import BASIC, PACSBIN, PACSBIN_WARNING, Config
+from .config import BASIC, PACSBIN, PACSBIN_WARNING, Config, build_config
 from .errors import DeidentificationError, DicomDirError, KeyFileError, NotDicomError, ScriptError
 from .inputs import Source, discover
 from .keys import SecretKey
@@ -130,18 +130,19 @@ def _key(args: argparse.Namespace) -> SecretKey:
 
 
 def _config(args: argparse.Namespace) -> Config:
-    script = None
     profile = args.profile
-    if profile not in (BASIC,):
-        from .ctp_script import load_builtin_pacsbin, load_script
+    if profile == BASIC:
+        return build_config(_key(args), _options(args))
+    script = None
+    if profile != PACSBIN:  # the user's own CTP script, run as the legacy profile
+        from .ctp_script import load_script
 
         try:
-            script = load_builtin_pacsbin() if profile == PACSBIN else load_script(Path(profile).read_bytes())
+            script = load_script(Path(profile).read_bytes())
         except (OSError, ScriptError) as exc:
             raise SystemExit(f"error: cannot load profile {profile}: {exc}") from None
-        print(f"warning: {PACSBIN_WARNING}", file=sys.stderr)
-        profile = PACSBIN
-    return Config(key=_key(args), options=_options(args), profile=profile, script=script)
+    print(f"warning: {PACSBIN_WARNING}", file=sys.stderr)
+    return build_config(_key(args), _options(args), PACSBIN, script=script)
 
 
 def _pixel_edit(args: argparse.Namespace) -> PixelEdit | None:

@@ -12,12 +12,13 @@ anything.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 from pydicom.multival import MultiValue
 
-from .plan import Step
+from .plan import Action, Step
 from .scrub import scrub, text_values
 from .unlisted import TEXT_VRS
 
@@ -36,22 +37,27 @@ def _scrubbed(step: Step, scrubber: Any) -> Step | None:
     if new == old:
         return None
     value = new if isinstance(step.old, (list, tuple, MultiValue)) else new[0]
-    return replace(step, action="C", new=value, rule=rule)
+    return replace(step, action=Action.CLEAN, new=value, rule=rule)
 
 
-def last_scrub(steps: list[Step], scrubber: Any) -> int:
-    """Scrub, in place, every text value the plan keeps, at any depth; returns how many were changed."""
+def last_scrub(steps: Sequence[Step], scrubber: Any) -> tuple[list[Step], int]:
+    """Every text value the plan keeps, at any depth, scrubbed: the new steps and how many were changed."""
     if scrubber is None:
-        return 0
+        return list(steps), 0
+    out: list[Step] = []
     changed = 0
-    for i, step in enumerate(steps):
+    for step in steps:
         if step.items is not None:
-            changed += sum(last_scrub(item, scrubber) for item in step.items)
+            items = []
+            for item in step.items:
+                new_item, count = last_scrub(item, scrubber)
+                items.append(tuple(new_item))
+                changed += count
+            out.append(replace(step, items=tuple(items)))
             continue
-        if step.created or step.action != "K" or step.vr not in TEXT_VRS:
-            continue
-        scrubbed = _scrubbed(step, scrubber)
-        if scrubbed is not None:
-            steps[i] = scrubbed
-            changed += 1
-    return changed
+        scrubbed = None
+        if not step.created and step.action == Action.KEEP and step.vr in TEXT_VRS:
+            scrubbed = _scrubbed(step, scrubber)
+        out.append(step if scrubbed is None else scrubbed)
+        changed += scrubbed is not None
+    return out, changed

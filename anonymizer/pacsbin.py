@@ -13,13 +13,18 @@ Deviation from CTP: a sequence covered by a keep rule is cleaned item by item, n
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
-from .actions import ACTIONS, Where
+from .actions import keep, remove
+from .config import Config, ProfileName
+from .context import FileContext, Where
 from .ctp import (
     CtpAction,
     ctp_contents,
@@ -28,9 +33,9 @@ from .ctp import (
     ctp_value_for_absent,
     evaluate_operation,
 )
-from .plan import Step
+from .ctp_script import CtpScript
+from .plan import Action, Step
 from .pseudonyms import is_well_known_uid
-from .walker import Context
 
 DEIDENTIFICATION_METHOD = 0x00120063
 # Marks are set by marking.py (CTP's `always` for Patient Identity Removed gives the same value).
@@ -48,49 +53,65 @@ def _raw_text(elem: DataElement) -> str:
     return str(value)
 
 
-def configure(ctx: Context, ds: Dataset) -> None:
-    script = ctx.config.script
-    assert script is not None
-    variables = script.variables
-    clock = ctx.config.clock()
+@dataclass(frozen=True)
+class _Original:
+    """CTP's view of the ORIGINAL data set: an element's contents as CTP reads them (ctp.Lookup)."""
 
-    def lookup(tag: int) -> str | None:
-        elem = ds.get(tag)
+    ds: Dataset
+
+    def __call__(self, tag: int) -> str | None:
+        elem = self.ds.get(tag)
         if elem is None:
             return None
         return ctp_contents(_raw_text(elem), elem.VR)
 
-    root = variables.get("UIDROOT", "")
 
-    def map_uid(uid: str) -> str:
+@dataclass(frozen=True)
+class PacsbinProfile:
+    """The script bound to one file. `now` is the clock read once for the file (CTP's date and time)."""
+
+    script: CtpScript
+    lookup: _Original
+    now: datetime
+    shift_days: int | None
+    created_steps: tuple[Step, ...]
+    method_text: list[str] | None
+
+    @property
+    def name(self) -> ProfileName:
+        return ProfileName.PACSBIN
+
+    def map_uid(self, uid: str) -> str:
         uid = uid.strip().rstrip("\x00")
-        return uid if is_well_known_uid(uid) else ctp_hashuid(root, uid)
+        return uid if is_well_known_uid(uid) else ctp_hashuid(self.script.variables.get("UIDROOT", ""), uid)
 
-    ctx.map_uid = map_uid
-    patient_id = lookup(0x00100020)
-    if ctx.shift_days is not None and patient_id is not None:
-        ctx.shift_days = ctp_hashdate_shift_days(patient_id)
+    def created(self) -> tuple[Step, ...]:
+        return self.created_steps
 
-    def override(ctx: Context, elem: DataElement, where: Where) -> Step | None:
+    def method(self) -> list[str] | None:
+        return self.method_text
+
+    def override(self, ctx: FileContext, elem: DataElement, where: Where) -> Step | None:
+        """An enabled rule of the script decides a top-level element; anything else is the Basic Profile's."""
         tag = int(elem.tag)
-        rule = script.rules.get(tag)
+        rule = self.script.rules.get(tag)
         if len(where.tags) != 1 or rule is None or not rule.enabled or tag in MARKED:
             return None
-        outcome = evaluate_operation(rule.operation, tag, variables, lookup, clock)
+        outcome = evaluate_operation(rule.operation, tag, self.script.variables, self.lookup, self.now)
         label = f"Pacsbin script {tag:08X} {rule.name}: {rule.operation.name}"
         if outcome is CtpAction.REMOVE:
-            return ACTIONS["X"](ctx, elem, Where(where.path, where.tags, label, where.mode))
+            return remove(ctx, elem, Where(where.path, where.tags, label, where.mode))
         if elem.VR == "SQ":
             return None  # CTP would copy it verbatim: clean it with the Basic Profile instead
         if outcome is CtpAction.KEEP:
-            return ACTIONS["K"](ctx, elem, Where(where.path, where.tags, label, where.mode))
+            return keep(ctx, elem, Where(where.path, where.tags, label, where.mode))
         if outcome is CtpAction.EMPTY:
             return Step(
                 path=where.path,
                 tag=tag,
                 keyword=elem.keyword or "",
                 vr=elem.VR,
-                action="Z",
+                action=Action.ZERO,
                 rule=label,
                 old=elem.value,
                 new=None,
@@ -101,29 +122,39 @@ def configure(ctx: Context, ds: Dataset) -> None:
             tag=tag,
             keyword=elem.keyword or "",
             vr=elem.VR,
-            action=f"ctp:{rule.operation.name}",
+            action=Action.ctp(rule.operation.name),
             rule=label,
             old=elem.value,
             new=values[0] if len(values) == 1 else values,
         )
 
-    ctx.override = override
 
+def pacsbin_profile(ds: Dataset, config: Config, shift_days: int | None) -> PacsbinProfile:
+    """The script's profile for one file. `shift_days`: the Basic Profile's shift for the file (None when
+    dates are not shifted); when dates move, they move by the script's hashdate shift of the Patient ID."""
+    script = config.script
+    assert script is not None
+    variables = script.variables
+    now = config.clock()
+    lookup = _Original(ds)
+    patient_id = lookup(0x00100020)
+    shift = shift_days
+    if shift is not None and patient_id is not None:
+        shift = ctp_hashdate_shift_days(patient_id)
+    created = []
     for tag, rule in sorted(script.rules.items()):
         if not rule.enabled or tag in ds or tag in MARKED:
             continue
-        value = ctp_value_for_absent(rule.operation, variables, clock)
+        value = ctp_value_for_absent(rule.operation, variables, now)
         if value is not None:
-            from pydicom.datadict import dictionary_VR
-
             op = rule.operation.name
             label = f"Pacsbin script {tag:08X} {rule.name}: {op}"
-            ctx.created.append(
-                Step.setting(tag, rule.name, dictionary_VR(tag), value, label, action=f"ctp:{op}")
-            )
-
+            vr = dictionary_VR(tag)
+            created.append(Step.setting(tag, rule.name, vr, value, label, action=Action.ctp(op)))
+    method_text = None
     method = script.rules.get(DEIDENTIFICATION_METHOD)
     if method is not None and method.enabled:
-        outcome = evaluate_operation(method.operation, DEIDENTIFICATION_METHOD, variables, lookup, clock)
+        outcome = evaluate_operation(method.operation, DEIDENTIFICATION_METHOD, variables, lookup, now)
         if isinstance(outcome, str):
-            ctx.method = [v[:64] for v in outcome.split("\\")]
+            method_text = [v[:64] for v in outcome.split("\\")]
+    return PacsbinProfile(script, lookup, now, shift, tuple(created), method_text)

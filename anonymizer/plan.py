@@ -1,7 +1,8 @@
 """The plan: for every element of one file, the rule that applies, the action, and the new value.
 
-Deciding (walker.py) is kept apart from changing the data set (apply.py), so the CLI's --what-if, the review
-screen and the tests all read the same plan. A plan holds no secrets: only original and derived values.
+Deciding (planner.py) is kept apart from changing the data set (apply.py), so the CLI's --what-if, the review
+screen and the server's re-check all read the same plan. A plan holds no secrets: only original and derived
+values. Steps and plans are frozen: a rule that changes a decision makes a new step.
 """
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-REMOVED = "X"
+from .config import ProfileName
+
 _SHOW = 64  # characters of a value shown in a plan
 
 
@@ -30,7 +33,39 @@ def show(value: Any, vr: str) -> str:
     return text if len(text) <= _SHOW else text[: _SHOW - 1] + "…"
 
 
-@dataclass
+class Action(StrEnum):
+    """What a step does. The letters are PS3.15 Table E.1-1a's action codes; the words are this product's
+    named operations (each writes a value of its own kind, and the review screen shows the name)."""
+
+    REMOVE = "X"
+    ZERO = "Z"
+    DUMMY = "D"
+    KEEP = "K"
+    CLEAN = "C"
+    UID = "U"
+    SHIFT = "shift"  # Retain Longitudinal Temporal Information with Modified Dates (E.3.6)
+    PSEUDONYM = "pseudonym"  # Patient's Name and ID: a keyed pseudonym (a D value)
+    LOCAL_CODE = "local-code"  # a code of a private or local scheme (unlisted_rules.py)
+    MARK = "mark"  # the de-identification marks (marking.py) and required file meta (PS3.10 7.1)
+    # The legacy Pacsbin script's value operations (ctp.py): the value CTP computes.
+    CTP_HASH = "ctp:hash"
+    CTP_HASHUID = "ctp:hashuid"
+    CTP_HASHDATE = "ctp:hashdate"
+    CTP_PARAM = "ctp:param"
+    CTP_ALWAYS = "ctp:always"
+    CTP_APPEND = "ctp:append"
+
+    @classmethod
+    def ctp(cls, operation: str) -> Action:
+        """The action of a CTP script operation that writes a value (ValueError for any other)."""
+        return cls(f"ctp:{operation}")
+
+
+REMOVED = Action.REMOVE
+KEEP = Action.KEEP
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
     """What happens to one element."""
 
@@ -38,11 +73,11 @@ class Step:
     tag: int
     keyword: str
     vr: str
-    action: str  # X Z D K C U, or a named operation ("shift", "pseudonym", "ctp:hash", "mark", ...)
+    action: Action
     rule: str  # the rule that decided it, e.g. "E.1-1 (0010,0010) Patient's Name: Z"
     old: Any = field(default=None, repr=False)
     new: Any = field(default=None, repr=False)  # the value to write; unused when removed or kept
-    items: list[list[Step]] | None = None  # per-item plans of a sequence that is cleaned, not replaced
+    items: tuple[tuple[Step, ...], ...] | None = None  # per-item plans of a sequence cleaned, not replaced
     created: bool = False  # the element is added (not in the input)
 
     @classmethod
@@ -54,7 +89,7 @@ class Step:
         value: Any,
         rule: str,
         *,
-        action: str = "mark",
+        action: Action = Action.MARK,
         old: Any = None,
         created: bool = True,
     ) -> Step:
@@ -77,7 +112,7 @@ class Step:
 
     @property
     def changed(self) -> bool:
-        return not self.removed and self.action != "K" and self.items is None
+        return not self.removed and self.action != Action.KEEP and self.items is None
 
     def walk(self) -> list[Step]:
         out = [self]
@@ -92,23 +127,23 @@ class Step:
             "tag": f"{self.tag >> 16:04X}{self.tag & 0xFFFF:04X}",
             "keyword": self.keyword,
             "vr": self.vr,
-            "action": self.action,
+            "action": self.action.value,
             "rule": self.rule,
             "old": "" if self.created else show(self.old, self.vr),
-            "new": None if self.removed else show(self.old if self.action == "K" else self.new, self.vr),
+            "new": None if self.removed else show(self.old if self.action == KEEP else self.new, self.vr),
         }
 
 
-@dataclass
+@dataclass(frozen=True)
 class Plan:
     """The plan for one file."""
 
-    meta: list[Step]
-    dataset: list[Step]
-    profile: str
-    options: list[str]
-    codes: list[str]  # CID 7050 code values this output will carry
-    flags: list[str] = field(default_factory=list)  # things a reviewer must see (not errors)
+    meta: tuple[Step, ...]
+    dataset: tuple[Step, ...]
+    profile: ProfileName
+    options: tuple[str, ...]
+    codes: tuple[str, ...]  # CID 7050 code values this output will carry
+    flags: tuple[str, ...] = ()  # things a reviewer must see (not errors)
     preamble_zeroed: bool = True
     redacted: int = 0  # (rectangle, frame) fills of pixel data made by the reviewer's regions
 
@@ -120,7 +155,7 @@ class Plan:
 
     def counts(self) -> dict[str, int]:
         tally = Counter(
-            "removed" if s.removed else "kept" if s.action == "K" or s.items is not None else "changed"
+            "removed" if s.removed else "kept" if s.action == KEEP or s.items is not None else "changed"
             for s in self.steps()
         )
         return {"changed": tally["changed"], "removed": tally["removed"], "kept": tally["kept"]}
@@ -128,10 +163,10 @@ class Plan:
     def to_json(self) -> str:
         return json.dumps(
             {
-                "profile": self.profile,
-                "options": self.options,
-                "codes": self.codes,
-                "flags": self.flags,
+                "profile": self.profile.value,
+                "options": list(self.options),
+                "codes": list(self.codes),
+                "flags": list(self.flags),
                 "counts": self.counts(),
                 "redacted": self.redacted,
                 "steps": [s.to_dict() for s in self.steps()],

@@ -1,17 +1,25 @@
-"""Profiles: how a Context is set up for one file under the Basic Profile or the Pacsbin script."""
+"""Profiles: the Basic Profile, and the frozen per-file context built from a file's profile.
+
+A profile (context.Profile) says how UIDs map, how far dates move, which elements it decides itself, which
+it adds, and how it names the method. The Basic Profile (PS3.15 E.1-1 with the chosen options) decides
+nothing itself: every element goes through the walker's rules. The legacy Pacsbin script is pacsbin.py.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 
-from .config import PACSBIN, Config
+from .config import PACSBIN, Config, ProfileName
+from .context import FileContext, Profile, Where
 from .options import Option
+from .plan import Step
 from .pseudonyms import Derivations, patient_identity
 from .scrub import compile_scrubber, identifiers
 from .table import load_table
-from .walker import Context
 
 _DERIVATIONS: dict[bytes, Derivations] = {}
 
@@ -38,21 +46,51 @@ def _retained(config: Config) -> Callable[[int], bool]:
     return kept
 
 
-def context_for(ds: Dataset, config: Config) -> Context:
-    derive = derivations(config)
-    patient = patient_identity(ds)
-    shift = derive.date_shift_days(patient) if config.has(Option.RETAIN_MODIFIED_DATES) else None
-    ctx = Context(
-        config=config,
-        derive=derive,
-        sop_class=str(ds.get("SOPClassUID", "")).strip() or None,
-        patient=patient,
-        shift_days=shift,
-        scrubber=compile_scrubber(identifiers(ds, kept=_retained(config))),
-        map_uid=derive.uid,
-    )
-    if config.profile == PACSBIN:
-        from .pacsbin import configure
+@dataclass(frozen=True)
+class BasicProfile:
+    """PS3.15 E.1-1: keyed UID mapping (E.3.9 not chosen) and the patient's keyed date shift (E.3.6)."""
 
-        configure(ctx, ds)
-    return ctx
+    derive: Derivations
+    shift_days: int | None  # None unless Retain Longitudinal Temporal Information with Modified Dates
+
+    @property
+    def name(self) -> ProfileName:
+        return ProfileName.BASIC
+
+    def map_uid(self, uid: str) -> str:
+        return self.derive.uid(uid)
+
+    def override(self, ctx: FileContext, elem: DataElement, where: Where) -> Step | None:
+        return None
+
+    def created(self) -> tuple[Step, ...]:
+        return ()
+
+    def method(self) -> list[str] | None:
+        return None
+
+
+def profile_for(ds: Dataset, config: Config) -> Profile:
+    """The configured profile, bound to this file (its patient's shift; the script's view of its values)."""
+    derive = derivations(config)
+    shift = derive.date_shift_days(patient_identity(ds)) if config.has(Option.RETAIN_MODIFIED_DATES) else None
+    basic = BasicProfile(derive, shift)
+    if config.profile == PACSBIN:
+        from .pacsbin import pacsbin_profile  # the CTP machinery is loaded only for the legacy profile
+
+        return pacsbin_profile(ds, config, shift)
+    return basic
+
+
+def file_context(ds: Dataset, config: Config) -> FileContext:
+    profile = profile_for(ds, config)
+    return FileContext(
+        config=config,
+        derive=derivations(config),
+        sop_class=str(ds.get("SOPClassUID", "")).strip() or None,
+        patient=patient_identity(ds),
+        shift_days=profile.shift_days,
+        scrubber=compile_scrubber(identifiers(ds, kept=_retained(config))),
+        map_uid=profile.map_uid,
+        profile=profile,
+    )

@@ -7,7 +7,7 @@ Information (Source Application Entity Title (0002,0016), Private Information (0
 workstation, a site or a person) are the client's, and nothing checks what they hold beyond their structure.
 So none of it is kept: the preamble is zeroed and the meta is written again from the data set's own SOP Class
 and SOP Instance UIDs and the transfer syntax the data set is encoded in, with this product's Implementation
-Class UID and Version Name (as the engine writes it, engine._meta_steps). The data set's bytes are unchanged,
+Class UID and Version Name (as the engine writes it, planner.meta_steps). The data set's bytes are unchanged,
 so what was re-checked is what is stored. For an engine output the stored form is the file itself (tested),
 so a resuming client's SHA-256 of its own output matches the server's.
 """
@@ -21,8 +21,8 @@ from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_file_meta_info
 from pydicom.uid import UID
 
-from .engine import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION
 from .errors import MalformedDicomError
+from .planner import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION
 from .reader import read_dataset
 from .structure import StructureWalker
 

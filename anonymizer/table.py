@@ -14,8 +14,6 @@ from importlib import resources
 
 from .options import COLUMN, Option
 
-ACTION_CODES = frozenset({"D", "Z", "X", "K", "C", "U", "Z/D", "X/Z", "X/D", "X/Z/D", "X/Z/U*"})
-
 # When several chosen options give an action for one row, the one that retains more wins (the user asked
 # to retain that class of information): K > C > the Basic Profile action.
 _RETENTION = {"K": 2, "C": 1}
@@ -75,6 +73,14 @@ class Table:
         return None
 
 
+@cache
+def action_codes() -> dict[str, str]:
+    """Table E.1-1a (data/action_codes.csv): each action code a row of Table E.1-1 may give, and its
+    meaning. A row with any other code fails the load, so a mistyped table cannot reach a file."""
+    text = resources.files("anonymizer").joinpath("data/action_codes.csv").read_text("utf-8")
+    return {r["action_code"]: r["meaning"] for r in csv.DictReader(text.splitlines())}
+
+
 def is_repeating_group(group: int, base: int) -> bool:
     """True for the even groups base..base+0x1E (PS3.5 7.6: repeating groups 50xx and 60xx)."""
     return base <= group <= base + 0x1E and group % 2 == 0
@@ -95,7 +101,7 @@ def load_table() -> Table:
             options={c: r[c] for c in option_columns if r[c]},
         )
         for code in (row.basic, *row.options.values()):
-            if code not in ACTION_CODES:
+            if code not in action_codes():
                 raise ValueError(f"Table E.1-1 row {row.tag}: unknown action code {code!r}")
         rows.append(row)
     by_tag_extra = _extra_rows(option_columns)

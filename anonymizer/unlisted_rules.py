@@ -17,19 +17,20 @@ from __future__ import annotations
 import csv
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING
 
 from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement
 
+from .context import FileContext, Mode
 from .iod_types import defined_at_top_level, resolve
-from .unlisted import BINARY_VRS, TEXT_VRS, Action, decision
-
-if TYPE_CHECKING:
-    from .walker import Context
+from .plan import Action
+from .unlisted import BINARY_VRS, TEXT_VRS, decision
+from .unlisted import Action as Decided
 
 # Code Value, Coding Scheme Designator and Version, Code Meaning, Long Code Value, URN Code Value
 CODE_TAGS = frozenset({0x00080100, 0x00080102, 0x00080103, 0x00080104, 0x00080119, 0x00080120})
+
+
 @cache
 def standard_schemes() -> frozenset[str]:
     """PS3.16 Table 8-1: coding schemes whose codes are public (data/coding_schemes.csv); a local or
@@ -46,16 +47,17 @@ def is_local_code(ds: object) -> bool | None:
     text = str(designator).strip().upper()
     return text not in standard_schemes()
 
-LOCAL_CODE = "local-code"  # the action that replaces a private or local code (actions.local_code)
+
+LOCAL_CODE = Action.LOCAL_CODE  # the action that replaces a private or local code (actions.local_code)
 LOCAL_SCHEME = "99LOCAL"  # PS3.16 8.2: designators of private schemes begin with "99"
 
 
-def code_action(tag: int, local: bool | None) -> tuple[str, str] | None:
+def code_action(tag: int, local: bool | None) -> tuple[Action, str] | None:
     """For an element of a code item: kept (standard scheme) or replaced (private or local scheme)."""
     if local is None or tag not in CODE_TAGS:
         return None
     if not local:
-        return "K", "code of a standard coding scheme kept (E.1-1 Note 10)"
+        return Action.KEEP, "code of a standard coding scheme kept (E.1-1 Note 10)"
     return LOCAL_CODE, "code of a private or local scheme replaced: it may name the site (E.1-1 Note 7)"
 
 
@@ -73,30 +75,32 @@ _CODED_OR_NUMERIC = frozenset({"CS", "AS", "DS", "IS", "US", "SS", "UL", "SL", "
 
 
 def text_or_binary_action(
-    ctx: Context, elem: DataElement, tags: tuple[int, ...], mode: str
-) -> tuple[str, str] | None:
+    ctx: FileContext, elem: DataElement, tags: tuple[int, ...], mode: Mode
+) -> tuple[Action, str] | None:
     """The action for an unlisted element of a text or binary VR, or None for any other VR."""
     vr, tag = elem.VR, tags[-1]
     if vr not in TEXT_VRS and vr not in BINARY_VRS:
         return None
-    if vr in TEXT_VRS and mode == "dummy":
-        return "D", "inside a D sequence: free text replaced"
-    if vr in TEXT_VRS and mode == "clean":
-        return "C", "inside a C sequence: free text scrubbed"
+    if vr in TEXT_VRS and mode == Mode.DUMMY:
+        return Action.DUMMY, "inside a D sequence: free text replaced"
+    if vr in TEXT_VRS and mode == Mode.CLEAN:
+        return Action.CLEAN, "inside a C sequence: free text scrubbed"
     if vr in TEXT_VRS and len(tags) == 1:
         defined = defined_at_top_level(ctx.sop_class, tag)
         if defined is None:
-            return "X", "unlisted text at the top level of an unknown (private) IOD: removed (E.1-1 Note 1)"
+            why = "unlisted text at the top level of an unknown (private) IOD: removed (E.1-1 Note 1)"
+            return Action.REMOVE, why
         if defined is False:
-            return "X", "free text not defined in this IOD: removed (E.1-1 Note 13)"
+            return Action.REMOVE, "free text not defined in this IOD: removed (E.1-1 Note 13)"
     found = decision(tag)
-    if found is not None and found.action is Action.KEEP:
-        return "K", f"not in Table E.1-1; kept: {found.reason}"
+    if found is not None and found.action is Decided.KEEP:
+        return Action.KEEP, f"not in Table E.1-1; kept: {found.reason}"
     known = _dictionary_vr(tag)
     if found is None and known in _CODED_OR_NUMERIC:
         # A code string or number written with a text VR by a faulty writer: judged by what it is.
-        return "K", f"not in Table E.1-1: kept (its dictionary VR is {known})"
+        return Action.KEEP, f"not in Table E.1-1: kept (its dictionary VR is {known})"
     why = found.reason if found is not None else "an attribute the dictionary does not know"
-    action, typed = resolve("X/Z/D", ctx.sop_class, tags)
+    code, typed = resolve("X/Z/D", ctx.sop_class, tags)
+    action = Action(code)
     rule = f"not in Table E.1-1 and not kept by a written decision ({why}): removed (E.1-1 Note 1)"
-    return action, rule + (f" -> {action}, {typed}" if action != "X" else "")
+    return action, rule + (f" -> {action}, {typed}" if action != Action.REMOVE else "")

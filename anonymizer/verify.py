@@ -22,13 +22,13 @@ from dataclasses import dataclass, field, replace
 
 from . import verify_pixels as pixels
 from . import verify_shapes as shapes
-from .config import BASIC, PACSBIN, Config
-from .engine import make_plan
+from .config import BASIC, PACSBIN, ProfileName, build_config
 from .errors import DeidentificationError
 from .keys import SecretKey
 from .last_scrub import LAST_SCRUB
 from .options import BASIC_PROFILE_CODE, Option, check_options
 from .plan import Step
+from .planner import make_plan
 from .reader import MAX_INFLATED, read_dataset
 from .stored_form import stored_form_of
 from .verify_policy import (
@@ -69,7 +69,7 @@ class Check:
 class Verdict:
     problems: list[str] = field(default_factory=list)
     options: frozenset[Option] = frozenset()
-    profile: str = BASIC
+    profile: ProfileName = BASIC
     family: Family | None = None
     sop_instance_uid: str = ""
     study_instance_uid: str = ""
@@ -218,18 +218,11 @@ CHECKS: tuple[Check, ...] = (
 
 def _planned(upload: Upload) -> tuple[Upload, str | None]:
     """The upload with the engine's plan for the options it claims, or the reason there is none."""
-    script = None
-    profile = PACSBIN if upload.family is Family.LEGACY else BASIC
-    if profile == PACSBIN:
-        from .ctp_script import load_builtin_pacsbin
-
-        script = load_builtin_pacsbin()
     # Any key will do: what is looked at (removals, dummies, codestream text) does not depend on it.
-    config = Config(
-        key=SecretKey(secrets.token_bytes(32)),
-        options=upload.options,
-        profile=profile,
-        script=script,
+    config = build_config(
+        SecretKey(secrets.token_bytes(32)),
+        upload.options,
+        PACSBIN if upload.family is Family.LEGACY else BASIC,
         pixels_cleaned=Option.CLEAN_PIXEL_DATA in upload.options,
     )
     try:

@@ -19,8 +19,8 @@ from __future__ import annotations
 from redaction.errors import RedactionError
 from redaction.high_bits import clean_pixel_data
 
-from .engine import CODESTREAM_TEXT_RULE
 from .options import Option
+from .planner import CODESTREAM_TEXT_RULE
 from .review import has_pixels, needs_pixel_review
 from .verify_policy import ACCEPT_DOCUMENTS_FLAG
 from .verify_upload import Family, Upload
@@ -66,7 +66,8 @@ def reviewed(upload: Upload) -> list[str]:
 
 
 def codestream_text(upload: Upload) -> list[str]:
-    """The plan (engine._pixel_step) strips text from the codestream; a step that did is text left in."""
+    """The plan (planner._codestream_text_step) strips text from the codestream; a step that did is text
+    left in."""
     if upload.plan is None:
         return []
     return [

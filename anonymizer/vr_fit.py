@@ -10,13 +10,14 @@ Table E.1-1 does not list are left to the safety net by VR; removed or emptied v
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import Enum
 from typing import Final
 
 from pydicom.datadict import dictionary_description, dictionary_VR
 
 from .errors import UnsupportedError
-from .plan import Step
+from .plan import Action, Step
 from .table import load_table
 
 __all__ = ["ValueKind", "check_value_types", "vr_kind"]
@@ -37,7 +38,7 @@ _KINDS: Final = {
     **dict.fromkeys("OB OD OF OL OV OW".split(), ValueKind.BYTES),  # noqa: SIM905
     "SQ": ValueKind.SEQUENCE,
 }
-_HARMLESS: Final = frozenset({"X", "Z"})  # the value goes, whatever it was
+_HARMLESS: Final = frozenset({Action.REMOVE, Action.ZERO})  # the value goes, whatever it was
 
 
 def vr_kind(vr: str) -> ValueKind | None:
@@ -54,7 +55,7 @@ def _dictionary_kinds(tag: int) -> tuple[str, set[ValueKind]] | None:
     return vr, {k for k in kinds if k is not None}
 
 
-def check_value_types(steps: list[Step]) -> None:
+def check_value_types(steps: Sequence[Step]) -> None:
     """Raise UnsupportedError for the first listed attribute whose value is of another kind than its VR."""
     table = load_table()
     for top in steps:

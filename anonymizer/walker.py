@@ -9,36 +9,31 @@ Order of rules for one element (PS3.15 E.1-1 and this product's stricter default
 4. an attribute listed in Table E.1-1: its action under the chosen options, compound codes resolved by the
    attribute's Type in the file's IOD (iod_types.py);
 5. anything else: kept, with the safety net by VR (actions.unlisted_action).
-A profile (e.g. the Pacsbin script) may take an element first (`Context.override`).
+A profile (e.g. the Pacsbin script) may take an element first (`Profile.override`, context.py). The walker
+plans the items of a sequence itself, under the mode its action gives (actions.SEQUENCE_ITEMS).
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 
-from .actions import ACTIONS, Where, modified_date_action, unlisted_action
-from .config import Config
+from .actions import ACTIONS, SEQUENCE_ITEMS, modified_date_action, unlisted_action
+from .context import FileContext, Mode, Where
 from .date_kinds import DATE_VRS, DateKind, date_kind, date_vr
 from .errors import UnsupportedError
 from .iod_types import resolve
 from .options import Option
-from .plan import Step
-from .pseudonyms import Derivations, is_well_known_uid
-from .scrub import Scrubber
+from .plan import Action, Step
 from .table import Row, is_repeating_group, load_table
 from .unlisted_rules import is_local_code
 
 MAX_DEPTH = 64
 PATIENT_PSEUDONYM_TAGS = {0x00100010, 0x00100020}  # Patient's Name, Patient ID (top level)
-
-Override = Callable[["Context", DataElement, Where], Step | None]
 
 
 @cache
@@ -56,175 +51,160 @@ def tag_text(tag: int) -> str:
     return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
 
 
-@dataclass
-class Context:
-    """Everything the decisions for one file depend on."""
+def plan_dataset(ctx: FileContext, ds: Dataset, tags: tuple[int, ...], path: str, mode: Mode) -> list[Step]:
+    """The steps for every element of `ds` (a file's data set, or an item at tag path `tags`)."""
+    if len(tags) > MAX_DEPTH:
+        raise UnsupportedError(f"sequences nested deeper than {MAX_DEPTH} levels at {path}")
+    kept_creators = _kept_private_creators(ctx, ds)
+    code = is_local_code(ds)
+    retain_private = ctx.config.has(Option.RETAIN_SAFE_PRIVATE)
+    steps = []
+    for tag in sorted(ds.keys()):
+        if tag.group & 1 and not retain_private:
+            steps.append(_removed_private(ds, int(tag), path))
+            continue
+        steps.append(plan_element(ctx, ds, ds[tag], tags, path, mode, kept_creators, code))
+    return steps
 
-    config: Config
-    derive: Derivations
-    sop_class: str | None
-    patient: str
-    shift_days: int | None  # None unless dates are shifted
-    scrubber: Scrubber | None
-    map_uid: Callable[[str], str]
-    override: Override | None = None
-    flags: list[str] = field(default_factory=list)
-    created: list[Step] = field(default_factory=list)  # elements a profile adds (CTP require/always)
-    method: list[str] | None = None  # De-identification Method text, when a profile sets its own
 
-    @property
-    def retain_uids(self) -> bool:
-        return self.config.has(Option.RETAIN_UIDS)
+def _removed_private(ds: Dataset, tag: int, parent_path: str) -> Step:
+    """A private element, removed without converting its value (it may not even be parseable)."""
+    raw = ds.get_item(tag)
+    path = f"{parent_path}>{tag_text(tag)}" if parent_path else tag_text(tag)
+    return Step(
+        path=path,
+        tag=tag,
+        keyword="",
+        vr=raw.VR or "UN",
+        action=Action.REMOVE,
+        rule=f"{load_table().private.label}: X",
+        old=raw.value,
+    )
 
-    @property
-    def full_dates(self) -> bool:
-        return self.config.has(Option.RETAIN_FULL_DATES)
 
-    def is_well_known(self, uid: str) -> bool:
-        return is_well_known_uid(uid.strip())
-
-    # -- walking -----------------------------------------------------------------------------------
-    def plan_dataset(self, ds: Dataset, tags: tuple[int, ...], path: str, mode: str) -> list[Step]:
-        if len(tags) > MAX_DEPTH:
-            raise UnsupportedError(f"sequences nested deeper than {MAX_DEPTH} levels at {path}")
-        kept_creators = self._kept_private_creators(ds)
-        code = is_local_code(ds)
-        retain_private = self.config.has(Option.RETAIN_SAFE_PRIVATE)
-        steps = []
-        for tag in sorted(ds.keys()):
-            if tag.group & 1 and not retain_private:
-                steps.append(self._removed_private(ds, int(tag), path))
-                continue
-            steps.append(self.plan_element(ds, ds[tag], tags, path, mode, kept_creators, code))
-        return steps
-
-    def _removed_private(self, ds: Dataset, tag: int, parent_path: str) -> Step:
-        """A private element, removed without converting its value (it may not even be parseable)."""
-        raw = ds.get_item(tag)
-        path = f"{parent_path}>{tag_text(tag)}" if parent_path else tag_text(tag)
-        return Step(
-            path=path,
-            tag=tag,
-            keyword="",
-            vr=raw.VR or "UN",
-            action="X",
-            rule=f"{load_table().private.label}: X",
-            old=raw.value,
+def act(ctx: FileContext, elem: DataElement, where: Where, action: Action) -> Step:
+    """The step of `action` for the element; a sequence the action keeps has its items planned here."""
+    if elem.VR == "SQ" and action in SEQUENCE_ITEMS:
+        mode, shown = SEQUENCE_ITEMS[action]
+        items = tuple(
+            tuple(plan_dataset(ctx, item, where.tags, f"{where.path}[{i}]", mode))
+            for i, item in enumerate(elem.value)
         )
-
-    def recurse(self, elem: DataElement, where: Where, mode: str, action: str) -> Step:
-        """A sequence whose items are kept and cleaned one by one."""
-        items = []
-        for i, item in enumerate(elem.value):
-            items.append(self.plan_dataset(item, where.tags, f"{where.path}[{i}]", mode))
         return Step(
             path=where.path,
             tag=int(elem.tag),
             keyword=elem.keyword or "",
             vr="SQ",
-            action=action,
+            action=shown,
             rule=where.rule,
             old=elem.value,
             items=items,
         )
+    return ACTIONS[action](ctx, elem, where)
 
-    def plan_element(
-        self,
-        ds: Dataset,
-        elem: DataElement,
-        parent: tuple[int, ...],
-        parent_path: str,
-        mode: str,
-        kept_creators: set[int],
-        code: bool | None = None,
-    ) -> Step:
-        tag = int(elem.tag)
-        tags = (*parent, tag)
-        path = f"{parent_path}>{tag_text(tag)}" if parent_path else tag_text(tag)
-        group, element = tag >> 16, tag & 0xFFFF
-        table = load_table()
 
-        if group % 2 == 1:
-            return ACTIONS[self._private_action(ds, elem, kept_creators)](
-                self, elem, Where(path, tags, self._private_rule(ds, elem, kept_creators), mode)
-            )
-        if element == 0:
-            return ACTIONS["X"](self, elem, Where(path, tags, "group length: removed (PS3.5 7.2)", mode))
-        if is_repeating_group(group, 0x5000) or is_repeating_group(group, 0x6000):
-            row = table.lookup(tag)
-            label = row.label if row and row.tag.lower() != "50xx,xxxx" else ""
-            what = "curve" if group < 0x6000 else "overlay"
-            rule = f"{label or f'{what} group {group:04X}'}: {what} removed whole (E.1-1 50xx/60xx)"
-            return ACTIONS["X"](self, elem, Where(path, tags, rule, mode))
-        if group == 0x0002:
-            return ACTIONS["X"](self, elem, Where(path, tags, "file meta element inside the data set", mode))
+def plan_element(
+    ctx: FileContext,
+    ds: Dataset,
+    elem: DataElement,
+    parent: tuple[int, ...],
+    parent_path: str,
+    mode: Mode,
+    kept_creators: set[int],
+    code: bool | None = None,
+) -> Step:
+    tag = int(elem.tag)
+    tags = (*parent, tag)
+    path = f"{parent_path}>{tag_text(tag)}" if parent_path else tag_text(tag)
+    group, element = tag >> 16, tag & 0xFFFF
+    table = load_table()
 
-        if self.override is not None:
-            step = self.override(self, elem, Where(path, tags, "", mode))
-            if step is not None:
-                return step
-
+    if group % 2 == 1:
+        rule = _private_rule(ctx, ds, elem, kept_creators)
+        return act(ctx, elem, Where(path, tags, rule, mode), _private_action(ctx, ds, elem, kept_creators))
+    if element == 0:
+        return act(ctx, elem, Where(path, tags, "group length: removed (PS3.5 7.2)", mode), Action.REMOVE)
+    if is_repeating_group(group, 0x5000) or is_repeating_group(group, 0x6000):
         row = table.lookup(tag)
-        if row is not None:
-            action, rule = self._table_action(row, tags, elem)
-            if not parent and tag in PATIENT_PSEUDONYM_TAGS and action in {"Z", "D"}:
-                action, rule = "pseudonym", rule + "; keyed pseudonym (a dummy value)"
+        label = row.label if row and row.tag.lower() != "50xx,xxxx" else ""
+        what = "curve" if group < 0x6000 else "overlay"
+        rule = f"{label or f'{what} group {group:04X}'}: {what} removed whole (E.1-1 50xx/60xx)"
+        return act(ctx, elem, Where(path, tags, rule, mode), Action.REMOVE)
+    if group == 0x0002:
+        return act(ctx, elem, Where(path, tags, "file meta element inside the data set", mode), Action.REMOVE)
+
+    step = ctx.profile.override(ctx, elem, Where(path, tags, "", mode))
+    if step is not None:
+        return step
+
+    row = table.lookup(tag)
+    if row is not None:
+        action, rule = _table_action(ctx, row, tags, elem)
+        if not parent and tag in PATIENT_PSEUDONYM_TAGS and action in {Action.ZERO, Action.DUMMY}:
+            action, rule = Action.PSEUDONYM, rule + "; keyed pseudonym (a dummy value)"
+    else:
+        action, rule = unlisted_action(ctx, elem, mode, tags, code)
+    return act(ctx, elem, Where(path, tags, rule, mode), action)
+
+
+def _table_action(ctx: FileContext, row: Row, tags: tuple[int, ...], elem: DataElement) -> tuple[Action, str]:
+    code, option = row.action(ctx.config.options)
+    rule = f"{row.label}: {code}" + (f" ({option.value})" if option else "")
+    resolved, why = resolve(code, ctx.sop_class, tags)
+    action = Action(resolved)
+    if why:
+        rule += f" -> {action}, {why}"
+    if action == Action.CLEAN and date_vr(int(elem.tag), elem.VR) in DATE_VRS:
+        if ctx.shift_days is None:
+            action = Action.DUMMY
         else:
-            action, rule = unlisted_action(self, elem, mode, tags, code)
-        return ACTIONS[action](self, elem, Where(path, tags, rule, mode))
+            # Only the patient's care moves with the shift (data/dates.csv); a date of another kind takes
+            # the row's Basic Profile action, resolved like any other.
+            basic, basic_why = resolve(row.basic, ctx.sop_class, tags)
+            action, why = modified_date_action(int(elem.tag), Action.CLEAN, Action(basic))
+            if action != Action.CLEAN:
+                rule += f" -> {action}, {why}"
+                if date_kind(int(elem.tag)) is DateKind.OTHER:
+                    rule += f" (basic {row.basic}" + (f", {basic_why})" if basic_why else ")")
+    return action, rule
 
-    def _table_action(self, row: Row, tags: tuple[int, ...], elem: DataElement) -> tuple[str, str]:
-        code, option = row.action(self.config.options)
-        rule = f"{row.label}: {code}" + (f" ({option.value})" if option else "")
-        action, why = resolve(code, self.sop_class, tags)
-        if why:
-            rule += f" -> {action}, {why}"
-        if action == "C" and date_vr(int(elem.tag), elem.VR) in DATE_VRS:
-            if self.shift_days is None:
-                action = "D"
-            else:
-                # Only the patient's care moves with the shift (data/dates.csv); a date of another kind takes
-                # the row's Basic Profile action, resolved like any other.
-                basic, basic_why = resolve(row.basic, self.sop_class, tags)
-                action, why = modified_date_action(int(elem.tag), "C", basic)
-                if action != "C":
-                    rule += f" -> {action}, {why}"
-                    if date_kind(int(elem.tag)) is DateKind.OTHER:
-                        rule += f" (basic {row.basic}" + (f", {basic_why})" if basic_why else ")")
-        return action, rule
 
-    # -- private elements ---------------------------------------------------------------------------
-    def _creator(self, ds: Dataset, tag: int) -> str | None:
-        group, element = tag >> 16, tag & 0xFFFF
-        creator = ds.get((group, element >> 8))
-        return None if creator is None else str(creator.value).strip().upper()
+# -- private elements -------------------------------------------------------------------------------
+def _creator(ds: Dataset, tag: int) -> str | None:
+    group, element = tag >> 16, tag & 0xFFFF
+    creator = ds.get((group, element >> 8))
+    return None if creator is None else str(creator.value).strip().upper()
 
-    def _is_safe(self, ds: Dataset, elem: DataElement) -> bool:
-        tag = int(elem.tag)
-        group, element = tag >> 16, tag & 0xFFFF
-        if element < 0x1000:
-            return False
-        creator = self._creator(ds, tag)
-        return creator is not None and (group, creator, element & 0xFF) in _safe_private()
 
-    def _kept_private_creators(self, ds: Dataset) -> set[int]:
-        if not self.config.has(Option.RETAIN_SAFE_PRIVATE):
-            return set()
-        kept = set()
-        for elem in ds:
-            if elem.tag.group % 2 == 1 and elem.tag.element >= 0x1000 and self._is_safe(ds, elem):
-                kept.add((elem.tag.group << 16) | (elem.tag.element >> 8))
-        return kept
+def _is_safe(ds: Dataset, elem: DataElement) -> bool:
+    tag = int(elem.tag)
+    group, element = tag >> 16, tag & 0xFFFF
+    if element < 0x1000:
+        return False
+    creator = _creator(ds, tag)
+    return creator is not None and (group, creator, element & 0xFF) in _safe_private()
 
-    def _private_action(self, ds: Dataset, elem: DataElement, kept_creators: set[int]) -> str:
-        if not self.config.has(Option.RETAIN_SAFE_PRIVATE):
-            return "X"
-        if 0x10 <= elem.tag.element <= 0xFF:
-            return "K" if int(elem.tag) in kept_creators else "X"
-        return "K" if self._is_safe(ds, elem) and elem.VR != "SQ" else "X"
 
-    def _private_rule(self, ds: Dataset, elem: DataElement, kept_creators: set[int]) -> str:
-        row = load_table().private
-        if self._private_action(ds, elem, kept_creators) == "K":
-            return f"{row.label}: C (retain-safe-private, Table E.3.10-1)"
-        return f"{row.label}: X"
+def _kept_private_creators(ctx: FileContext, ds: Dataset) -> set[int]:
+    if not ctx.config.has(Option.RETAIN_SAFE_PRIVATE):
+        return set()
+    kept = set()
+    for elem in ds:
+        if elem.tag.group % 2 == 1 and elem.tag.element >= 0x1000 and _is_safe(ds, elem):
+            kept.add((elem.tag.group << 16) | (elem.tag.element >> 8))
+    return kept
+
+
+def _private_action(ctx: FileContext, ds: Dataset, elem: DataElement, kept_creators: set[int]) -> Action:
+    if not ctx.config.has(Option.RETAIN_SAFE_PRIVATE):
+        return Action.REMOVE
+    if 0x10 <= elem.tag.element <= 0xFF:
+        return Action.KEEP if int(elem.tag) in kept_creators else Action.REMOVE
+    return Action.KEEP if _is_safe(ds, elem) and elem.VR != "SQ" else Action.REMOVE
+
+
+def _private_rule(ctx: FileContext, ds: Dataset, elem: DataElement, kept_creators: set[int]) -> str:
+    row = load_table().private
+    if _private_action(ctx, ds, elem, kept_creators) == Action.KEEP:
+        return f"{row.label}: C (retain-safe-private, Table E.3.10-1)"
+    return f"{row.label}: X"

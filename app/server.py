@@ -1,4 +1,5 @@
-"""The Starlette application: the page from ``dist/`` now, the DICOMweb routes later (``routes``)."""
+"""The Starlette application: the routes it is given (DICOMweb: ``dicomweb.routes()``), then the page from
+``dist/``, behind the security headers."""
 
 from __future__ import annotations
 

@@ -15,8 +15,9 @@ from starlette.testclient import TestClient
 from test_dicomweb import dist_stub, stow  # noqa: F401 (a fixture)
 
 from anonymizer.config import Config
-from anonymizer.engine import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION, deidentify
+from anonymizer.engine import deidentify
 from anonymizer.errors import DeidentificationError
+from anonymizer.planner import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION
 from anonymizer.stored_form import stored_form
 from app.cli import build_app
 from app.tokens import Tokens

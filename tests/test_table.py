@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from anonymizer.options import COLUMN, DEFAULT_OPTIONS, Option
-from anonymizer.table import ACTION_CODES, load_table
+from anonymizer.table import action_codes, load_table
 
 CSV = Path(__file__).resolve().parent.parent / "anonymizer" / "data" / "ps315_e11.csv"
 ROWS = list(csv.DictReader(CSV.open(newline="")))
@@ -24,6 +24,19 @@ def test_all_657_rows_load() -> None:
     )
 
 
+def test_action_codes_are_table_e1_1a() -> None:
+    """The codes come from the shipped Table E.1-1a (data/action_codes.csv), each with its meaning; every
+    compound code is one iod_types.py resolves by the attribute's Type."""
+    from anonymizer.iod_types import _RESOLUTION
+
+    codes = action_codes()
+    assert set(codes) == {"D", "Z", "X", "K", "C", "U", "Z/D", "X/Z", "X/D", "X/Z/D", "X/Z/U*"}
+    assert codes["X/Z/U*"].startswith("X unless Z or replacement of contained instance UIDs")
+    assert {c for c in codes if "/" in c} <= set(_RESOLUTION)
+    used = {code for row in load_table().rows for code in (row.basic, *row.options.values())}
+    assert used <= set(codes)
+
+
 @pytest.mark.parametrize("row", ROWS, ids=[r["tag"] for r in ROWS])
 def test_every_row_is_found_by_its_tag(row: dict[str, str]) -> None:
     table = load_table()
@@ -34,7 +47,7 @@ def test_every_row_is_found_by_its_tag(row: dict[str, str]) -> None:
     concrete = int(tag.replace("xx", "02").replace(",", ""), 16)  # e.g. 60xx,3000 -> 6002,3000
     found = table.lookup(concrete)
     assert found is not None and found.tag == row["tag"]
-    assert found.basic == row["basic"] and found.basic in ACTION_CODES
+    assert found.basic == row["basic"] and found.basic in action_codes()
 
 
 @pytest.mark.parametrize("option", [o for o in Option if o.column], ids=lambda o: o.value)
