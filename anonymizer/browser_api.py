@@ -43,9 +43,9 @@ from .config import BASIC, PACSBIN, PACSBIN_WARNING, Config, build_config
 from .engine import deidentify, plan_bytes
 from .errors import DeidentificationError, DicomDirError, KeyFileError, NotDicomError
 from .keys import SecretKey
-from .options import DEFAULT_OPTIONS, EXCLUSIVE, Option
-from .reader import read_dataset
-from .study_summary import summarize
+from .reading.reader import read_dataset
+from .reading.study_summary import summarize
+from .rules.options import DEFAULT_OPTIONS, EXCLUSIVE, Option
 from .text_matches import header_matcher
 
 

@@ -21,8 +21,8 @@ from .config import BASIC, PACSBIN, PACSBIN_WARNING, Config, build_config
 from .errors import DeidentificationError, DicomDirError, KeyFileError, NotDicomError, ScriptError
 from .inputs import Source, discover
 from .keys import SecretKey
-from .options import DEFAULT_OPTIONS, Option, check_options
 from .outputs import Outcome, Settler, Status, write_pending
+from .rules.options import DEFAULT_OPTIONS, Option, check_options
 
 DEFAULT_KEY_FILE = (
     Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "pacsbin-uploader" / "key.json"
@@ -135,7 +135,7 @@ def _config(args: argparse.Namespace) -> Config:
         return build_config(_key(args), _options(args))
     script = None
     if profile != PACSBIN:  # the user's own CTP script, run as the legacy profile
-        from .ctp_script import load_script
+        from .legacy.ctp_script import load_script
 
         try:
             script = load_script(Path(profile).read_bytes())

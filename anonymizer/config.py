@@ -13,10 +13,10 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from .keys import SecretKey
-from .options import DEFAULT_OPTIONS, Option, check_options
+from .rules.options import DEFAULT_OPTIONS, Option, check_options
 
 if TYPE_CHECKING:
-    from .ctp_script import CtpScript
+    from .legacy.ctp_script import CtpScript
 
 
 class ProfileName(StrEnum):
@@ -79,7 +79,7 @@ def build_config(
         raise ValueError(f"unknown profile {profile!r}")
     if profile == PACSBIN and script is None:
         # Imported here: the Basic Profile (the page's default) never needs the script loader.
-        from .ctp_script import load_builtin_pacsbin
+        from .legacy.ctp_script import load_builtin_pacsbin
 
         script = load_builtin_pacsbin()
     return Config(

@@ -21,12 +21,12 @@ from pydicom.filewriter import dcmwrite
 from redaction.apply import PixelEdit, redact_dataset
 from redaction.errors import RedactionError
 
-from .apply import apply_steps
 from .config import Config
 from .errors import DeidentificationError, UnsupportedError, unexpected
-from .plan import Plan
-from .planner import make_plan
-from .reader import read_dataset
+from .planning.apply import apply_steps
+from .planning.plan import Plan
+from .planning.planner import make_plan
+from .reading.reader import read_dataset
 
 
 @dataclass(frozen=True)

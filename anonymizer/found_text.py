@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from redaction.rectangles import Rect
 from redaction.regions import Region
 
-from .reader import read_dataset
+from .reading.reader import read_dataset
 from .text_matches import header_matcher
 
 SOURCE = "text finder"

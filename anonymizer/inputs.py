@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO
 
 from .errors import NotDicomError
-from .reader import SNIFF_BYTES, not_dicom_reason
+from .reading.reader import SNIFF_BYTES, not_dicom_reason
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from pydicom.dataset import Dataset
 
-from .scrub import IDENTIFIER_KEYWORDS, Scrubber, compile_scrubber, identifiers_by_attribute
+from .rules.scrub import IDENTIFIER_KEYWORDS, Scrubber, compile_scrubber, identifiers_by_attribute
 
 # The order matches are listed in: the patient's own identifiers first, as the issue proposes them first.
 _ORDER = {keyword: i for i, keyword in enumerate(IDENTIFIER_KEYWORDS)}

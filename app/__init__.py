@@ -4,5 +4,6 @@
 the other security headers, ``listen`` decides where plain HTTP is allowed, ``cli`` is ``python -m app``.
 DICOMweb (PS3.18, ``dicomweb``): STOW-RS uploads (``stow``) re-checked by the engine (``recheck``, off the
 event loop) and kept in ``store``, QIDO-RS (``qido``), bearer tokens (``tokens``, ``auth``), and forwarding
-to a PACS (``forward``). No de-identification logic lives here: the re-check is anonymizer.verify.
+to a PACS (``forward``). No de-identification logic lives here: the re-check is
+anonymizer.verification.verify.
 """

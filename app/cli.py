@@ -15,7 +15,7 @@ from pathlib import Path
 import uvicorn
 from starlette.applications import Starlette
 
-from anonymizer.verify_policy import IDENTITY_OPTIONS, PAGE_OPTIONS, Policy
+from anonymizer.verification.verify_policy import IDENTITY_OPTIONS, PAGE_OPTIONS, Policy
 from app import limits as server_limits
 from app.connections import uvicorn_options
 from app.dicomweb import DicomWeb

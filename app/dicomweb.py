@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from anonymizer.verify import Policy
+from anonymizer.verification.verify import Policy
 from app.limits import Limits
 from app.qido import Qido
 from app.recheck import Check, Recheck, check_and_hash

@@ -1,4 +1,5 @@
-"""The re-check of each uploaded instance (anonymizer.verify), off the event loop, in a pool of processes.
+"""The re-check of each uploaded instance (anonymizer.verification.verify), off the event loop, in a pool of
+processes.
 
 The re-check is CPU-bound pydicom work on bytes a stranger sent: it runs in `workers` processes (the
 server's throughput scales with cores), each with an address-space limit (RLIMIT_AS, `memory` bytes), so
@@ -35,7 +36,7 @@ from itertools import count
 
 from starlette.concurrency import run_in_threadpool
 
-from anonymizer.verify import Policy, Verdict, check_deidentified
+from anonymizer.verification.verify import Policy, Verdict, check_deidentified
 
 Check = Callable[[bytes, Policy, int], tuple[Verdict, str]]
 
@@ -46,7 +47,8 @@ HANDOFF_INLINE_BYTES = 1 << 20
 
 def check_and_hash(data: bytes, policy: Policy, max_inflated: int) -> tuple[Verdict, str]:
     """The re-check and the SHA-256 of what is stored, both in a re-check process (off the event loop).
-    What is stored is the verdict's stored form (anonymizer/stored_form.py), not the upload: nothing the
+    What is stored is the verdict's stored form (anonymizer/verification/stored_form.py), not the upload:
+    nothing the
     client put in the file meta or the preamble is kept. `max_inflated`: the most a deflated data set may
     inflate to (the token's size limit)."""
     verdict = check_deidentified(data, policy, max_inflated=max_inflated)

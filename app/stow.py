@@ -2,7 +2,8 @@
 
     POST /dicomweb/studies[/{study}]    multipart/related; type="application/dicom"
 
-Each part, as soon as it is whole, is re-checked (app/recheck.py: anonymizer.verify, the engine's own rules;
+Each part, as soon as it is whole, is re-checked (app/recheck.py: anonymizer.verification.verify, the
+engine's own rules;
 the server holds none of its own) and stored; at most the re-check window of parts is in flight per
 request, and the body is not read further while the window is full, so a request's memory is bounded
 whatever its size. The answer is application/dicom+json with the Referenced SOP Sequence and the Failed SOP
@@ -27,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from anonymizer.reader import SNIFF_BYTES, not_dicom_reason
+from anonymizer.reading.reader import SNIFF_BYTES, not_dicom_reason
 from app.auth import authorize, refuse_if_waiting
 from app.body import body_chunks
 from app.dicom_json import (

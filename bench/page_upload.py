@@ -97,7 +97,7 @@ def upload_run(
     """Review (scroll past every thumbnail), click "Upload", wait for "Upload finished"; times in the
     page's clock, the page's report, what the server stored (counted and re-checked natively) and the
     CPU time the server used meanwhile."""
-    from anonymizer.verify import Policy, check_deidentified
+    from anonymizer.verification.verify import Policy, check_deidentified
 
     files, mb = len(job.files), job.bytes / 1e6
     before = len(_stored(data))

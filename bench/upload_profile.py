@@ -4,7 +4,8 @@
 
 Each stage of the STOW-RS path is run alone on the benchmark's instances, without a profiler, and timed in
 CPU time per instance: the multipart parse, the re-check (the fail-closed read, the stored form, the
-engine's plan, each check of anonymizer.verify.CHECKS), the SHA-256 of the stored form, the trip to a
+engine's plan, each check of anonymizer.verification.verify.CHECKS), the SHA-256 of the stored form, the trip
+to a
 re-check process and back (app/recheck.py's own, with a check that does nothing), and the store (the file
 written and fsync'd, the index in SQLite, the rename, the folder's fsync). "The rest" is the real server's
 CPU time per instance (measured by bench/upload.py in the same command) minus those: HTTP (uvicorn), the
@@ -39,10 +40,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 from page_upload import cpu_seconds  # noqa: E402
 from upload import PER_REQUEST, corpus  # noqa: E402
 
-from anonymizer.reader import read_dataset  # noqa: E402
-from anonymizer.stored_form import stored_form_of  # noqa: E402
-from anonymizer.verify import CHECKS, Policy, Verdict, _planned, check_deidentified  # noqa: E402
-from anonymizer.verify_upload import Upload  # noqa: E402
+from anonymizer.reading.reader import read_dataset  # noqa: E402
+from anonymizer.verification.stored_form import stored_form_of  # noqa: E402
+from anonymizer.verification.verify import CHECKS, Policy, Verdict, _planned, check_deidentified  # noqa: E402
+from anonymizer.verification.verify_upload import Upload  # noqa: E402
 from app.multipart import related  # noqa: E402
 from app.multipart_reader import SLICE_BYTES, RelatedReader, boundary_of  # noqa: E402
 from app.store import Store  # noqa: E402
@@ -102,7 +103,8 @@ def stages(files: list[bytes]) -> dict[str, float]:
         reader.finish()
 
     out = {"multipart parse": _per_instance(parse, firsts) / PER_REQUEST}
-    out["re-check (anonymizer.verify)"] = _per_instance(lambda d: check_deidentified(d, policy), files)
+    recheck = "re-check (anonymizer.verification.verify)"
+    out[recheck] = _per_instance(lambda d: check_deidentified(d, policy), files)
     out["  read (fail-closed reader)"] = _per_instance(read_dataset, files)
     out["  stored form (meta written)"] = _per_instance(lambda d: stored_form_of(d, read[id(d)]), files)
     out["  plan (the engine's)"] = _per_instance(lambda d: _planned(Upload.read(read[id(d)], policy)), files)

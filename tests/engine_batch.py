@@ -14,7 +14,7 @@ from anonymizer.keys import SecretKey
 def main(src: str, dst: str, profile: str) -> None:
     script = None
     if profile == "pacsbin":
-        from anonymizer.ctp_script import load_builtin_pacsbin
+        from anonymizer.legacy.ctp_script import load_builtin_pacsbin
 
         script = load_builtin_pacsbin()
     config = Config(

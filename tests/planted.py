@@ -28,8 +28,8 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian
 
-from anonymizer.iod_types import defined_at_top_level
-from anonymizer.table import is_repeating_group, load_table
+from anonymizer.rules.iod_types import defined_at_top_level
+from anonymizer.rules.table import is_repeating_group, load_table
 
 TEXT_VRS = frozenset({"LO", "SH", "ST", "LT", "UT", "UC", "PN", "UR", "AE"})
 BINARY_VRS = frozenset({"OB", "OW", "OF", "OD", "OL", "OV", "UN"})

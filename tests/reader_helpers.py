@@ -12,7 +12,7 @@ import pydicom
 import pytest
 
 from anonymizer.errors import DeidentificationError
-from anonymizer.reader import read_dataset
+from anonymizer.reading.reader import read_dataset
 
 PYDICOM_DIR = Path(pydicom.__file__).parent / "data" / "test_files"
 

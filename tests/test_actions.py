@@ -18,13 +18,13 @@ from pydicom.sequence import Sequence
 from synthetic.e11_table import vr_vm
 
 from anonymizer.config import Config
-from anonymizer.date_kinds import DateKind, date_kind
 from anonymizer.engine import deidentify
-from anonymizer.iod_types import resolve
-from anonymizer.options import DEFAULT_OPTIONS, Option
-from anonymizer.plan import Plan, Step
-from anonymizer.pseudonyms import Derivations, patient_identity
-from anonymizer.table import Row, load_table
+from anonymizer.planning.plan import Plan, Step
+from anonymizer.rules.date_kinds import DateKind, date_kind
+from anonymizer.rules.iod_types import resolve
+from anonymizer.rules.options import DEFAULT_OPTIONS, Option
+from anonymizer.rules.pseudonyms import Derivations, patient_identity
+from anonymizer.rules.table import Row, load_table
 
 CT = "1.2.840.10008.5.1.4.1.1.2"
 OPTION_SETS: dict[str, frozenset[Option]] = {"basic": frozenset(), "default": DEFAULT_OPTIONS}
@@ -150,7 +150,7 @@ def _step(plan: Plan, tag: int) -> Step:
 @pytest.mark.parametrize("options", list(OPTION_SETS), ids=list(OPTION_SETS))
 @pytest.mark.parametrize("row", ROWS, ids=[r.tag for r in ROWS])
 def test_row_action(row: Row, options: str) -> None:
-    from anonymizer.dates import shift_value
+    from anonymizer.rules.dates import shift_value
 
     tag = int(row.tag.replace(",", ""), 16)
     vr, _ = vr_vm(tag)

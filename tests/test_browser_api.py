@@ -18,8 +18,8 @@ from corpus import PYDICOM_FILES, data_file, file, public_files
 from anonymizer.browser_api import handle
 from anonymizer.config import Config
 from anonymizer.engine import deidentify
+from anonymizer.reading.study_summary import SUMMARY_KEYWORDS, text_of
 from anonymizer.review import needs_pixel_review, risk_flags
-from anonymizer.study_summary import SUMMARY_KEYWORDS, text_of
 
 SETTINGS = {
     "profile": "basic",

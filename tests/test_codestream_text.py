@@ -12,7 +12,7 @@ import pytest
 from codestream_helpers import GOOD_JPEG, PLANTED, TEST_FILES, _com, _frames, _jpeg, _plant_jpeg, _read
 from PIL import Image
 
-from anonymizer.codestream_text import strip_j2k_text, strip_jpeg_text
+from anonymizer.codestream.codestream_text import strip_j2k_text, strip_jpeg_text
 from anonymizer.errors import UnsupportedError
 
 

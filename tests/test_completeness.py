@@ -10,9 +10,9 @@ import pytest
 from corpus import data_file, file, public_files
 
 from anonymizer.browser_api import handle
-from anonymizer.completeness import find_incomplete
-from anonymizer.study_summary import LAST_SUMMARY_TAG, SCANNED_TAGS, summarize
-from anonymizer.summary_scan import scan_summary
+from anonymizer.reading.completeness import find_incomplete
+from anonymizer.reading.study_summary import LAST_SUMMARY_TAG, SCANNED_TAGS, summarize
+from anonymizer.reading.summary_scan import scan_summary
 
 PREFIX = 16 * 1024  # the page's prefix (static/worker.mjs)
 # The corpus's own cut files: pydicom ships them to test its handling of truncation.

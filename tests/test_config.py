@@ -8,8 +8,8 @@ import pytest
 from conftest import TEST_KEY
 
 from anonymizer.config import BASIC, PACSBIN, Config, ProfileName, build_config
-from anonymizer.ctp_script import load_builtin_pacsbin
-from anonymizer.options import DEFAULT_OPTIONS, Option
+from anonymizer.legacy.ctp_script import load_builtin_pacsbin
+from anonymizer.rules.options import DEFAULT_OPTIONS, Option
 
 
 def test_basic_needs_no_script() -> None:

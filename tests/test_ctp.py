@@ -1,4 +1,5 @@
-"""anonymizer.ctp: the CTP script loader and CTP's value functions (expected values from hashlib/datetime)."""
+"""anonymizer.legacy.ctp: the CTP script loader and CTP's value functions (expected values from
+hashlib/datetime)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from anonymizer import ctp
-from anonymizer.ctp import (
+from anonymizer.errors import ScriptError
+from anonymizer.legacy import ctp
+from anonymizer.legacy.ctp import (
     CtpAction,
     CtpOperation,
     ctp_append,
@@ -28,8 +30,7 @@ from anonymizer.ctp import (
     evaluate_operation,
     resolve_element_tag,
 )
-from anonymizer.ctp_script import CtpOptions, load_builtin_pacsbin, load_script
-from anonymizer.errors import ScriptError
+from anonymizer.legacy.ctp_script import CtpOptions, load_builtin_pacsbin, load_script
 
 CLOCK = datetime(2024, 2, 29, 7, 5, 3)
 

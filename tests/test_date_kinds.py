@@ -8,8 +8,8 @@ from importlib import resources
 import pytest
 from pydicom.datadict import DicomDictionary
 
-from anonymizer.date_kinds import DateKind, date_kind, date_reason, date_vr
-from anonymizer.table import load_table
+from anonymizer.rules.date_kinds import DateKind, date_kind, date_reason, date_vr
+from anonymizer.rules.table import load_table
 
 
 def _rows() -> list[dict[str, str]]:

@@ -25,13 +25,13 @@ from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
 from anonymizer.config import Config
-from anonymizer.date_kinds import DateKind, date_kind, date_reason, date_vr
-from anonymizer.dates import InvalidDateError, shift_value
 from anonymizer.engine import deidentify, plan_bytes
 from anonymizer.errors import DeidentificationError
-from anonymizer.options import DEFAULT_OPTIONS, Option
-from anonymizer.plan import Plan, Step
-from anonymizer.pseudonyms import Derivations, patient_identity
+from anonymizer.planning.plan import Plan, Step
+from anonymizer.rules.date_kinds import DateKind, date_kind, date_reason, date_vr
+from anonymizer.rules.dates import InvalidDateError, shift_value
+from anonymizer.rules.options import DEFAULT_OPTIONS, Option
+from anonymizer.rules.pseudonyms import Derivations, patient_identity
 
 MODIFIED = Config(key=TEST_KEY, options=DEFAULT_OPTIONS)
 DATE_TAGS = sorted(tag for tag, entry in DicomDictionary.items() if entry[0] in ("DA", "DT"))

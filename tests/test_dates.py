@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from anonymizer.dates import InvalidDateError, shift_da, shift_dt, shift_value
+from anonymizer.rules.dates import InvalidDateError, shift_da, shift_dt, shift_value
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""anonymizer.encapsulated_text: text planted in the frames of encapsulated pixel data is removed (DICOM
+"""anonymizer.codestream.encapsulated_text: text planted in the frames of encapsulated pixel data is removed
+(DICOM
 corpus, fragment layouts with and without a Basic Offset Table); syntaxes without a text container come
 back unchanged; unknown syntaxes and malformed encapsulation raise.
 """
@@ -30,12 +31,12 @@ from conftest import TEST_KEY
 from corpus import data_file
 from pydicom.encaps import encapsulate, generate_fragments, generate_frames, parse_basic_offsets
 
-from anonymizer.codestream_text import strip_j2k_text, strip_jpeg_text
+from anonymizer.codestream.codestream_text import strip_j2k_text, strip_jpeg_text
+from anonymizer.codestream.encapsulated_text import BOT_REBUILT, strip_encapsulated_text
 from anonymizer.config import Config
-from anonymizer.encapsulated_text import BOT_REBUILT, strip_encapsulated_text
 from anonymizer.engine import deidentify
 from anonymizer.errors import UnsupportedError
-from anonymizer.verify import Policy, check_deidentified
+from anonymizer.verification.verify import Policy, check_deidentified
 from redaction.apply import PixelEdit
 
 JPEG_TS = {f"1.2.840.10008.1.2.4.{i}" for i in (50, 51, 57, 70, 80, 81)}

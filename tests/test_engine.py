@@ -15,8 +15,8 @@ from synthetic.embedded_overlay import embedded_overlay_ct
 from anonymizer.config import Config
 from anonymizer.engine import deidentify, plan_bytes
 from anonymizer.errors import DeidentificationError
-from anonymizer.options import Option
-from anonymizer.table import is_repeating_group
+from anonymizer.rules.options import Option
+from anonymizer.rules.table import is_repeating_group
 
 FILES = public_files()
 CONFIG = Config(key=TEST_KEY)

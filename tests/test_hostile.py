@@ -27,7 +27,7 @@ from test_server_faults import _children, _dist, _instances
 
 from anonymizer.config import Config
 from anonymizer.engine import deidentify
-from anonymizer.verify import Policy, Verdict
+from anonymizer.verification.verify import Policy, Verdict
 from app.dicomweb import DicomWeb
 from app.launch import ServerProcess, launch_server
 from app.limits import Limits

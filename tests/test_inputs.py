@@ -13,7 +13,7 @@ from corpus import file, public_files
 from anonymizer.cli import main
 from anonymizer.errors import DeidentificationError, NotDicomError
 from anonymizer.inputs import Source, discover
-from anonymizer.reader import SNIFF_BYTES, not_dicom_reason, read_dataset
+from anonymizer.reading.reader import SNIFF_BYTES, not_dicom_reason, read_dataset
 
 ZEROS_MB = 300
 BOUND = 20 * 1024 * 1024  # far below the member's size, far above what sniffing needs

@@ -23,10 +23,10 @@ from synthetic.sr import sr_file
 from synthetic.study import study_of_files
 
 from anonymizer.config import PACSBIN, Config
-from anonymizer.ctp_script import load_builtin_pacsbin
 from anonymizer.engine import deidentify
-from anonymizer.options import DEFAULT_OPTIONS, Option
-from anonymizer.table import load_table
+from anonymizer.legacy.ctp_script import load_builtin_pacsbin
+from anonymizer.rules.options import DEFAULT_OPTIONS, Option
+from anonymizer.rules.table import load_table
 
 GENERATORS = {
     "all_rows_ct": lambda seed: all_table_rows_file(seed),

@@ -13,9 +13,9 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 from anonymizer.config import PACSBIN, Config
-from anonymizer.ctp import ctp_hash, ctp_hashdate_shift_days, ctp_hashuid, ctp_shift_date
-from anonymizer.ctp_script import load_builtin_pacsbin
 from anonymizer.engine import deidentify
+from anonymizer.legacy.ctp import ctp_hash, ctp_hashdate_shift_days, ctp_hashuid, ctp_shift_date
+from anonymizer.legacy.ctp_script import load_builtin_pacsbin
 
 CLOCK = datetime(2026, 11, 25, 13, 14, 15, tzinfo=UTC)
 CONFIG = Config(key=TEST_KEY, profile=PACSBIN, script=load_builtin_pacsbin(), clock=lambda: CLOCK)

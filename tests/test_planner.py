@@ -1,4 +1,4 @@
-"""anonymizer.planner: one place decides the plan; the plan is typed and frozen; no import circle."""
+"""anonymizer.planning.planner: one place decides the plan; the plan is typed and frozen; no import circle."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from conftest import TEST_KEY
 from corpus import file
 
 from anonymizer.config import ProfileName, build_config
-from anonymizer.options import DEFAULT_OPTIONS
-from anonymizer.plan import Action, Plan
-from anonymizer.planner import make_plan
-from anonymizer.reader import read_dataset
+from anonymizer.planning.plan import Action, Plan
+from anonymizer.planning.planner import make_plan
+from anonymizer.reading.reader import read_dataset
+from anonymizer.rules.options import DEFAULT_OPTIONS
 
 BASIC = build_config(TEST_KEY, DEFAULT_OPTIONS)
 PACSBIN = build_config(TEST_KEY, DEFAULT_OPTIONS, "pacsbin")

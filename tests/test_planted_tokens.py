@@ -28,7 +28,7 @@ from pydicom._dicom_dict import DicomDictionary
 
 from anonymizer.config import Config
 from anonymizer.engine import deidentify
-from anonymizer.iod_types import defined_at_top_level
+from anonymizer.rules.iod_types import defined_at_top_level
 
 KEEP_LIST = Path(__file__).resolve().parent.parent / "anonymizer" / "data" / "unlisted_attributes.csv"
 CONFIG = Config(key=TEST_KEY)  # the default profile: Basic with the default options

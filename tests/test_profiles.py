@@ -1,4 +1,5 @@
-"""anonymizer.profiles and anonymizer.pacsbin: the Profile interface and the frozen per-file context."""
+"""anonymizer.planning.profiles and anonymizer.legacy.pacsbin: the Profile interface and the frozen per-file
+context."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ from conftest import TEST_KEY
 from corpus import file
 
 from anonymizer.config import ProfileName, build_config
-from anonymizer.context import FileContext, Profile
-from anonymizer.ctp import ctp_hashdate_shift_days, ctp_hashuid
-from anonymizer.options import DEFAULT_OPTIONS, Option
-from anonymizer.pacsbin import PacsbinProfile
-from anonymizer.plan import Action
-from anonymizer.profiles import BasicProfile, derivations, file_context, profile_for
-from anonymizer.pseudonyms import patient_identity
+from anonymizer.legacy.ctp import ctp_hashdate_shift_days, ctp_hashuid
+from anonymizer.legacy.pacsbin import PacsbinProfile
+from anonymizer.planning.context import FileContext, Profile
+from anonymizer.planning.plan import Action
+from anonymizer.planning.profiles import BasicProfile, derivations, file_context, profile_for
+from anonymizer.rules.options import DEFAULT_OPTIONS, Option
+from anonymizer.rules.pseudonyms import patient_identity
 
 CLOCK = datetime(2026, 11, 25, 13, 14, 15, tzinfo=UTC)
 BASIC = build_config(TEST_KEY, DEFAULT_OPTIONS)
@@ -68,7 +69,7 @@ def test_the_file_context_is_frozen_and_built_from_the_profile(config: object) -
 
 
 def test_pacsbin_override_takes_only_top_level_script_elements() -> None:
-    from anonymizer.context import Mode, Where
+    from anonymizer.planning.context import Mode, Where
 
     ds = _ds()
     ctx = file_context(ds, PACSBIN)

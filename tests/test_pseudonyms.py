@@ -9,7 +9,7 @@ import pytest
 from pydicom.dataset import Dataset
 
 from anonymizer.keys import SecretKey
-from anonymizer.pseudonyms import MAX_SHIFT_DAYS, MIN_SHIFT_DAYS, Derivations, patient_identity
+from anonymizer.rules.pseudonyms import MAX_SHIFT_DAYS, MIN_SHIFT_DAYS, Derivations, patient_identity
 
 K1, K2 = SecretKey(b"1" * 32), SecretKey(b"2" * 32)
 

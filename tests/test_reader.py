@@ -1,4 +1,5 @@
-"""anonymizer.reader: every public test file reads or is refused with a reason; damage never gets through."""
+"""anonymizer.reading.reader: every public test file reads or is refused with a reason; damage never gets
+through."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from anonymizer.errors import (
     MalformedDicomError,
     NotDicomError,
 )
-from anonymizer.reader import read_dataset
+from anonymizer.reading.reader import read_dataset
 
 
 def _pydicom_data_dir() -> Path | None:

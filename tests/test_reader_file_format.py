@@ -1,4 +1,5 @@
-"""anonymizer.reader on the file as a whole: DICOM or not, DICOMDIR, preamble and file meta, the transfer
+"""anonymizer.reading.reader on the file as a whole: DICOM or not, DICOMDIR, preamble and file meta, the
+transfer
 syntax (unknown, malformed, missing, implicit VR under an explicit one, deflated).
 """
 
@@ -12,7 +13,7 @@ import pytest
 from reader_helpers import _file, _reject, base_body, deflate_bomb, el, part10, sq_undefined
 
 from anonymizer.errors import DicomDirError, MalformedDicomError, NotDicomError, UnsupportedError
-from anonymizer.reader import read_dataset
+from anonymizer.reading.reader import read_dataset
 
 # --- transfer syntaxes -----------------------------------------------------------------------------
 

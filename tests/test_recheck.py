@@ -17,9 +17,9 @@ from test_stored_form import _with_phi_outside_the_data_set
 
 from anonymizer.config import Config
 from anonymizer.engine import deidentify
-from anonymizer.reader import MAX_INFLATED
-from anonymizer.stored_form import stored_form
-from anonymizer.verify import Policy, Verdict
+from anonymizer.reading.reader import MAX_INFLATED
+from anonymizer.verification.stored_form import stored_form
+from anonymizer.verification.verify import Policy, Verdict
 from app.recheck import Recheck, check_and_hash, check_in_process
 
 

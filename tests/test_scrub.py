@@ -12,8 +12,8 @@ from pydicom.dataset import Dataset
 
 from anonymizer.config import Config
 from anonymizer.engine import deidentify
-from anonymizer.options import DEFAULT_OPTIONS, Option
-from anonymizer.scrub import Scrubber, compile_scrubber, identifiers, scrub
+from anonymizer.rules.options import DEFAULT_OPTIONS, Option
+from anonymizer.rules.scrub import Scrubber, compile_scrubber, identifiers, scrub
 
 
 def _with_description(text: str) -> bytes:

@@ -1,4 +1,5 @@
-"""The stored form (anonymizer/stored_form.py): the server's own preamble and file meta around the data set's
+"""The stored form (anonymizer/verification/stored_form.py): the server's own preamble and file meta around
+the data set's
 unchanged bytes; nothing the client put in the meta or the preamble reaches the store."""
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from test_dicomweb import dist_stub, stow  # noqa: F401 (a fixture)
 from anonymizer.config import Config
 from anonymizer.engine import deidentify
 from anonymizer.errors import DeidentificationError
-from anonymizer.planner import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION
-from anonymizer.stored_form import stored_form
+from anonymizer.planning.planner import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION
+from anonymizer.verification.stored_form import stored_form
 from app.cli import build_app
 from app.tokens import Tokens
 

@@ -1,4 +1,5 @@
-"""anonymizer.structure, the structural walk, through read_dataset: values and headers cut short, missing
+"""anonymizer.reading.structure, the structural walk, through read_dataset: values and headers cut short,
+missing
 or stray delimiters, invalid VRs, trailing bytes, nesting depth and private sequences are refused with a
 reason.
 """
@@ -28,8 +29,8 @@ from reader_helpers import (
 )
 
 from anonymizer.errors import INCOMPLETE, MalformedDicomError
-from anonymizer.reader import read_dataset
-from anonymizer.structure import MAX_DEPTH
+from anonymizer.reading.reader import read_dataset
+from anonymizer.reading.structure import MAX_DEPTH
 
 
 def test_hand_built_file_reads() -> None:

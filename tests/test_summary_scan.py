@@ -11,8 +11,8 @@ from pydicom.datadict import tag_for_keyword
 from pydicom.dataelem import RawDataElement, convert_raw_data_element
 from pydicom.tag import Tag
 
-from anonymizer.study_summary import LAST_SUMMARY_TAG, SCANNED_TAGS, SUMMARY_KEYWORDS, text_of
-from anonymizer.summary_scan import plain_text, scan_summary
+from anonymizer.reading.study_summary import LAST_SUMMARY_TAG, SCANNED_TAGS, SUMMARY_KEYWORDS, text_of
+from anonymizer.reading.summary_scan import plain_text, scan_summary
 
 
 @pytest.mark.parametrize("path", public_files(), ids=lambda p: p.name)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from anonymizer.options import COLUMN, DEFAULT_OPTIONS, Option
-from anonymizer.table import action_codes, load_table
+from anonymizer.rules.options import COLUMN, DEFAULT_OPTIONS, Option
+from anonymizer.rules.table import action_codes, load_table
 
 CSV = Path(__file__).resolve().parent.parent / "anonymizer" / "data" / "ps315_e11.csv"
 ROWS = list(csv.DictReader(CSV.open(newline="")))
@@ -27,7 +27,7 @@ def test_all_657_rows_load() -> None:
 def test_action_codes_are_table_e1_1a() -> None:
     """The codes come from the shipped Table E.1-1a (data/action_codes.csv), each with its meaning; every
     compound code is one iod_types.py resolves by the attribute's Type."""
-    from anonymizer.iod_types import _RESOLUTION
+    from anonymizer.rules.iod_types import _RESOLUTION
 
     codes = action_codes()
     assert set(codes) == {"D", "Z", "X", "K", "C", "U", "Z/D", "X/Z", "X/D", "X/Z/D", "X/Z/U*"}

@@ -21,8 +21,8 @@ from pydicom.uid import ExplicitVRLittleEndian
 
 from anonymizer.config import Config
 from anonymizer.engine import deidentify, plan_bytes
-from anonymizer.reader import read_dataset
-from anonymizer.verify import Policy, check_deidentified
+from anonymizer.reading.reader import read_dataset
+from anonymizer.verification.verify import Policy, check_deidentified
 
 DCIODVFY = shutil.which("dciodvfy")
 CONTOUR_DATA = 0x30060050

@@ -19,8 +19,8 @@ from types import ModuleType
 import pytest
 from pydicom.datadict import DicomDictionary
 
-from anonymizer.table import load_table
-from anonymizer.unlisted import UNDECIDED, Action, Decision, decision, parse
+from anonymizer.rules.table import load_table
+from anonymizer.rules.unlisted import UNDECIDED, Action, Decision, decision, parse
 
 ROOT = Path(__file__).resolve().parent.parent
 CSV_PATH = ROOT / "anonymizer" / "data" / "unlisted_attributes.csv"

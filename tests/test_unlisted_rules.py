@@ -16,9 +16,9 @@ from pydicom.sequence import Sequence
 
 from anonymizer.config import Config
 from anonymizer.engine import deidentify, plan_bytes
-from anonymizer.last_scrub import LAST_SCRUB
-from anonymizer.options import DEFAULT_OPTIONS, Option
-from anonymizer.verify import Policy, check_deidentified
+from anonymizer.rules.last_scrub import LAST_SCRUB
+from anonymizer.rules.options import DEFAULT_OPTIONS, Option
+from anonymizer.verification.verify import Policy, check_deidentified
 
 CONFIG = Config(key=TEST_KEY)
 PRIVATE_SOP_CLASS = "1.2.840.113619.4.30"  # a vendor's private SOP Class (not in PS3.3)

@@ -15,13 +15,13 @@ from pydicom.encaps import encapsulate, generate_frames
 from pydicom.uid import ExplicitVRLittleEndian
 
 from anonymizer.config import PACSBIN, Config
-from anonymizer.ctp_script import load_builtin_pacsbin
 from anonymizer.engine import deidentify
 from anonymizer.errors import DeidentificationError
-from anonymizer.options import DEFAULT_OPTIONS, Option
-from anonymizer.reader import read_dataset
+from anonymizer.legacy.ctp_script import load_builtin_pacsbin
+from anonymizer.reading.reader import read_dataset
 from anonymizer.review import needs_pixel_review
-from anonymizer.verify import CHECKS, Family, Policy, check_deidentified
+from anonymizer.rules.options import DEFAULT_OPTIONS, Option
+from anonymizer.verification.verify import CHECKS, Family, Policy, check_deidentified
 from redaction.apply import PixelEdit
 
 CONFIG = Config(key=TEST_KEY)
@@ -194,7 +194,7 @@ def test_original_uids_pass_only_when_retain_uids_is_accepted_and_claimed() -> N
 
 def _claiming(codes: list[str]) -> Callable[[Dataset], None]:
     def change(ds: Dataset) -> None:
-        from anonymizer.marking import code_sequence
+        from anonymizer.rules.marking import code_sequence
 
         ds.PatientIdentityRemoved = "YES"
         ds.DeidentificationMethodCodeSequence = code_sequence(codes)

@@ -1,4 +1,5 @@
-"""The server's policy (anonymizer/verify_policy.py) and the `serve` flags that widen it (app/cli.py)."""
+"""The server's policy (anonymizer/verification/verify_policy.py) and the `serve` flags that widen it
+(app/cli.py)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import pytest
 from conftest import TEST_KEY
 
 from anonymizer.config import Config
-from anonymizer.marking import method_text
-from anonymizer.options import DEFAULT_OPTIONS, Option
-from anonymizer.verify_policy import IDENTITY_OPTIONS, PAGE_OPTIONS, Policy, refused_option
-from anonymizer.verify_upload import Family, family_of
+from anonymizer.rules.marking import method_text
+from anonymizer.rules.options import DEFAULT_OPTIONS, Option
+from anonymizer.verification.verify_policy import IDENTITY_OPTIONS, PAGE_OPTIONS, Policy, refused_option
+from anonymizer.verification.verify_upload import Family, family_of
 from app.cli import _parser, serve_policy
 
 

@@ -15,7 +15,7 @@ from synthetic.all_table_rows import all_table_rows_file
 from anonymizer.config import Config
 from anonymizer.engine import deidentify
 from anonymizer.errors import DeidentificationError
-from anonymizer.options import DEFAULT_OPTIONS, Option
+from anonymizer.rules.options import DEFAULT_OPTIONS, Option
 
 
 def _out(data: bytes, options: frozenset[Option] = DEFAULT_OPTIONS) -> Dataset:

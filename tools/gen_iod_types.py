@@ -36,7 +36,8 @@ def _tags_needing_types() -> set[int]:
     for row in rows:
         if row["basic"] in TYPE_ACTIONS and "x" not in row["tag"].lower():
             tags.add(int(row["tag"].replace(",", ""), 16))
-    # Unlisted attributes the written decisions remove are removed as X/Z/D (anonymizer/unlisted_rules.py).
+    # Unlisted attributes the written decisions remove are removed as X/Z/D
+    # (anonymizer/rules/unlisted_rules.py).
     with open(ROOT / "anonymizer" / "data" / "unlisted_attributes.csv", newline="") as f:
         tags |= {int(r["tag"].replace(",", ""), 16) for r in csv.DictReader(f) if r["action"] == "X"}
     return tags

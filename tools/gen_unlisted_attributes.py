@@ -3,7 +3,7 @@ has not decided, and its rows whose attribute is no longer unlisted.
 
 "Unlisted": an attribute of pydicom's DicomDictionary that is public (even group), not in groups
 0000/0002/FFFE, not a repeating group (50xx, 60xx, RepeatersDictionary), not covered by Table E.1-1 or
-extra_rules.csv (anonymizer.table.load_table().lookup), and whose dictionary VR includes a text VR
+extra_rules.csv (anonymizer.rules.table.load_table().lookup), and whose dictionary VR includes a text VR
 (LO SH ST LT UT UC) or a binary VR (OB OW OF OD OL OV). Run it after upgrading pydicom or editing the tables.
 
 Usage: .venv/bin/python tools/gen_unlisted_attributes.py [--draft]
@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from anonymizer.table import is_repeating_group, load_table  # noqa: E402
-from anonymizer.unlisted import UNDECIDED, decided_vrs  # noqa: E402
+from anonymizer.rules.table import is_repeating_group, load_table  # noqa: E402
+from anonymizer.rules.unlisted import UNDECIDED, decided_vrs  # noqa: E402
 
 CSV = ROOT / "anonymizer" / "data" / "unlisted_attributes.csv"
 COLUMNS = ("tag", "keyword", "name", "vr", "retired", "action", "reason")

@@ -23,7 +23,7 @@ from page_actions import (
 )
 from test_viewer import _cine
 
-from anonymizer.verify import Policy, check_deidentified
+from anonymizer.verification.verify import Policy, check_deidentified
 from app.tokens import Tokens
 
 TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"

@@ -21,10 +21,10 @@ from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_file_meta_info
 from pydicom.uid import UID
 
-from .errors import MalformedDicomError
-from .planner import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION
-from .reader import read_dataset
-from .structure import StructureWalker
+from ..errors import MalformedDicomError
+from ..planning.planner import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION
+from ..reading.reader import read_dataset
+from ..reading.structure import StructureWalker
 
 __all__ = ["stored_form", "stored_form_of"]
 
@@ -53,7 +53,7 @@ def _data_set_start(data: bytes) -> tuple[int, str]:
 
 def stored_form_of(data: bytes, ds: Dataset) -> bytes:
     """The stored form of `data`, whose data set `ds` was read from these very bytes by the fail-closed
-    reader (anonymizer.reader.read_dataset): the checker reads each upload once."""
+    reader (anonymizer.reading.reader.read_dataset): the checker reads each upload once."""
     start, syntax = _data_set_start(data)
     sop_class, sop_instance = str(ds.get("SOPClassUID", "")), str(ds.get("SOPInstanceUID", ""))
     if not sop_class or not sop_instance:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from .config import ProfileName
+from ..config import ProfileName
 
 _SHOW = 64  # characters of a value shown in a plan
 

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 
-from .config import PACSBIN, Config, ProfileName
+from ..config import PACSBIN, Config, ProfileName
+from ..rules.options import Option
+from ..rules.pseudonyms import Derivations, patient_identity
+from ..rules.scrub import compile_scrubber, identifiers
+from ..rules.table import load_table
 from .context import FileContext, Profile, Where
-from .options import Option
 from .plan import Step
-from .pseudonyms import Derivations, patient_identity
-from .scrub import compile_scrubber, identifiers
-from .table import load_table
 
 _DERIVATIONS: dict[bytes, Derivations] = {}
 
@@ -76,7 +76,9 @@ def profile_for(ds: Dataset, config: Config) -> Profile:
     shift = derive.date_shift_days(patient_identity(ds)) if config.has(Option.RETAIN_MODIFIED_DATES) else None
     basic = BasicProfile(derive, shift)
     if config.profile == PACSBIN:
-        from .pacsbin import pacsbin_profile  # the CTP machinery is loaded only for the legacy profile
+        from ..legacy.pacsbin import (
+            pacsbin_profile,  # the CTP machinery is loaded only for the legacy profile
+        )
 
         return pacsbin_profile(ds, config, shift)
     return basic

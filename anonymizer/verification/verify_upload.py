@@ -1,5 +1,5 @@
 """One upload as the re-check sees it: the data set, what it claims (codes, method, options), who marked it,
-and the engine's plan for it. Read once; every check (anonymizer.verify.CHECKS) looks at this."""
+and the engine's plan for it. Read once; every check (anonymizer.verification.verify.CHECKS) looks at this."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from enum import Enum
 
 from pydicom.dataset import FileDataset
 
-from .options import Option
-from .plan import Plan
+from ..planning.plan import Plan
+from ..rules.options import Option
 from .verify_policy import Policy
 
 # Our engine's De-identification Method (0012,0063) starts "Pacsbin Uploader <version>: " (marking.py);
@@ -22,7 +22,7 @@ LEGACY_METHOD_PREFIX = "Pacsbin: "
 class Family(Enum):
     """Who marked the file de-identified, by its De-identification Method (0012,0063)."""
 
-    OURS = "this product's engine"  # its shapes are checked (anonymizer.verify_shapes)
+    OURS = "this product's engine"  # its shapes are checked (anonymizer.verification.verify_shapes)
     LEGACY = "the legacy Pacsbin script"  # removal checks only, with --allow-legacy-pacsbin
     OTHER = "another de-identifier"  # removal checks only, with --accept-other-deidentifiers
 

@@ -29,7 +29,7 @@ from itertools import pairwise
 from pydicom.encaps import encapsulate, generate_fragments, parse_basic_offsets
 from pydicom.uid import UID
 
-from anonymizer.codestream_text import (
+from anonymizer.codestream.codestream_text import (
     JP2_SIGNATURE,
     j2k_codestream_end,
     jpeg_codestream_end,

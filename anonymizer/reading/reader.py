@@ -53,7 +53,7 @@ from anonymizer.errors import (
     UnsupportedError,
     plain_reading_reason,
 )
-from anonymizer.structure import DICOMDIR_REASON, UNDEFINED_LENGTH, VRS, StructureWalker
+from anonymizer.reading.structure import DICOMDIR_REASON, UNDEFINED_LENGTH, VRS, StructureWalker
 
 __all__ = ["SNIFF_BYTES", "not_dicom_reason", "read_dataset"]
 

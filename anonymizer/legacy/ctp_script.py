@@ -21,8 +21,8 @@ from functools import cache
 from importlib import resources
 from types import MappingProxyType
 
-from anonymizer.ctp import CtpOperation, ctp_param, resolve_element_tag
 from anonymizer.errors import ScriptError
+from anonymizer.legacy.ctp import CtpOperation, ctp_param, resolve_element_tag
 
 __all__ = ["CtpOptions", "CtpRule", "CtpScript", "load_builtin_pacsbin", "load_script"]
 

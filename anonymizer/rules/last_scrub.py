@@ -18,7 +18,7 @@ from typing import Any
 
 from pydicom.multival import MultiValue
 
-from .plan import Action, Step
+from ..planning.plan import Action, Step
 from .scrub import scrub, text_values
 from .unlisted import TEXT_VRS
 

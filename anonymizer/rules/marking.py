@@ -13,10 +13,10 @@ from __future__ import annotations
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from . import __version__
-from .config import Config
+from .. import __version__
+from ..config import Config
+from ..planning.plan import Step
 from .options import BASIC_PROFILE_CODE, Option, codes
-from .plan import Step
 
 EDITION = "PS3.15 2026d Table E.1-1"
 MARK_RULE = "PS3.15 E.1.1: mark the instance as de-identified"

@@ -22,15 +22,15 @@ from importlib import resources
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 
-from .actions import ACTIONS, SEQUENCE_ITEMS, modified_date_action, unlisted_action
+from ..errors import UnsupportedError
+from ..rules.actions import ACTIONS, SEQUENCE_ITEMS, modified_date_action, unlisted_action
+from ..rules.date_kinds import DATE_VRS, DateKind, date_kind, date_vr
+from ..rules.iod_types import resolve
+from ..rules.options import Option
+from ..rules.table import Row, is_repeating_group, load_table
+from ..rules.unlisted_rules import is_local_code
 from .context import FileContext, Mode, Where
-from .date_kinds import DATE_VRS, DateKind, date_kind, date_vr
-from .errors import UnsupportedError
-from .iod_types import resolve
-from .options import Option
 from .plan import Action, Step
-from .table import Row, is_repeating_group, load_table
-from .unlisted_rules import is_local_code
 
 MAX_DEPTH = 64
 PATIENT_PSEUDONYM_TAGS = {0x00100010, 0x00100020}  # Patient's Name, Patient ID (top level)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pydicom._uid_dict import UID_dictionary  # the registry (PS3.6 Annex A); pydicom.uid uses it
 from pydicom.dataset import Dataset
 
-from .keys import SecretKey
+from ..keys import SecretKey
 
 # PS3.5 9.1: UIDs under the DICOM root (SOP Classes, Transfer Syntaxes, coding schemes, ...) are defined
 # by the standard and identify nobody: never replaced. Only REGISTERED ones (PS3.6 Annex A): a writer may

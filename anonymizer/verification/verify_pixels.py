@@ -19,9 +19,9 @@ from __future__ import annotations
 from redaction.errors import RedactionError
 from redaction.high_bits import clean_pixel_data
 
-from .options import Option
-from .planner import CODESTREAM_TEXT_RULE
-from .review import has_pixels, needs_pixel_review
+from ..planning.planner import CODESTREAM_TEXT_RULE
+from ..review import has_pixels, needs_pixel_review
+from ..rules.options import Option
 from .verify_policy import ACCEPT_DOCUMENTS_FLAG
 from .verify_upload import Family, Upload
 

@@ -24,11 +24,11 @@ from typing import Any
 from pydicom.dataelem import DataElement
 from pydicom.multival import MultiValue
 
-from .context import FileContext, Mode, Where
+from ..planning.context import FileContext, Mode, Where
+from ..planning.plan import Action, Step
 from .date_kinds import DateKind, date_kind, date_reason, date_vr
 from .dates import InvalidDateError, is_time, shift_value
 from .dummies import dummy_value
-from .plan import Action, Step
 from .scrub import scrub
 from .unlisted import BINARY_VRS, TEXT_VRS
 from .unlisted_rules import LOCAL_SCHEME, code_action, text_or_binary_action

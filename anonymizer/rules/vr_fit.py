@@ -16,8 +16,8 @@ from typing import Final
 
 from pydicom.datadict import dictionary_description, dictionary_VR
 
-from .errors import UnsupportedError
-from .plan import Action, Step
+from ..errors import UnsupportedError
+from ..planning.plan import Action, Step
 from .table import load_table
 
 __all__ = ["ValueKind", "check_value_types", "vr_kind"]

@@ -20,16 +20,16 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from ..config import BASIC, PACSBIN, ProfileName, build_config
+from ..errors import DeidentificationError
+from ..keys import SecretKey
+from ..planning.plan import Step
+from ..planning.planner import make_plan
+from ..reading.reader import MAX_INFLATED, read_dataset
+from ..rules.last_scrub import LAST_SCRUB
+from ..rules.options import BASIC_PROFILE_CODE, Option, check_options
 from . import verify_pixels as pixels
 from . import verify_shapes as shapes
-from .config import BASIC, PACSBIN, ProfileName, build_config
-from .errors import DeidentificationError
-from .keys import SecretKey
-from .last_scrub import LAST_SCRUB
-from .options import BASIC_PROFILE_CODE, Option, check_options
-from .plan import Step
-from .planner import make_plan
-from .reader import MAX_INFLATED, read_dataset
 from .stored_form import stored_form_of
 from .verify_policy import (
     ACCEPT_OTHERS_FLAG,

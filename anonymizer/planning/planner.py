@@ -24,18 +24,18 @@ from pydicom.uid import UID, ImplicitVRLittleEndian
 from redaction.errors import RedactionError
 from redaction.high_bits import clean_pixel_data
 
-from . import __version__
-from .config import PACSBIN, Config
+from .. import __version__
+from ..codestream.encapsulated_text import BOT_REBUILT, strip_encapsulated_text
+from ..config import PACSBIN, Config
+from ..errors import UnsupportedError
+from ..review import risk_flags
+from ..rules.last_scrub import LAST_SCRUB, last_scrub
+from ..rules.marking import marking_steps
+from ..rules.options import Option
+from ..rules.vr_fit import check_value_types
 from .context import Mode
-from .encapsulated_text import BOT_REBUILT, strip_encapsulated_text
-from .errors import UnsupportedError
-from .last_scrub import LAST_SCRUB, last_scrub
-from .marking import marking_steps
-from .options import Option
 from .plan import Action, Plan, Step
 from .profiles import file_context
-from .review import risk_flags
-from .vr_fit import check_value_types
 from .walker import plan_dataset
 
 # Our Implementation Class UID (PS3.7 D.3.3.2): a UUID-derived 2.25 UID, fixed for this product.

@@ -21,9 +21,9 @@ from importlib import resources
 from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement
 
-from .context import FileContext, Mode
+from ..planning.context import FileContext, Mode
+from ..planning.plan import Action
 from .iod_types import defined_at_top_level, resolve
-from .plan import Action
 from .unlisted import BINARY_VRS, TEXT_VRS, decision
 from .unlisted import Action as Decided
 

@@ -22,9 +22,11 @@ from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
-from .actions import keep, remove
-from .config import Config, ProfileName
-from .context import FileContext, Where
+from ..config import Config, ProfileName
+from ..planning.context import FileContext, Where
+from ..planning.plan import Action, Step
+from ..rules.actions import keep, remove
+from ..rules.pseudonyms import is_well_known_uid
 from .ctp import (
     CtpAction,
     ctp_contents,
@@ -34,8 +36,6 @@ from .ctp import (
     evaluate_operation,
 )
 from .ctp_script import CtpScript
-from .plan import Action, Step
-from .pseudonyms import is_well_known_uid
 
 DEIDENTIFICATION_METHOD = 0x00120063
 # Marks are set by marking.py (CTP's `always` for Patient Identity Removed gives the same value).

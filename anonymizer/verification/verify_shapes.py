@@ -22,12 +22,12 @@ from typing import Any
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 
-from .actions import is_definition_uid
-from .dummies import DUMMY
-from .options import Option
-from .plan import Step
-from .pseudonyms import is_well_known_uid
-from .scrub import text_values
+from ..planning.plan import Step
+from ..rules.actions import is_definition_uid
+from ..rules.dummies import DUMMY
+from ..rules.options import Option
+from ..rules.pseudonyms import is_well_known_uid
+from ..rules.scrub import text_values
 from .verify_upload import Upload
 
 _PSEUDONYM = re.compile(r"Anonymous\^[A-Z2-7]{14}")

@@ -1,6 +1,6 @@
 """What the server accepts (its policy), by default exactly what the page writes.
 
-The page writes the Basic Profile (PS3.15 E.1.1) with the options of anonymizer.options.DEFAULT_OPTIONS
+The page writes the Basic Profile (PS3.15 E.1.1) with the options of anonymizer.rules.options.DEFAULT_OPTIONS
 (Retain Longitudinal Temporal Information with Modified Dates, Clean Pixel Data) and offers the other Clean
 options (Descriptors, Structured Content, Graphics: E.3.3-E.3.5), which keep attributes only after cleaning
 them. The Retain options (E.3.6-E.3.11) keep identity on purpose (full dates, the patient's age, sex and
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .options import DEFAULT_OPTIONS, Option, parse_options
+from ..rules.options import DEFAULT_OPTIONS, Option, parse_options
 
 # Options that keep something identifying (PS3.15 E.3.6-E.3.11): refused unless accepted by name.
 IDENTITY_OPTIONS: frozenset[Option] = frozenset(

@@ -17,8 +17,8 @@ from pydicom.datadict import tag_for_keyword
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
 
+from ..review import ENCAPSULATED_DOCUMENTS, needs_pixel_review, risk_flags
 from .completeness import find_incomplete
-from .review import ENCAPSULATED_DOCUMENTS, needs_pixel_review, risk_flags
 from .summary_scan import Scan, plain_text, scan_summary
 
 SUMMARY_KEYWORDS = (

@@ -14,11 +14,11 @@ from typing import Protocol
 
 from pydicom.dataelem import DataElement
 
-from .config import Config, ProfileName
-from .options import Option
+from ..config import Config, ProfileName
+from ..rules.options import Option
+from ..rules.pseudonyms import Derivations, is_well_known_uid
+from ..rules.scrub import Scrubber
 from .plan import Step
-from .pseudonyms import Derivations, is_well_known_uid
-from .scrub import Scrubber
 
 
 class Mode(StrEnum):

@@ -1,0 +1,1 @@
+"""Text inside pixel codestreams and encapsulated documents."""

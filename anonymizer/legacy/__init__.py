@@ -1,0 +1,1 @@
+"""The legacy Pacsbin (CTP DicomAnonymizer) script profile."""
