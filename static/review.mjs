@@ -148,7 +148,8 @@ function renderCheck() {
     button.disabled = !confirmable;
     button.textContent = confirmable ? "I have checked every image of this series"
       : st.unseen.length ? `Show every image first (${st.unseen.length} not seen)`
-        : `Accept or dismiss every text suggestion first (${text.undecided} left)`;
+        : text.undecided ? `Accept or dismiss every text suggestion first (${text.undecided} left)`
+          : `Looking for text in this series first (${text.notLooked} image(s) left)`;
     button.setAttribute("aria-pressed", "false");
   }
   if (st.images === 0) {

@@ -13,11 +13,13 @@
 // their series), an image that cannot be looked at is named with the reason.
 import { framesOf } from "./checks.mjs";
 import { engine, workerItem } from "./engines.mjs";
-import { $, hooks, state } from "./page.mjs";
+import { $, hooks, refreshState, state, throttled } from "./page.mjs";
 import { scheduleRender, seriesInOrder } from "./studylist.mjs";
 import { applyMatches, mergeFrames } from "./suggestions.mjs";
 
 const WAIT_MS = 300; // while the engine workers are needed for indexing or a run
+// The buttons count the included images not looked at yet (download.mjs): recounted at most once a second.
+const refreshButtons = throttled(refreshState, 1000);
 
 // The text worker, started on the first scan (the models load then, not with the page).
 class TextFinder {
@@ -67,12 +69,14 @@ export function fileKey(inst) {
   return [inst.header.SOPInstanceUID, inst.name, f.size, f.lastModified, inst.member || ""].join("|");
 }
 
-// What is left to look at, at-risk series first, in list order within each group.
+// What is left to look at: the series open in the review first (its check waits for the scan: checks.mjs),
+// then the series at risk, then the rest, in list order within each group.
 function queue() {
   const order = seriesInOrder();
-  const risky = order.filter((s) => s.pixelReview);
-  const rest = order.filter((s) => !s.pixelReview);
-  return [...risky, ...rest].flatMap((series) => series.instances.filter((inst) => !inst.textScan
+  const open = order.filter((s) => s.reviewing);
+  const risky = order.filter((s) => s.pixelReview && !s.reviewing);
+  const rest = order.filter((s) => !s.pixelReview && !s.reviewing);
+  return [...open, ...risky, ...rest].flatMap((series) => series.instances.filter((inst) => !inst.textScan
     && inst.header.Rows && !inst.failure));
 }
 
@@ -128,6 +132,7 @@ function found(inst) {
     state.included.delete(series.key);
   }
   scheduleRender(); // the series' flags
+  refreshButtons(); // the buttons say how many included images are not looked at yet (download.mjs)
   if (hooks.textScanned) hooks.textScanned(inst);
 }
 
@@ -173,6 +178,7 @@ export async function startTextScan() {
   state.textScan = { status: scan.cancelled ? "cancelled" : "done", reason: "" };
   showProgress();
   scheduleRender(); // "not looked at" on the series a cancelled scan left
+  refreshState(); // and on the buttons
   if (hooks.textScanned) hooks.textScanned(null);
 }
 
