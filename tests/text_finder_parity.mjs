@@ -1,19 +1,28 @@
-// Node host for tests/test_text_finder_parity.py: runs static/text_finder (the page's detector) with
-// onnxruntime-web's wasm backend on raw frames and prints their boxes and times as JSON.
+// Node host for tests/test_text_finder_parity.py: runs static/text_finder (the page's detector, and its
+// recogniser when the manifest names one) with onnxruntime-web's wasm backend on raw frames and prints
+// their boxes, what they read and the times as JSON.
 //
 //   node tests/text_finder_parity.mjs MANIFEST.json
 // MANIFEST: {"model": path of ch_PP-OCRv4_det_infer.onnx, "frames": [{"path", "width", "height",
-//   "channels", "photometric", "bits"}]}; each frame file holds the samples, little-endian, unsigned.
+//   "channels", "photometric", "bits", "boxes"?}], "repeat"?, "threads"?,
+//   "recognition"?: {"model": path of ch_PP-OCRv4_rec_infer.onnx, "keys": path of ppocr_keys_v1.txt}};
+// each frame file holds the samples, little-endian, unsigned. With "recognition", each frame also gets
+// `texts` (what its boxes read), `native_texts` and `tensors` (SHA-256 of each box's input tensor) for the
+// frame's native "boxes", and `ms` covers detection and recognition (`rec_ms` the recognition alone).
 
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as ort from "onnxruntime-web";
-import { loadDetector } from "../static/text_finder/index.mjs";
+import { loadDetector, loadRecognizer, recognitionInput, toRgb8 } from "../static/text_finder/index.mjs";
 
 const manifest = JSON.parse(readFileSync(process.argv[2], "utf8"));
-ort.env.wasm.numThreads = Number(process.env.PACSBIN_TEXT_THREADS || 1);
+ort.env.wasm.numThreads = Number(manifest.threads || process.env.PACSBIN_TEXT_THREADS || 1);
 const started = performance.now();
 const finder = await loadDetector(ort, readFileSync(manifest.model));
+const rec = manifest.recognition;
+const reader = rec ? await loadRecognizer(ort, readFileSync(rec.model), readFileSync(rec.keys, "utf8")) : null;
 const loadMs = performance.now() - started;
+const sameBoxes = (a, b) => a.length === b.length && a.every((p, i) => ["x", "y", "width", "height"].every((k) => p[k] === b[i][k]));
 const frames = [];
 for (const frame of manifest.frames) {
   const bytes = readFileSync(frame.path);
@@ -21,13 +30,35 @@ for (const frame of manifest.frames) {
     ? new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2)
     : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const times = [];
+  const recTimes = [];
   let boxes = [];
+  let texts = null;
   for (let run = 0; run < (manifest.repeat || 1); run++) {
     const t = performance.now();
     boxes = await finder.detect(samples, frame.width, frame.height, frame);
+    if (reader) {
+      const r = performance.now();
+      const rgb = toRgb8(samples, frame.width, frame.height, frame.channels, frame.photometric);
+      texts = await reader.read(rgb, frame.width, frame.height, boxes); // a fresh `known` per run: all read
+      recTimes.push(performance.now() - r);
+    }
     times.push(performance.now() - t);
   }
-  frames.push({ boxes, ms: times });
+  const entry = { boxes, ms: times };
+  if (reader) {
+    entry.texts = texts;
+    entry.rec_ms = recTimes;
+    if (frame.boxes) {
+      const rgb = toRgb8(samples, frame.width, frame.height, frame.channels, frame.photometric);
+      entry.native_texts = sameBoxes(boxes, frame.boxes) ? texts : await reader.read(rgb, frame.width, frame.height, frame.boxes);
+      entry.tensors = frame.boxes.map((box) => {
+        const { data } = recognitionInput(rgb, frame.width, box);
+        return createHash("sha256").update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)).digest("hex");
+      });
+    }
+  }
+  frames.push(entry);
 }
 await finder.release();
+if (reader) await reader.release();
 process.stdout.write(JSON.stringify({ load_ms: loadMs, frames }));
