@@ -9,6 +9,8 @@
 // each frame file holds the samples, little-endian, unsigned. With "recognition", each frame also gets
 // `texts` (what its boxes read), `native_texts` and `tensors` (SHA-256 of each box's input tensor) for the
 // frame's native "boxes", and `ms` covers detection and recognition (`rec_ms` the recognition alone).
+// `cpu_ms`: the process's CPU time over the same span (all its threads: a figure less bent by a busy
+// machine than the wall time, though not immune to it).
 
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -30,11 +32,13 @@ for (const frame of manifest.frames) {
     ? new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2)
     : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const times = [];
+  const cpu = [];
   const recTimes = [];
   let boxes = [];
   let texts = null;
   for (let run = 0; run < (manifest.repeat || 1); run++) {
     const t = performance.now();
+    const c = process.cpuUsage();
     boxes = await finder.detect(samples, frame.width, frame.height, frame);
     if (reader) {
       const r = performance.now();
@@ -43,8 +47,10 @@ for (const frame of manifest.frames) {
       recTimes.push(performance.now() - r);
     }
     times.push(performance.now() - t);
+    const used = process.cpuUsage(c);
+    cpu.push((used.user + used.system) / 1000);
   }
-  const entry = { boxes, ms: times };
+  const entry = { boxes, ms: times, cpu_ms: cpu };
   if (reader) {
     entry.texts = texts;
     entry.rec_ms = recTimes;
