@@ -6,7 +6,8 @@
 // MANIFEST: {"model": path of ch_PP-OCRv4_det_infer.onnx, "frames": [{"path", "width", "height",
 //   "channels", "photometric", "bits", "boxes"?}], "repeat"?, "threads"?,
 //   "recognition"?: {"model": path of ch_PP-OCRv4_rec_infer.onnx, "keys": path of ppocr_keys_v1.txt}};
-// each frame file holds the samples, little-endian, unsigned. With "recognition", each frame also gets
+// each frame file holds the samples, little-endian, unsigned. Each frame gets `detection_tensor`, the
+// SHA-256 of the detector's input tensor. With "recognition", each frame also gets
 // `texts` (what its boxes read), `native_texts` and `tensors` (SHA-256 of each box's input tensor) for the
 // frame's native "boxes", and `ms` covers detection and recognition (`rec_ms` the recognition alone).
 // `cpu_ms`: the process's CPU time over the same span (all its threads: a figure less bent by a busy
@@ -15,7 +16,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as ort from "onnxruntime-web";
-import { loadDetector, loadRecognizer, recognitionInput, toRgb8 } from "../static/text_finder/index.mjs";
+import { detectionInput, loadDetector, loadRecognizer, recognitionInput, toRgb8 } from "../static/text_finder/index.mjs";
 
 const manifest = JSON.parse(readFileSync(process.argv[2], "utf8"));
 ort.env.wasm.numThreads = Number(manifest.threads || process.env.PACSBIN_TEXT_THREADS || 1);
@@ -24,6 +25,7 @@ const finder = await loadDetector(ort, readFileSync(manifest.model));
 const rec = manifest.recognition;
 const reader = rec ? await loadRecognizer(ort, readFileSync(rec.model), readFileSync(rec.keys, "utf8")) : null;
 const loadMs = performance.now() - started;
+const sha256 = (floats) => createHash("sha256").update(new Uint8Array(floats.buffer, floats.byteOffset, floats.byteLength)).digest("hex");
 const sameBoxes = (a, b) => a.length === b.length && a.every((p, i) => ["x", "y", "width", "height"].every((k) => p[k] === b[i][k]));
 const frames = [];
 for (const frame of manifest.frames) {
@@ -51,16 +53,14 @@ for (const frame of manifest.frames) {
     cpu.push((used.user + used.system) / 1000);
   }
   const entry = { boxes, ms: times, cpu_ms: cpu };
+  entry.detection_tensor = sha256(detectionInput(toRgb8(samples, frame.width, frame.height, frame.channels, frame.photometric), frame.height, frame.width).data);
   if (reader) {
     entry.texts = texts;
     entry.rec_ms = recTimes;
     if (frame.boxes) {
       const rgb = toRgb8(samples, frame.width, frame.height, frame.channels, frame.photometric);
       entry.native_texts = sameBoxes(boxes, frame.boxes) ? texts : await reader.read(rgb, frame.width, frame.height, frame.boxes);
-      entry.tensors = frame.boxes.map((box) => {
-        const { data } = recognitionInput(rgb, frame.width, box);
-        return createHash("sha256").update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)).digest("hex");
-      });
+      entry.tensors = frame.boxes.map((box) => sha256(recognitionInput(rgb, frame.width, box).data));
     }
   }
   frames.push(entry);
