@@ -4,6 +4,7 @@ must port exactly (redaction/text_finder: prepare, resize, detect, recognize).""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,7 +21,15 @@ from redaction.text_finder.detect import (
 )
 from redaction.text_finder.models import read_characters
 from redaction.text_finder.prepare import to_rgb8
-from redaction.text_finder.recognize import MIN_WIDTH, ctc_greedy, recognition_input
+from redaction.text_finder.recognize import (
+    BATCH,
+    MIN_WIDTH,
+    batches,
+    ctc_greedy,
+    read_boxes,
+    recognition_input,
+    recognize,
+)
 from redaction.text_finder.resize import resize_bilinear
 
 
@@ -131,3 +140,76 @@ def test_keys_file_gives_blank_keys_and_space(tmp_path: Path) -> None:
     keys = tmp_path / "keys.txt"
     keys.write_text("a\nb\nc\n", encoding="utf-8")
     assert read_characters(keys) == ("", "a", "b", "c", " ")
+
+
+@pytest.mark.parametrize(
+    ("widths", "expected"),
+    [
+        ([], []),
+        ([320, 320, 400, 320], [[0, 1, 3], [2]]),
+        ([500, 320, 400], [[1], [2], [0]]),
+        ([320] * (BATCH + 2), [list(range(BATCH)), [BATCH, BATCH + 1]]),
+    ],
+)
+def test_batches_join_equal_widths_in_order_at_most_batch(
+    widths: list[int], expected: list[list[int]]
+) -> None:
+    assert batches(widths) == expected
+
+
+class _Session:
+    """A recogniser that reads each batch item from its own tensor: column c's class is 1 + (the item's
+    rounded mean of column 8c, first channel) mod 3, so a box given another's tensor reads otherwise."""
+
+    def __init__(self) -> None:
+        self.shapes: list[tuple[int, ...]] = []
+
+    class _Input:
+        name = "x"
+
+    def get_inputs(self) -> list[Any]:
+        return [self._Input()]
+
+    def run(self, _: Any, feeds: dict[str, np.ndarray[Any, Any]]) -> list[np.ndarray[Any, Any]]:
+        x = feeds["x"]
+        self.shapes.append(x.shape)
+        cls = 1 + np.round(x[:, 0, :, ::8].mean(axis=1) * 10).astype(int) % 3
+        out = np.full((x.shape[0], x.shape[3] // 8, 4), 0.1, dtype=np.float32)
+        np.put_along_axis(out, cls[:, :, None], 0.7, axis=2)
+        return [out]
+
+
+def _picture() -> tuple[np.ndarray[Any, Any], list[Box]]:
+    rng = np.random.default_rng(5)
+    img = rng.integers(0, 256, (60, 900, 3)).astype(np.uint8)
+    boxes = [
+        Box(0, 0, 40, 20, 1.0),
+        Box(0, 20, 500, 20, 1.0),
+        Box(50, 5, 30, 20, 1.0),
+        Box(300, 30, 20, 30, 1.0),
+    ]
+    return img, boxes
+
+
+def test_read_boxes_runs_a_batch_per_width_and_reads_each_box_as_alone() -> None:
+    img, boxes = _picture()
+    session = _Session()
+    chars = ("", "a", "b", "c")
+    alone = [recognize(_Session(), chars, img, box) for box in boxes]
+    assert len(set(alone)) == len(alone), "the fake session must tell the boxes apart"
+    assert read_boxes(session, chars, img, boxes) == alone
+    assert session.shapes == [(3, 3, 48, MIN_WIDTH), (1, 3, 48, 1200)]  # 500 * 48 / 20 = 1200
+
+
+def test_a_crop_read_before_is_not_run_again() -> None:
+    img, boxes = _picture()
+    chars = ("", "a", "b", "c")
+    known: dict[bytes, tuple[str, float]] = {}
+    first = read_boxes(_Session(), chars, img, boxes, known)
+    again = _Session()
+    moved = img.copy()
+    moved[0:20, 0:40] = 255 - moved[0:20, 0:40]  # the first box's pixels change: read again, alone
+    second = read_boxes(again, chars, moved, [*boxes, boxes[2]], known)
+    assert again.shapes == [(1, 3, 48, MIN_WIDTH)]
+    assert second[1:] == [*first[1:], first[2]]
+    assert second[0] == recognize(_Session(), chars, moved, boxes[0])

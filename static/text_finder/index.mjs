@@ -1,5 +1,5 @@
-// The page's text finder (issue 14), detection only for now: where burned-in text is, as boxes in image
-// pixels, the same as the CLI's redaction/text_finder finds natively. No DOM; for a worker or Node.
+// The page's text finder (issue 14): where burned-in text is, as boxes in image
+// pixels, and what they read, as the CLI's redaction/text_finder does natively. No DOM; for a worker or Node.
 //
 //   import * as ort from "onnxruntime-web";            // the caller loads the runtime (and sets its wasm paths)
 //   const finder = await loadDetector(ort, modelBytes); // ch_PP-OCRv4_det_infer.onnx, vendor-models/
@@ -33,3 +33,9 @@ export async function loadDetector(ort, model, sessionOptions = {}) {
   }
   return { detect, release: () => session.release() };
 }
+
+// Recognition (what each box reads, for the header match), the port of recognize.py:
+//   const reader = await loadRecognizer(ort, recModelBytes, keysText);  // ch_PP-OCRv4_rec_infer.onnx, ppocr_keys_v1.txt
+//   const rgb = toRgb8(samples, width, height, channels, photometric);
+//   const texts = await reader.read(rgb, width, height, boxes, known);  // boxes from detect; known: a Map per image
+export { BATCH, batches, ctcGreedy, loadRecognizer, readCharacters, recognitionInput } from "./recognize.mjs";
