@@ -106,6 +106,19 @@ def _native(frame: Frame) -> list[tuple[int, int, int, int]]:
     return [(b.x, b.y, b.x + b.width, b.y + b.height) for b in boxes]
 
 
+def _fitted(frame: Frame) -> list[tuple[int, int, int, int]]:
+    """The native detector's boxes fitted to the ink (tighten), as find_text fits them."""
+    from redaction.text_finder.detect import detect
+    from redaction.text_finder.models import load_models
+    from redaction.text_finder.prepare import to_rgb8
+    from redaction.text_finder.tighten import tighten
+
+    samples = frame.samples[:, :, :3] if frame.samples.ndim == 3 else frame.samples
+    image = to_rgb8(samples, frame.photometric)
+    fitted = [tighten(image, b) for b in detect(load_models().detection, image)]
+    return [(b.x, b.y, b.x + b.width, b.y + b.height) for b in fitted]
+
+
 def _node() -> str:
     node = os.environ.get("PACSBIN_NODE") or shutil.which("node")
     if node is None:
@@ -165,17 +178,20 @@ def _in_node(
     return result
 
 
+def _same(name: str, page: list[dict[str, Any]], native: list[tuple[int, int, int, int]]) -> None:
+    js = [(b["x"], b["y"], b["x"] + b["width"], b["y"] + b["height"]) for b in page]
+    assert len(js) == len(native), f"{name}: page {js}, native {native}"
+    for a, b in zip(js, native, strict=True):
+        assert max(abs(p - q) for p, q in zip(a, b, strict=True)) <= TOLERANCE, f"{name}: {a} vs {b}"
+
+
 def test_page_detector_finds_the_native_boxes_within_2_px(tmp_path: Path) -> None:
     frames = _frames()
     page = _in_node(frames, tmp_path)["frames"]
     for frame, found in zip(frames, page, strict=True):
         native = _native(frame)
-        js = [(b["x"], b["y"], b["x"] + b["width"], b["y"] + b["height"]) for b in found["boxes"]]
-        assert len(js) == len(native), f"{frame.name}: page {js}, native {native}"
-        for a, b in zip(js, native, strict=True):
-            assert max(abs(p - q) for p, q in zip(a, b, strict=True)) <= TOLERANCE, (
-                f"{frame.name}: {a} vs {b}"
-            )
+        _same(frame.name, found["boxes"], native)
+        _same(f"{frame.name}, fitted to the ink", found["tightened"], _fitted(frame))
         assert found["detection_tensor"] == _detection_tensor(frame), (
             f"{frame.name}: the input tensor differs"
         )
@@ -186,14 +202,15 @@ def test_page_detector_finds_the_native_boxes_within_2_px(tmp_path: Path) -> Non
 
 
 def _detection_tensor(frame: Frame) -> str:
-    """The SHA-256 of the native detector's input tensor."""
+    """The SHA-256 of the native detector's input tensor (of the padded image, as detect makes it)."""
     import hashlib
 
-    from redaction.text_finder.detect import detection_input
+    from redaction.text_finder.detect import detection_input, padded
     from redaction.text_finder.prepare import to_rgb8
 
     samples = frame.samples[:, :, :3] if frame.samples.ndim == 3 else frame.samples
-    return hashlib.sha256(detection_input(to_rgb8(samples, frame.photometric)).tobytes()).hexdigest()
+    tensor = detection_input(padded(to_rgb8(samples, frame.photometric)))
+    return hashlib.sha256(tensor.tobytes()).hexdigest()
 
 
 def _native_reads(frame: Frame, boxes: list[tuple[int, int, int, int]]) -> tuple[list[str], list[str]]:
@@ -227,3 +244,34 @@ def test_page_recogniser_reads_what_the_native_one_reads_from_the_same_tensor(tm
         turned += sum(1 for x0, y0, x1, y1 in native_boxes if y1 - y0 >= VERTICAL_RATIO * (x1 - x0))
         wide += sum(1 for x0, y0, x1, y1 in native_boxes if HEIGHT * (x1 - x0) > MIN_WIDTH * (y1 - y0))
     assert read >= 15 and turned >= 1 and wide >= 2, f"{read} read, {turned} turned, {wide} wide: too thin"
+
+
+READS = [
+    ("DOE JOHN", 0.93),
+    ("L", 0.99),
+    ("", 0.0),
+    ("   ", 0.9),
+    ("幸", 0.05),
+    ("RS", 0.32),
+    ("8", 0.5),
+    ("8", 0.4999),
+]
+
+
+def test_page_keeps_the_same_readings_as_the_native_filter() -> None:
+    """filters.mjs's keepRead against filters.keep_read on readings of text and of false alarms."""
+    from redaction.text_finder.filters import keep_read
+
+    script = (
+        "import { keepRead } from './static/text_finder/filters.mjs';"
+        f"console.log(JSON.stringify({json.dumps(READS)}.map(([t, s]) => keepRead(t, s))));"
+    )
+    proc = subprocess.run(
+        [_node(), "--input-type=module", "-e", script], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        json.loads(proc.stdout)
+        == [keep_read(t, s) for t, s in READS]
+        == [True, True, False, False, False, False, True, False]
+    )

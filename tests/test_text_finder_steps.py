@@ -10,14 +10,17 @@ import numpy as np
 import pytest
 
 from redaction.text_finder.detect import (
+    BINARY_THRESHOLD,
     BOX_THRESHOLD,
     MEAN,
+    PAD,
     STD,
     Box,
     boxes_from_map,
     components,
     detection_input,
     input_size,
+    padded,
 )
 from redaction.text_finder.models import read_characters
 from redaction.text_finder.prepare import to_rgb8
@@ -99,13 +102,35 @@ def test_boxes_from_map_score_unclip_and_scale() -> None:
     prob = np.zeros((32, 64), dtype=np.float32)
     prob[10:14, 8:28] = 0.9  # 20 x 4 map pixels
     prob[20:22, 40:60] = 0.9  # 2 pixels high: under the minimum size
-    prob[25:29, 40:50] = 0.5  # above the binary threshold, under the box threshold
-    assert BOX_THRESHOLD > 0.5
+    prob[25:29, 40:50] = 0.45  # above the binary threshold, under the box threshold
+    assert BINARY_THRESHOLD < 0.45 < BOX_THRESHOLD
     (box,) = boxes_from_map(prob, 64, 128)  # the image is twice the map's size
     # d = 20 * 4 * 1.5 / (2 * (20 + 4)) = 2.5; left floor((8 - 2.5) * 2) = 11, top floor((10 - 2.5) * 2) = 15,
     # right ceil((28 + 2.5) * 2) = 61, bottom ceil((14 + 2.5) * 2) = 33.
     assert (box.x, box.y, box.width, box.height) == (11, 15, 50, 18)
     assert box.score == pytest.approx(0.9)
+
+
+def test_the_image_is_padded_black_before_detection() -> None:
+    """Text 1-2 px from the edge was the commonest miss: the network is shown black beyond the edge."""
+    img = np.full((480, 640, 3), 200, dtype=np.uint8)
+    big = padded(img)
+    assert PAD == 16 and big.shape == (512, 672, 3)
+    assert (big[:PAD] == 0).all() and (big[:, -PAD:] == 0).all() and (big[PAD:-PAD, PAD:-PAD] == 200).all()
+    assert detection_input(big).shape == (1, 3, 512, 672)
+
+
+def test_boxes_from_a_padded_map_come_back_to_image_pixels_with_their_kernel() -> None:
+    prob = np.zeros((64, 96), dtype=np.float32)
+    prob[20:24, 30:50] = 0.9  # 20 x 4 map pixels, d = 2.5 (as above); the map is the padded image's size
+    (box,) = boxes_from_map(prob, 64 - 2 * 8, 96 - 2 * 8, pad=8)
+    # left floor(30 - 2.5) - 8 = 19, top floor(20 - 2.5) - 8 = 9, right ceil(50 + 2.5) - 8 = 45, bottom 19.
+    assert (box.x, box.y, box.width, box.height) == (19, 9, 26, 10)
+    assert box.kernel == (22, 12, 42, 16)  # the component itself, less the padding
+    prob = np.zeros((64, 96), dtype=np.float32)
+    prob[2:8, 2:20] = 0.9  # text in the padding's corner: clipped to the image
+    (box,) = boxes_from_map(prob, 48, 80, pad=8)
+    assert (box.x, box.y) == (0, 0) and box.kernel is not None and box.kernel[:2] == (0, 0)
 
 
 def test_boxes_at_the_border_are_clipped_not_cut() -> None:

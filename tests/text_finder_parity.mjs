@@ -10,13 +10,16 @@
 // SHA-256 of the detector's input tensor. With "recognition", each frame also gets
 // `texts` (what its boxes read), `native_texts` and `tensors` (SHA-256 of each box's input tensor) for the
 // frame's native "boxes", and `ms` covers detection and recognition (`rec_ms` the recognition alone).
+// `tightened`: the detector's boxes fitted to their ink (tighten.mjs), as the native finder fits them.
 // `cpu_ms`: the process's CPU time over the same span (all its threads: a figure less bent by a busy
 // machine than the wall time, though not immune to it).
 
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as ort from "onnxruntime-web";
-import { detectionInput, loadDetector, loadRecognizer, recognitionInput, toRgb8 } from "../static/text_finder/index.mjs";
+import {
+  detectionInput, loadDetector, loadRecognizer, padded, recognitionInput, tighten, toRgb8,
+} from "../static/text_finder/index.mjs";
 
 const manifest = JSON.parse(readFileSync(process.argv[2], "utf8"));
 ort.env.wasm.numThreads = Number(manifest.threads || process.env.PACSBIN_TEXT_THREADS || 1);
@@ -53,7 +56,10 @@ for (const frame of manifest.frames) {
     cpu.push((used.user + used.system) / 1000);
   }
   const entry = { boxes, ms: times, cpu_ms: cpu };
-  entry.detection_tensor = sha256(detectionInput(toRgb8(samples, frame.width, frame.height, frame.channels, frame.photometric), frame.height, frame.width).data);
+  const frameRgb = toRgb8(samples, frame.width, frame.height, frame.channels, frame.photometric);
+  const big = padded(frameRgb, frame.height, frame.width);
+  entry.detection_tensor = sha256(detectionInput(big.rgb, big.height, big.width).data);
+  entry.tightened = boxes.map((box) => tighten(frameRgb, frame.width, box));
   if (reader) {
     entry.texts = texts;
     entry.rec_ms = recTimes;

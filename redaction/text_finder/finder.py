@@ -1,5 +1,10 @@
 """find_text: every frame of an image, its text boxes and what they read.
 
+Per frame, in this order (the page does the same, static/text_finder): detect (the network's boxes);
+read each box (recognition is given the detector's box, with the margin it was trained on); drop the boxes
+that read nothing or read badly (filters.keep_read: the false alarms); fit each box kept to its ink
+(tighten.tighten: what is blacked out). Without recognition nothing is dropped; boxes are still fitted.
+
 A cine loop is covered frame by frame: a time stamp changes on every frame, and a stamp that appears on
 one frame only must be found, so no frame is skipped or sampled. Work is reused only where the pixels
 are identical (the same bytes): frames (a still series saved as a loop, a frozen cine) are read once, and a
@@ -17,9 +22,11 @@ from typing import Any
 import numpy as np
 
 from .detect import Box, detect
+from .filters import keep_read
 from .models import Weights, load_models
 from .prepare import to_rgb8
 from .recognize import read_boxes
+from .tighten import tighten
 
 
 @dataclass(frozen=True)
@@ -54,9 +61,13 @@ def _read_frame(
     image = to_rgb8(frame, photometric)
     boxes = detect(models.detection, image)
     if known is None:
-        return [_Read(box, "") for box in boxes]
+        return [_Read(tighten(image, box), "") for box in boxes]
     reads = read_boxes(models.recognition, models.characters, image, boxes, known)
-    return [_Read(box, text.strip()) for box, (text, _) in zip(boxes, reads, strict=True)]
+    return [
+        _Read(tighten(image, box), text.strip())
+        for box, (text, confidence) in zip(boxes, reads, strict=True)
+        if keep_read(text, confidence)
+    ]
 
 
 def find_text(
