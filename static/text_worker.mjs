@@ -7,15 +7,18 @@
 //        ~11 MB sent gzipped), and creates the sessions. Later loads reuse the first; a failed one is tried again.
 //   find  {samples, width, height, channels, photometric}  -> {boxes: [{x, y, width, height, score}], ms}
 //        samples as prepare.mjs takes them (8-bit grey/RGB/RGBA as stored, deeper grey); the page
-//        transfers the buffer. Loads first if `load` was not sent.
+//        transfers the buffer. Loads first if `load` was not sent. Each box is fitted to its ink
+//        (text_finder/tighten.mjs), as the CLI's are (redaction/text_finder/finder.py).
 //
 // Everything comes from dist/text/ (tools/dist_text.py): ort's wasm-only module, its glue and wasm (found
 // through ort.env.wasm.wasmPaths, never a CDN), the derived fp16-weight models. The glue is a same-origin
 // file, so ort starts its thread workers from its URL (worker-src 'self'), never from a blob: URL; the
 // page is cross-origin isolated (app/headers.py), so SharedArrayBuffer and threads are available.
-// Recognition (the text read in each box) is added by static/text_finder/recognize.mjs (not here yet).
+// Recognition (the text read in each box) is added by static/text_finder/recognize.mjs (not here yet). The
+// order is finder.py's: read the detector's box, drop it unless keepRead(text, score) (filters.mjs: the
+// false alarms), then fit it to its ink (tighten).
 
-import { loadDetector } from "./text_finder/index.mjs";
+import { loadDetector, tighten, toRgb8 } from "./text_finder/index.mjs";
 
 const TEXT = new URL("./text/", import.meta.url);
 const ORT_MODULE = new URL("ort/ort.wasm.min.mjs", TEXT).href;
@@ -86,7 +89,10 @@ const handlers = {
     const { detector } = await ensureLoaded({});
     const started = performance.now();
     const found = await detector.detect(samples, width, height, { channels, photometric });
-    const boxes = found.map(({ x, y, width: w, height: h, score }) => ({ x, y, width: w, height: h, score }));
+    const rgb = toRgb8(samples, width, height, channels, photometric); // the detector's own input
+    const boxes = found
+      .map((box) => tighten(rgb, width, box))
+      .map(({ x, y, width: w, height: h, score }) => ({ x, y, width: w, height: h, score }));
     return { boxes, ms: performance.now() - started };
   },
 };

@@ -83,13 +83,16 @@ def _frame() -> np.ndarray[Any, Any]:
 
 
 def _native(frame: np.ndarray[Any, Any]) -> list[tuple[int, int, int, int]]:
+    """The native detector's boxes fitted to the ink, as the worker returns them (finder.py's order)."""
     from redaction.text_finder.detect import detect
     from redaction.text_finder.models import load_models
     from redaction.text_finder.prepare import to_rgb8
+    from redaction.text_finder.tighten import tighten
 
+    image = to_rgb8(frame, "MONOCHROME2")
     return [
         (b.x, b.y, b.x + b.width, b.y + b.height)
-        for b in detect(load_models().detection, to_rgb8(frame, "MONOCHROME2"))
+        for b in (tighten(image, box) for box in detect(load_models().detection, image))
     ]
 
 
