@@ -27,8 +27,8 @@ Post-processing of the model's output (1, 1, h', w'), the probability that a pix
    ceil of the right and bottom) and clipped to the image: text at the border is covered, never cut.
    The component's own box (step 6, before unclip) is brought back the same way and kept as the box's
    `kernel`: the part the network is surest is text, which tighten.py never cuts into.
-The thresholds are PaddleOCR's defaults except BINARY_THRESHOLD and BOX_THRESHOLD, lowered (0.3 -> 0.2,
-0.6 -> 0.5) to find more small and low-contrast text: the false alarms that lets through are dropped after
+The thresholds are PaddleOCR's defaults except BOX_THRESHOLD, lowered (0.6 -> 0.5) to find more small and
+low-contrast text: the false alarms that lets through are dropped after
 recognition (filters.py: they read nothing, or read it badly), and the boxes are then fitted to the ink
 (tighten.py). Chosen on half of the burned-in set, reported on the other half (bench/README.md).
 """
@@ -47,7 +47,7 @@ PAD = 16  # black pixels around the image before detection (step 0)
 LIMIT_SIDE = 960  # PaddleOCR det_limit_side_len, det_limit_type "max"
 MEAN = (0.485, 0.456, 0.406)  # per channel, in B, G, R order (PaddleOCR NormalizeImage)
 STD = (0.229, 0.224, 0.225)
-BINARY_THRESHOLD = 0.2  # PaddleOCR det_db_thresh is 0.3
+BINARY_THRESHOLD = 0.3  # PaddleOCR det_db_thresh
 BOX_THRESHOLD = 0.5  # PaddleOCR det_db_box_thresh is 0.6
 UNCLIP_RATIO = 1.5  # PaddleOCR det_db_unclip_ratio
 MIN_SIZE = 3  # PaddleOCR DBPostProcess min_size

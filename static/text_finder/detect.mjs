@@ -9,8 +9,8 @@ export const PAD = 16; // black pixels around the image before detection (detect
 export const LIMIT_SIDE = 960; // PaddleOCR det_limit_side_len, det_limit_type "max"
 export const MEAN = [0.485, 0.456, 0.406]; // per channel, in B, G, R order (PaddleOCR NormalizeImage)
 export const STD = [0.229, 0.224, 0.225];
-export const BINARY_THRESHOLD = 0.2; // PaddleOCR det_db_thresh is 0.3 (detect.py says why)
-export const BOX_THRESHOLD = 0.5; // PaddleOCR det_db_box_thresh is 0.6
+export const BINARY_THRESHOLD = 0.3; // PaddleOCR det_db_thresh
+export const BOX_THRESHOLD = 0.5; // PaddleOCR det_db_box_thresh is 0.6 (detect.py says why)
 export const UNCLIP_RATIO = 1.5; // PaddleOCR det_db_unclip_ratio
 export const MIN_SIZE = 3; // PaddleOCR DBPostProcess min_size
 
