@@ -98,7 +98,7 @@ async function scanInstance(inst) {
     if (previous && sameBytes(previous.data, data)) {
       found.push({ frame: f + 1, boxes: previous.boxes });
     } else {
-      const { boxes } = await finder.find(reply.samples); // made by the engine worker (text_samples.mjs)
+      const { boxes } = await finder.find({ ...reply.samples, image: key }); // samples: text_samples.mjs
       found.push({ frame: f + 1, boxes });
       previous = { data, boxes };
     }

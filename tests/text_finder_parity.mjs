@@ -61,11 +61,14 @@ for (const frame of manifest.frames) {
   entry.detection_tensor = sha256(detectionInput(big.rgb, big.height, big.width).data);
   entry.tightened = boxes.map((box) => tighten(frameRgb, frame.width, box));
   if (reader) {
-    entry.texts = texts;
+    entry.texts = texts.map((r) => r.text);
+    entry.scores = texts.map((r) => r.score);
     entry.rec_ms = recTimes;
     if (frame.boxes) {
       const rgb = toRgb8(samples, frame.width, frame.height, frame.channels, frame.photometric);
-      entry.native_texts = sameBoxes(boxes, frame.boxes) ? texts : await reader.read(rgb, frame.width, frame.height, frame.boxes);
+      const reads = sameBoxes(boxes, frame.boxes) ? texts : await reader.read(rgb, frame.width, frame.height, frame.boxes);
+      entry.native_texts = reads.map((r) => r.text);
+      entry.native_scores = reads.map((r) => r.score);
       entry.tensors = frame.boxes.map((box) => sha256(recognitionInput(rgb, frame.width, box).data));
     }
   }

@@ -56,15 +56,15 @@ const boxes = [
 const reader = await loadRecognizer(ort, new Uint8Array(0), "a\nb\n"); // classes: blank, a, b, space
 const result = {};
 result.alone = [];
-for (const box of boxes) result.alone.push((await reader.read(rgb, width, height, [box]))[0]);
+for (const box of boxes) result.alone.push((await reader.read(rgb, width, height, [box]))[0].text);
 runs.length = 0;
 const known = new Map();
-result.together = await reader.read(rgb, width, height, boxes, known);
+result.together = (await reader.read(rgb, width, height, boxes, known)).map((r) => r.text);
 result.together_runs = runs.splice(0);
 const changed = rgb.slice();
 for (let y = 0; y < 20; y++) for (let x = 0; x < 40 * 3; x++) changed[y * width * 3 + x] = 255 - changed[y * width * 3 + x];
-result.again = await reader.read(changed, width, height, boxes, known);
+result.again = (await reader.read(changed, width, height, boxes, known)).map((r) => r.text);
 result.again_runs = runs.splice(0);
-result.changed_alone = (await reader.read(changed, width, height, [boxes[0]]))[0];
+result.changed_alone = (await reader.read(changed, width, height, [boxes[0]]))[0].text;
 await reader.release();
 process.stdout.write(JSON.stringify(result));

@@ -65,7 +65,8 @@ def ctc_greedy(probs: np.ndarray[Any, Any], characters: Sequence[str]) -> tuple[
     keep &= best != 0
     kept = best[keep]
     text = "".join(characters[i] for i in kept.tolist())
-    return text, float(top[keep].mean()) if kept.size else 0.0
+    # The mean in float64 (the page sums in doubles): the same confidence on both sides of filters.keep_read.
+    return text, float(top[keep].astype(np.float64).mean()) if kept.size else 0.0
 
 
 def batches(widths: Sequence[int]) -> list[list[int]]:

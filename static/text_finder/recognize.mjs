@@ -68,6 +68,8 @@ export function recognitionInput(rgb, width, box) {
 export function ctcGreedy(probs, offset, columns, classes, characters) {
   let text = "";
   let previous = -1;
+  let sum = 0; // the confidence: the mean top probability of the kept columns (recognize.ctc_greedy)
+  let kept = 0;
   for (let col = 0; col < columns; col++) {
     const base = offset + col * classes;
     let best = 0;
@@ -78,10 +80,14 @@ export function ctcGreedy(probs, offset, columns, classes, characters) {
         best = k;
       }
     }
-    if (best !== previous && best !== 0) text += characters[best];
+    if (best !== previous && best !== 0) {
+      text += characters[best];
+      sum += top;
+      kept += 1;
+    }
     previous = best;
   }
-  return text;
+  return { text, score: kept ? sum / kept : 0 };
 }
 
 // The boxes run together: equal widths, in the boxes' order, BATCH at most; batches in order of width,
@@ -110,9 +116,9 @@ async function cropKey(rgb, width, box) {
 }
 
 // loadRecognizer(ort, modelBytes, keysText, sessionOptions) -> { read, release }.
-// read(rgb, width, height, boxes, known?) -> Promise<string[]>: what each box reads (not trimmed, as the
-// native recognize), in the order of `boxes`. `rgb` is toRgb8's (height, width, 3) image, `boxes` detect's.
-// `known`: an optional Map (crop -> text) the caller keeps across the frames of one image, as find_text
+// read(rgb, width, height, boxes, known?) -> Promise<{text, score}[]>: what each box reads (not trimmed, as
+// the native read_boxes) and how sure the model is (0..1: filters.mjs keepRead), in the order of `boxes`. `rgb` is toRgb8's (height, width, 3) image, `boxes` detect's.
+// `known`: an optional Map (crop -> {text, score}) the caller keeps across the frames of one image, as find_text
 // does natively: a crop read before is not run again.
 export async function loadRecognizer(ort, model, keysText, sessionOptions = {}) {
   const characters = readCharacters(keysText);
