@@ -71,7 +71,11 @@ def _widened(rects: list[Rect], grid: tuple[int, int], rows: int, columns: int) 
         x0, y0 = max(0, r.x), max(0, r.y)
         x1, y1 = min(columns, r.x + r.width), min(rows, r.y + r.height)
         if x0 < x1 and y0 < y1:
-            cells |= {(mx, my) for mx in range(x0 // gw, (x1 - 1) // gw + 1) for my in range(y0 // gh, (y1 - 1) // gh + 1)}
+            cells |= {
+                (mx, my)
+                for mx in range(x0 // gw, (x1 - 1) // gw + 1)
+                for my in range(y0 // gh, (y1 - 1) // gh + 1)
+            }
     return cells
 
 
@@ -146,7 +150,10 @@ def _bytes(ds: pydicom.Dataset) -> bytes:
 
 
 def _check_pixels(
-    source: pydicom.Dataset, out: pydicom.Dataset, cells: dict[int, set[tuple[int, int]]], grid: tuple[int, int]
+    source: pydicom.Dataset,
+    out: pydicom.Dataset,
+    cells: dict[int, set[tuple[int, int]]],
+    grid: tuple[int, int],
 ) -> None:
     """Decoded with both of pydicom's JPEG plugins: outside the widened region the source's samples (colour
     with subsampled chroma: not within 2 pixels of it, where upsampling blends neighbouring chroma); inside
@@ -166,7 +173,9 @@ def _check_pixels(
                 for dx in range(-margin, margin + 1):
                     near |= np.roll(np.roll(mask, dy, 0), dx, 1)
                     inner &= np.roll(np.roll(mask, dy, 0), dx, 1)
-            assert np.array_equal(a[frame][~near], b[frame][~near]), f"{plugin}: frame {frame} changed outside"
+            assert np.array_equal(a[frame][~near], b[frame][~near]), (
+                f"{plugin}: frame {frame} changed outside"
+            )
             shown = b[frame][inner]
             black = 255 if str(source.PhotometricInterpretation) == "MONOCHROME1" else 0
             assert shown.size == 0 or (shown == black).all(), f"{plugin}: frame {frame} not black inside"
@@ -350,3 +359,20 @@ def test_progressive_labelled_baseline_is_decoded_instead() -> None:
         jpeg_baseline.blank_frame(buf.getvalue(), [Rect(0, 0, 8, 8)])
     assert redact_dataset(ds, [Region(Rect(0, 0, 8, 8))]) == 1
     assert str(ds.file_meta.TransferSyntaxUID) == "1.2.840.10008.1.2.1"
+
+
+@pytest.mark.parametrize(
+    ("colour", "grid"), [(None, [8, 8]), ("444", [8, 8]), ("422", [16, 8]), ("420", [16, 16])]
+)
+def test_the_viewer_is_told_the_grid_and_the_page_does_not_decode(
+    colour: str | None, grid: list[int]
+) -> None:
+    """image_info's redaction_grid is what viewer.mjs widens regions to; the index tells the page not to
+    decode JPEG baseline to redact it (worker.mjs decodeAll runs for `compressed` files only)."""
+    from anonymizer.reading.study_summary import summarize
+    from redaction.frames import image_info
+
+    ds = dataset(Cine(rows=48, columns=64, colour=colour))
+    info = image_info(ds)
+    assert info["redaction_grid"] == grid and info["codec"] == "jpeg"
+    assert summarize(_bytes(ds), True)["compressed"] is False

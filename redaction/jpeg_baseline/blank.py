@@ -34,7 +34,8 @@ class Blanked:
 def grid(codestream: bytes) -> tuple[int, int]:
     """The (width, height) in pixels regions are widened to: one MCU (8x8 unless colour is subsampled)."""
     frame = parse_codestream(codestream).frame
-    assert frame is not None
+    if frame is None:
+        raise NotInPlaceError("the codestream has no frame header")
     return frame.mcu_size if len(frame.components) > 1 else (8, 8)
 
 
@@ -111,7 +112,15 @@ class _ScanWork:
         first = index * per
         count = min(per, self.layout.mcus - first)
         return walk(
-            data, first, count, self.layout, self.fills, self.read_dc, self.read_ac, every_dc=every_dc, to_end=to_end
+            data,
+            first,
+            count,
+            self.layout,
+            self.fills,
+            self.read_dc,
+            self.read_ac,
+            every_dc=every_dc,
+            to_end=to_end,
         )
 
 
@@ -136,17 +145,21 @@ def blank_frame(
 
 
 def _plan_scan(
-    cs: Codestream, frame: FrameHeader, scan: ScanHeader, mcus: set[tuple[int, int]], monochrome1: bool, rgb: bool
+    cs: Codestream,
+    frame: FrameHeader,
+    scan: ScanHeader,
+    mcus: set[tuple[int, int]],
+    monochrome1: bool,
+    rgb: bool,
 ) -> _ScanWork:
     layout = _layout(frame, scan, mcus)
     ecs = cs.parts[scan.data]
     assert isinstance(ecs, bytes)
     parts = intervals(ecs)
     per = layout.restart or layout.mcus
-    if -(-layout.mcus // per) != len(parts):
-        raise NotInPlaceError(
-            f"the scan has {len(parts)} restart interval(s) where {layout.mcus} MCUs make {-(-layout.mcus // per)}"
-        )
+    expected = -(-layout.mcus // per)
+    if expected != len(parts):
+        raise NotInPlaceError(f"the scan has {len(parts)} restart interval(s) where it needs {expected}")
     n = range(len(scan.components))
     read_dc = tuple(dc_walk(cs.table(scan.dc_tables[k], 0, scan.dc_slots[k])) for k in n)
     read_ac = tuple(ac_walk(cs.table(scan.ac_tables[k], 1, scan.ac_slots[k])) for k in n)

@@ -16,9 +16,7 @@ EOB = 0x00  # end of block (F.1.2.2.1)
 ZRL = 0xF0  # sixteen zeros
 # ISO 10918-1 Annex K, Table K.3 (luminance DC): every category 0..11, the replacement when a file's own
 # DC table cannot be extended without changing its codes.
-STANDARD_DC = HuffmanTable(
-    counts=(0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0), values=tuple(range(12))
-)
+STANDARD_DC = HuffmanTable(counts=(0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0), values=tuple(range(12)))
 
 
 class CorruptDataError(UnsupportedPixelsError):

@@ -145,7 +145,7 @@ def assemble(
     acc, length = 0, 0
     tail = False
     for kind, a, b in pieces:
-        if kind == COPY or kind == TAIL:
+        if kind in (COPY, TAIL):
             end = total if kind == TAIL else b
             tail = tail or kind == TAIL
             n = end - a
