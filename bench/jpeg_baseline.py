@@ -50,8 +50,8 @@ def run(folder: Path) -> None:
             redact_dataset(ds, [Region(Rect(x, y, 40, 16))])
             ms = (time.perf_counter() - t0) * 1000
             print(
-                f"{path.stem:10} {place:6} {frames:3} frames {source / 1e6:6.2f} MB: {ms / frames:6.1f} ms/frame, "
-                f"size {len(ds.PixelData) / source:.4f}"
+                f"{path.stem:10} {place:6} {frames:3} frames {source / 1e6:6.2f} MB: "
+                f"{ms / frames:6.1f} ms/frame, size {len(ds.PixelData) / source:.4f}"
             )
 
 
