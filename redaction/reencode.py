@@ -104,9 +104,11 @@ def native_jpeg_ls() -> JpegLsEncoder | None:
 
 
 def _fits_jpeg_ls(ds: Any) -> bool:
-    """CharLS codes 2 to 16 bits a sample, one or three samples (PS3.5 8.2.3)."""
-    bits = int(ds.BitsAllocated)
-    return bits in (8, 16) and 2 <= int(ds.BitsStored) <= 16 and int(ds.SamplesPerPixel) in (1, 3)
+    """CharLS codes 2 to 16 bits a sample, one or three samples (PS3.5 8.2.3), in one byte up to 8 bits and
+    two above (so 16 allocated with 8 or fewer stored goes to RLE)."""
+    allocated, stored = int(ds.BitsAllocated), int(ds.BitsStored)
+    fits = (allocated == 8 and 2 <= stored <= 8) or (allocated == 16 and 8 < stored <= 16)
+    return fits and int(ds.SamplesPerPixel) in (1, 3)
 
 
 def output_for(source: str, ds: Any, jpeg_ls: JpegLsEncoder | None) -> str | None:
