@@ -6,9 +6,11 @@ separately and not cross a row boundary". The segments follow a 64-byte header (
 offsets; each segment is padded to an even length.
 
 pydicom's own encoder (pydicom.pixels.encoders.native) needs no numpy either, but it walks every byte in
-Python (itertools.groupby): about a second a 640x480 RGB frame under Pyodide. Here the runs are found by
-the regular expression engine (`(.)\\1{2,127}`: 3 to 128 equal bytes, in C) and the literal bytes between
-them are sliced, not walked: the Python work is per run and per 128 literal bytes, not per byte.
+Python (itertools.groupby): 121 ms a 640x480 RGB ultrasound frame natively, 11 ms here (bench/reencode.py's
+cine; bench/README.md "Redacted compressed images" has the page's figures). Here the runs are found in
+C: the segment XOR itself shifted by one byte (two big integers) is zero where a byte equals the next, and
+the regular expression engine finds the runs of zeros; the literal bytes between runs are sliced, not
+walked: the Python work is per run and per 128 literal bytes, not per byte.
 
 A replicate run is coded from three equal bytes (two equal bytes cost two bytes either way, and breaking a
 literal run for them costs a header byte): the output is what G.3.1's "should" asks, within a byte a row.
@@ -22,8 +24,10 @@ from dataclasses import dataclass
 
 from .errors import UnsupportedPixelsError
 
-# 3..128 equal bytes: a replicate run (header 257 - n, i.e. -(n - 1) as a signed byte, then the byte).
-_RUN = re.compile(rb"(.)\1{2,127}", re.DOTALL)
+# Runs of 3 or more equal bytes, found as 2 or more zero bytes in the XOR of the segment with itself
+# shifted by one (a literal-led pattern the regular expression engine scans for quickly); each is coded as
+# replicate runs of up to 128 (header 257 - n, i.e. -(n - 1) as a signed byte, then the byte).
+_RUN = re.compile(rb"\x00\x00+")
 _LITERAL_HEADERS = [b""] + [bytes((n - 1,)) for n in range(1, 129)]  # [n]: header n - 1, then n bytes
 _MAX_SEGMENTS = 15  # G.5: the header holds 15 offsets
 
@@ -53,19 +57,32 @@ def _literal(seg: bytes, start: int, end: int, out: list[bytes]) -> None:
         out.append(seg[i : i + n])
 
 
+def _equal_to_next(seg: bytes) -> bytes:
+    """A zero byte at i where seg[i] == seg[i + 1]: one XOR of two big integers, in C (no numpy here)."""
+    n = len(seg)
+    shifted = int.from_bytes(seg[1:] + b"\0", "big")
+    return (int.from_bytes(seg, "big") ^ shifted).to_bytes(n, "big")
+
+
 def encode_segment(seg: bytes, columns: int) -> bytes:
     """One byte segment, PackBits row by row (G.3.1), padded to an even length."""
     out: list[bytes] = []
+    diff = _equal_to_next(seg)
     finditer = _RUN.finditer
     for row in range(0, len(seg), columns):
         end = row + columns
         pos = row
-        for m in finditer(seg, row, end):
-            a, b = m.span()
+        # Two or more zeros in diff[row:end - 1]: three or more equal bytes, within the row.
+        for m in finditer(diff, row, end - 1):
+            a, stop = m.start(), m.end() + 1  # the run is seg[a:stop]
             if a > pos:
                 _literal(seg, pos, a, out)
-            out.append(bytes((257 - (b - a), seg[a])))
-            pos = b
+            value = seg[a]
+            while stop - a >= 3:
+                n = min(128, stop - a)
+                out.append(bytes((257 - n, value)))
+                a += n
+            pos = a  # one or two equal bytes left over go with the next literal run
         if pos < end:
             _literal(seg, pos, end, out)
     coded = b"".join(out)

@@ -5,7 +5,8 @@
 //
 //   node tests/reencode_page_host.mjs BUNDLE_URL MOUNT_DIR MANIFEST.json
 // MANIFEST (paths under MOUNT_DIR, seen as /mnt): {"settings": {...}, "jobs": [{"path", "out", "regions",
-// "jpeg_ls": false to go without the encoder}]}; each job gets "result" (the engine's answer), "decode_ms" and "engine_ms".
+// "jpeg_ls": false to go without the encoder, "view": true to decode the output's first and last frames
+// as the viewer does, into MOUNT_DIR/<out>.frame<k>}]}; each job gets "result" (the engine's answer), "decode_ms" and "engine_ms".
 
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -64,5 +65,14 @@ for (const job of manifest.jobs) {
   job.engine_ms = performance.now() - t1;
   job.frames = info.frames;
   py.FS.unlink("/work/decoded");
+  if (job.view && job.result.status === "ok") {
+    // The viewer's path on the written file: the engine's "image" command and the page's decoder.
+    for (const frame of [0, info.frames - 1]) {
+      const shown = call({ cmd: "image", path: job.out, frame, out: "/work/frame" });
+      const decoded = await codecs.decodeFrame(py.FS.readFile("/work/frame"), shown.image);
+      py.FS.unlink("/work/frame");
+      writeFileSync(path.join(mountDir, `${path.basename(job.out)}.frame${frame}`), decoded.data);
+    }
+  }
 }
 writeFileSync(manifestPath, JSON.stringify(manifest));

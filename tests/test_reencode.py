@@ -204,3 +204,20 @@ def test_dcmtk_and_gdcm_decode_the_output_to_the_same_pixels(name: str, tmp_path
         raw = (tmp_path / "raw.dcm").read_bytes()
         assert not UID(str(_read_bytes(raw).file_meta.TransferSyntaxUID)).is_encapsulated
         assert (_pixels(raw) == _pixels(out)).all(), f"{Path(tool[0]).name} decodes {name} differently"
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("693_J2KR.dcm", b"Kakadu-v7.3.3"),  # J2K COM
+        ("J2K_pixelrep_mismatch.dcm", b"Creator: JasPer"),  # J2K COM
+        ("emri_small_jpeg_2k_lossless.dcm", b"Created by GDCM/OpenJPEG"),
+        ("JPGLosslessP14SV1_1s_1f_8b.dcm", b"MITRA_DICOM_STANDARD"),  # JPEG lossless APPn/COM
+    ],
+)
+def test_no_codestream_text_survives(name: str, text: bytes) -> None:
+    """The codestreams written are new, made from samples: the source's COM/APP text is not carried over."""
+    assert text in data_file(name).read_bytes()
+    ds = _read(data_file(name))
+    redact_dataset(ds, _regions(ds))
+    assert text not in _write(ds)

@@ -78,7 +78,13 @@ def run_page(names: list[str], tmp: Path, *, jpeg_ls: bool = True) -> dict[str, 
         shutil.copy(data_file(name), tmp / "mnt" / f"{i}.dcm")
         ds = _read(data_file(name).read_bytes())
         jobs.append(
-            {"name": name, "path": f"/mnt/{i}.dcm", "out": f"/mnt/{i}.out", "regions": _regions(ds)}
+            {
+                "name": name,
+                "path": f"/mnt/{i}.dcm",
+                "out": f"/mnt/{i}.out",
+                "regions": _regions(ds),
+                "view": True,
+            }
             | ({} if jpeg_ls else {"jpeg_ls": False})
         )
     manifest = tmp / "manifest.json"
@@ -91,7 +97,12 @@ def run_page(names: list[str], tmp: Path, *, jpeg_ls: bool = True) -> dict[str, 
     done = {}
     for i, job in enumerate(json.loads(manifest.read_text())["jobs"]):
         out = tmp / "mnt" / f"{i}.out"
-        done[job["name"]] = {**job, "bytes": out.read_bytes() if out.exists() else b""}
+        shown = {k: tmp / "mnt" / f"{i}.out.frame{k}" for k in (0, int(job.get("frames") or 1) - 1)}
+        done[job["name"]] = {
+            **job,
+            "bytes": out.read_bytes() if out.exists() else b"",
+            "shown": {k: p.read_bytes() for k, p in shown.items() if p.exists()},
+        }
     return done
 
 
@@ -121,6 +132,16 @@ def test_the_page_writes_what_the_cli_writes(tmp_path: Path) -> None:
         assert a.PhotometricInterpretation == b.PhotometricInterpretation, name
         assert (_pixels(ours) == _pixels(cli)).all(), f"{name}: the page's pixels differ from the CLI's"
         identical += [name] * (ours == cli)
+        # The page's viewer decodes the written file to the same values (first and last frame), read as its
+        # renderer reads them (render.mjs samplesOf: Bits Stored bits, sign-extended when signed).
+        pixels = _pixels(ours)
+        for k, shown in job["shown"].items():  # type: ignore[attr-defined]
+            stored, bits = int(a.BitsStored), int(a.BitsAllocated)
+            values = np.frombuffer(shown, f"<u{bits // 8}").astype(np.int64) & ((1 << stored) - 1)
+            if a.PixelRepresentation:
+                values = np.where(values >> (stored - 1), values - (1 << stored), values)
+            assert np.array_equal(values.reshape(pixels[k].shape), pixels[k]), (name, k)
+        assert len(job["shown"]) >= 1  # type: ignore[arg-type]
     # RLE is the same Python on both sides; JPEG-LS is CharLS on both (wasm and pyjpegls): the same file.
     assert identical == FILES
 
