@@ -3,6 +3,10 @@
     count = redact_dataset(ds, regions)                 # natively: compressed data is decoded by pydicom
     count = redact_dataset(ds, regions, decoded=pixels) # in the browser: the page's codecs decoded it
 
+JPEG baseline is blanked in its codestream (in_place.py), natively and in the page alike: no decoding, the
+transfer syntax and the compression history kept. A codestream that cannot be blanked there (a process
+other than Huffman sequential 8-bit, say) is decoded instead, as every other compressed syntax is.
+
 Regions are matched on the dataset's ORIGINAL UIDs, so call this before the header is de-identified.
 Fail closed: anything that cannot be redacted exactly raises a RedactionError and nothing is half done
 to the caller's output (the caller writes nothing).
@@ -18,6 +22,8 @@ from pydicom.uid import UID, ExplicitVRBigEndian
 
 from .decoded import DecodedPixels, native_decode, transfer_syntax, write_decoded
 from .errors import UnsupportedPixelsError
+from .in_place import redact_in_place
+from .jpeg_baseline import IN_PLACE, NotInPlaceError
 from .layout import layout_of
 from .rectangles import fill_rectangles
 from .reencode import JpegLsEncoder, native_jpeg_ls, reencode
@@ -67,6 +73,16 @@ def redact_dataset(
             "regions to redact were given, but the file has no Pixel Data (7FE0,0010)"
         )
     ts = transfer_syntax(ds)
+    if ts in IN_PLACE and decoded is None:
+        try:
+            return redact_in_place(ds, matching)
+        except NotInPlaceError as exc:
+            try:
+                decoded = decode(ds)
+            except UnsupportedPixelsError as fail:
+                raise UnsupportedPixelsError(
+                    f"the JPEG cannot be blacked out in its compressed data ({exc.reason}) and {fail.reason}"
+                ) from None
     encapsulated = bool(ts) and UID(ts).is_encapsulated
     if encapsulated:
         write_decoded(ds, decoded if decoded is not None else decode(ds))

@@ -212,7 +212,7 @@ function textScanned(inst) {
 
 // What the engine gets about one file's pixels: the regions that may apply to it (the engine matches
 // size and frames), whether a person checked this image (checks.mjs), and whether its pixel data is
-// compressed (then the worker decodes it for the engine).
+// compressed (then the worker decodes it for the engine; JPEG baseline is not: the engine blanks it in place).
 export function pixelEdit(inst) {
   const h = inst.header;
   const regions = state.regions.filter((r) => r.sop_instance_uid === h.SOPInstanceUID

@@ -147,8 +147,20 @@ export class Viewer {
   }
 
   // As it will be written: where pixels share chroma in pairs, the engine widens rectangles to even x
-  // edges (it says where: image.pairs); show that.
+  // edges (it says where: image.pairs); JPEG baseline is blanked block by block in its codestream, so a
+  // rectangle covers every block (MCU) of image.redaction_grid it touches, clipped to the image. Show that.
   written(r) {
+    const grid = this.image && this.image.redaction_grid;
+    if (grid) {
+      const [gw, gh] = grid;
+      const x0 = Math.max(0, r.x), y0 = Math.max(0, r.y);
+      const x1 = Math.min(this.image.columns, r.x + r.width), y1 = Math.min(this.image.rows, r.y + r.height);
+      if (x0 >= x1 || y0 >= y1) return { ...r, width: 0, height: 0 };
+      const left = x0 - (x0 % gw), top = y0 - (y0 % gh);
+      const right = Math.min(this.image.columns, Math.ceil(x1 / gw) * gw);
+      const bottom = Math.min(this.image.rows, Math.ceil(y1 / gh) * gh);
+      return { ...r, x: left, y: top, width: right - left, height: bottom - top };
+    }
     if (this.image && this.image.pairs) {
       const x0 = r.x - (r.x % 2);
       const x1 = r.x + r.width + ((r.x + r.width) % 2);

@@ -136,7 +136,8 @@ function forTextFinder(reply) {
   }
 }
 
-// Compressed pixels with regions to redact: every frame decoded here, handed to Python as one file.
+// Compressed pixels with regions to redact: every frame decoded here, handed to Python as one file. Not JPEG
+// baseline: the engine blanks it in its codestream (its index says compressed: false for it).
 // Two requests are in flight per worker and this one awaits the codecs: its files are its own.
 let decodeCount = 0;
 async function decodeAll(item, request) {
