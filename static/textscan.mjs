@@ -16,38 +16,18 @@ import { engine, workerItem } from "./engines.mjs";
 import { $, hooks, refreshState, state, throttled } from "./page.mjs";
 import { scheduleRender, seriesInOrder } from "./studylist.mjs";
 import { applyMatches, mergeFrames } from "./suggestions.mjs";
+import { WorkerClient } from "./worker-client.mjs";
 
 const WAIT_MS = 300; // while the engine workers are needed for indexing or a run
 // The buttons count the included images not looked at yet (download.mjs): recounted at most once a second.
 const refreshButtons = throttled(refreshState, 1000);
 
-// The text worker, started on the first scan (the models load then, not with the page).
-class TextFinder {
+// The text worker, started on the first scan (the models load then, not with the page). Its commands:
+// text_worker.mjs (`load`, `find`).
+class TextFinder extends WorkerClient {
   constructor() {
-    this.nextId = 0;
-    this.waiting = new Map();
-    this.worker = new Worker(new URL("./text_worker.mjs", import.meta.url), { type: "module" });
-    this.worker.onmessage = ({ data }) => {
-      const entry = this.waiting.get(data.id);
-      if (!entry) return;
-      this.waiting.delete(data.id);
-      if (data.ok) entry.resolve(data.reply);
-      else entry.reject(new Error(data.error));
-    };
-    this.worker.onerror = (event) => {
-      const error = new Error(event.message || "the text finder's worker failed");
-      for (const entry of this.waiting.values()) entry.reject(error);
-      this.waiting.clear();
-    };
+    super(new URL("./text_worker.mjs", import.meta.url));
     this.ready = this.send("load");
-  }
-
-  send(cmd, payload = {}, transfer = []) {
-    const id = ++this.nextId;
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ id, cmd, ...payload }, transfer);
-    });
   }
 
   async find(s) {

@@ -91,11 +91,13 @@ def test_region_drawn_once_blacks_out_every_frame_of_the_series(
     e2e.screenshot(page, "viewer-02-done")
 
     originals = {pydicom.dcmread(p).InstanceNumber: pydicom.dcmread(p).pixel_array for p in inputs}
+    syntaxes = {pydicom.dcmread(p).InstanceNumber: pydicom.dcmread(p).file_meta.TransferSyntaxUID for p in inputs}
     with zipfile.ZipFile(out) as z:
         written = [pydicom.dcmread(io.BytesIO(z.read(n))) for n in z.namelist() if n.endswith(".dcm")]
     assert len(written) == 2
     for ds in written:
-        assert ds.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian  # RLE input: decoded, written plain
+        # Uncompressed stays uncompressed; RLE is redacted and re-encoded as RLE (issue 16)
+        assert ds.file_meta.TransferSyntaxUID == syntaxes[ds.InstanceNumber]
         assert ds.BurnedInAnnotation == "NO"
         assert "113101" in [str(c.CodeValue) for c in ds.DeidentificationMethodCodeSequence]
         after = ds.pixel_array
