@@ -90,8 +90,9 @@ def test_region_drawn_once_blacks_out_every_frame_of_the_series(
     e2e.wait_state(page, "done", timeout=60)
     e2e.screenshot(page, "viewer-02-done")
 
-    originals = {pydicom.dcmread(p).InstanceNumber: pydicom.dcmread(p).pixel_array for p in inputs}
-    syntaxes = {pydicom.dcmread(p).InstanceNumber: pydicom.dcmread(p).file_meta.TransferSyntaxUID for p in inputs}
+    given = [pydicom.dcmread(p) for p in inputs]
+    originals = {d.InstanceNumber: d.pixel_array for d in given}
+    syntaxes = {d.InstanceNumber: d.file_meta.TransferSyntaxUID for d in given}
     with zipfile.ZipFile(out) as z:
         written = [pydicom.dcmread(io.BytesIO(z.read(n))) for n in z.namelist() if n.endswith(".dcm")]
     assert len(written) == 2
