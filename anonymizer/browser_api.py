@@ -36,7 +36,7 @@ from redaction.apply import PixelEdit
 from redaction.decoded import DecodedPixels
 from redaction.errors import RedactionError, UnsupportedPixelsError
 from redaction.frames import frame_bytes, image_info
-from redaction.reencode import FrameFormat, JpegLsEncoder
+from redaction.reencode import Encoders, FrameEncoder, FrameFormat
 from redaction.regions import regions_from_json
 from redaction.signatures import suggested_regions
 
@@ -82,28 +82,56 @@ def _extract(archive: str, member: str, out: str, limit: int) -> None:
                 left -= len(chunk)
 
 
-def _page_jpeg_ls() -> JpegLsEncoder:
-    """The worker's CharLS encoder (static/codecs.mjs), which static/worker.mjs registers as the JS module
-    `pacsbin_codecs`: a codec, called synchronously from inside this call (issue 16)."""
+def _page_encoder(name: str, what: str) -> FrameEncoder:
+    """One of the worker's lossless encoders (static/codecs.mjs: CharLS's `encodeJpegLs`, OpenJPEG's
+    `encodeJ2k`), which static/worker.mjs registers on the JS module `pacsbin_codecs`: a codec, called
+    synchronously from inside this call (issue 16)."""
     import pacsbin_codecs  # type: ignore[import-not-found]  # only in the page's worker
     from pyodide.ffi import to_js  # type: ignore[import-not-found]
 
+    function = getattr(pacsbin_codecs, name)
+
     def encode(frame: bytes, fmt: FrameFormat) -> bytes:
         try:
-            shape = (fmt.rows, fmt.columns, fmt.samples, fmt.bits_allocated, fmt.bits_stored)
-            out = pacsbin_codecs.encodeJpegLs(to_js(memoryview(frame)), *shape)
+            shape = (fmt.rows, fmt.columns, fmt.samples, fmt.bits_allocated, fmt.bits_stored, fmt.signed)
+            out = function(to_js(memoryview(frame)), *shape)
             return bytes(out.to_bytes())
         except Exception as exc:
-            raise UnsupportedPixelsError(f"cannot encode the redacted pixels as JPEG-LS: {exc}") from None
+            raise UnsupportedPixelsError(f"cannot encode the redacted pixels as {what}: {exc}") from None
 
     return encode
 
 
-def _pixel_edit(raw: Any) -> PixelEdit | None:
+def _page_encoders(raw: Any) -> Encoders:
+    """The encoders the worker says it has: "encode" lists "jpeg-ls" and/or "j2k" (a string: one)."""
+    wanted = raw.get("encode") or []
+    names = {wanted} if isinstance(wanted, str) else set(wanted)
+    return Encoders(
+        jpeg_ls=_page_encoder("encodeJpegLs", "JPEG-LS") if "jpeg-ls" in names else None,
+        j2k=_page_encoder("encodeJ2k", "JPEG 2000") if "j2k" in names else None,
+    )
+
+
+class _DecodeInPage:
+    """The engine's decoder in the page: Python has none there (no numpy), the worker's codecs decode.
+    Asked (a JPEG baseline codestream that cannot be blanked in place: progressive, 12-bit, arithmetic
+    coded), it remembers it and fails, so that nothing is written; the worker then decodes and asks again."""
+
+    def __init__(self) -> None:
+        self.asked = False
+
+    def __call__(self, ds: Any) -> DecodedPixels:
+        self.asked = True
+        raise UnsupportedPixelsError("the page's codecs decode these pixels first")
+
+
+def _pixel_edit(raw: Any, decode: _DecodeInPage | None = None) -> PixelEdit | None:
     """The page's decision about one file's pixels: {"regions": [REGIONS.json entries], "reviewed": bool,
     "decoded": {"path": MEMFS file of every decoded frame, "rows", "columns", "frames", "samples",
     "bits_allocated", "bits_stored", "signed", "photometric"}} (decoded: compressed pixels, page codecs),
-    "encode": "jpeg-ls" when the worker has CharLS's encoder for the redacted frames (else RLE)."""
+    "encode": ["jpeg-ls", "j2k"]: the worker's encoders for the redacted frames (else RLE). Without
+    "decoded", pixels the engine would have to decode (the JPEG it cannot blank in place) make the answer
+    {"status": "decode"}: the worker decodes every frame and asks again (_deidentify)."""
     if not raw:
         return None
     decoded = None
@@ -124,7 +152,8 @@ def _pixel_edit(raw: Any) -> PixelEdit | None:
         regions=tuple(regions_from_json(raw.get("regions") or [])),
         reviewed=bool(raw.get("reviewed")),
         decoded=decoded,
-        jpeg_ls=_page_jpeg_ls() if raw.get("encode") == "jpeg-ls" else None,
+        encoders=_page_encoders(raw),
+        decode=decode or _DecodeInPage(),
     )
 
 
@@ -305,12 +334,18 @@ def _plan(req: Request) -> Reply:
 
 def _deidentify(req: Request) -> Reply:
     _kept.clear()  # the kept files give their memory back to de-identification
-    result = deidentify(
-        _read(req["path"]),
-        _config(json.dumps(req["settings"], sort_keys=True)),
-        path=req.get("name"),
-        pixels=_pixel_edit(req.get("pixels")),
-    )
+    decode = _DecodeInPage()
+    try:
+        result = deidentify(
+            _read(req["path"]),
+            _config(json.dumps(req["settings"], sort_keys=True)),
+            path=req.get("name"),
+            pixels=_pixel_edit(req.get("pixels"), decode),
+        )
+    except DeidentificationError:
+        if decode.asked:  # nothing written: the worker decodes every frame and asks again (issue 16)
+            return {"status": "decode"}
+        raise
     with open(req["out"], "wb") as f:
         f.write(result.data)
     return {

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pydicom.dataset import FileDataset, FileMetaDataset
 from pydicom.filewriter import dcmwrite
 
-from redaction.apply import PixelEdit, redact_dataset
+from redaction.apply import PixelEdit, Redaction, redact
 from redaction.errors import RedactionError
 
 from .config import Config
@@ -63,8 +63,10 @@ def deidentify(
     try:
         edit = pixels.for_dataset(ds) if pixels is not None else None
         config = _with_pixel_edit(ds, config, edit)
-        redacted = redact_dataset(ds, edit.regions, decoded=edit.decoded, jpeg_ls=edit.jpeg_ls) if edit else 0
-        plan = make_plan(ds, config, redacted=redacted)
+        done = Redaction(0)
+        if edit:
+            done = redact(ds, edit.regions, decoded=edit.decoded, decode=edit.decode, encoders=edit.encoders)
+        plan = make_plan(ds, config, redacted=done.fills, cleared=done.cleared)
         apply_plan(ds, plan)
         out = write(ds)
     except RedactionError as exc:

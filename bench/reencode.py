@@ -3,7 +3,8 @@
     .venv/bin/python bench/reencode.py                # the three files below, natively and the page's path
     .venv/bin/python bench/reencode.py --frames 60     # a shorter cine (the page's memory, a quick look)
 
-Files: the issue's JPEG 2000 lossless CT (693_J2KR.dcm, pydicom-data, 107 KB); a 10-frame RLE palette
+Files: the issue's JPEG 2000 lossless CT (693_J2KR.dcm, pydicom-data, 107 KB); a colour JPEG 2000 lossless
+ultrasound (US1_J2KR.dcm, YBR_RCT 640x480, 152 KB); a 10-frame RLE palette
 ultrasound (OBXXXX1A_rle's 600x800 palette image, each frame shifted a few pixels, RLE-encoded by pydicom);
 a 640x480 RGB ultrasound cine of `--frames` frames (300 by default: a speckled sector on black, a name and
 a clock burned in), RLE-encoded by pydicom. Each gets a 40x16 region on every frame (the issue's) at the
@@ -12,7 +13,8 @@ top left, where the name is.
 Natively: the engine's deidentify (decode with pydicom, redact, encode again, write) against the same with
 re-encoding off (what was written before issue 16: uncompressed). The page's path:
 tests/reencode_page_host.mjs under Node (the page's Pyodide engine and its codecs bundle: decode in JS,
-redact and RLE in Python, CharLS wasm for JPEG-LS), decode and engine timed apart, after a warm-up file.
+redact and RLE in Python, CharLS wasm for JPEG-LS, OpenJPEG wasm for JPEG 2000), decode and engine timed
+apart, after warm-up files (a JPEG-LS and a JPEG 2000 one: the codecs loaded).
 Prints a table, writes bench/out/reencode.json.
 """
 
@@ -138,16 +140,21 @@ def _native(path: Path, *, reencode: bool) -> tuple[bytes, float]:
         apply.reencode = saved  # type: ignore[assignment]
 
 
+WARM_UP = ("MR_small_jpeg_ls_lossless.dcm", "MR_small_jp2klossless.dcm")
+
+
 def _page(cases: dict[str, Path], tmp: Path) -> dict[str, dict[str, Any]]:
     bundle_codecs(ROOT, tmp / "bundle", for_node=True)
     mnt = tmp / "mnt"
     mnt.mkdir()
-    # A first small file warms the page's engine up (imports, CharLS loaded): not counted.
-    jobs: list[dict[str, Any]] = [
-        {"name": "warm-up", "path": "/mnt/warm.dcm", "out": "/mnt/warm.out", "regions": []}
-    ]
-    shutil.copy(data_file("MR_small_jpeg_ls_lossless.dcm"), mnt / "warm.dcm")
-    jobs[0]["regions"] = _regions(mnt / "warm.dcm")
+    # Small files first warm the page's engine up (imports; CharLS and OpenJPEG loaded): not counted.
+    jobs: list[dict[str, Any]] = []
+    for k, warm in enumerate(WARM_UP):
+        shutil.copy(data_file(warm), mnt / f"warm{k}.dcm")
+        path = f"/mnt/warm{k}.dcm"
+        jobs.append(
+            {"name": "warm-up", "path": path, "out": f"{path}.out", "regions": _regions(mnt / f"warm{k}.dcm")}
+        )
     for i, (name, path) in enumerate(cases.items()):
         shutil.copy(path, mnt / f"{i}.dcm")
         jobs.append(
@@ -165,7 +172,7 @@ def _page(cases: dict[str, Path], tmp: Path) -> dict[str, dict[str, Any]]:
     url = (tmp / "bundle" / "codecs.js").as_uri()
     subprocess.run(["node", str(host), url, str(mnt), str(manifest)], cwd=ROOT, check=True)
     done = {}
-    for job in json.loads(manifest.read_text())["jobs"][1:]:
+    for job in json.loads(manifest.read_text())["jobs"][len(WARM_UP) :]:
         out = mnt / Path(job["out"]).name
         job["bytes"] = out.read_bytes() if out.exists() else b""
         job["size"] = len(job["bytes"]) or None
@@ -180,7 +187,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        cases = {"J2K lossless CT (693_J2KR)": data_file("693_J2KR.dcm")}
+        cases = {
+            "J2K lossless CT (693_J2KR)": data_file("693_J2KR.dcm"),
+            "J2K lossless colour US (US1_J2KR)": data_file("US1_J2KR.dcm"),
+        }
         _palette_us(tmp / "palette.dcm")
         cases["RLE palette US, 10 frames"] = tmp / "palette.dcm"
         _cine(tmp / "cine.dcm", args.frames)

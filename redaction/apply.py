@@ -2,6 +2,7 @@
 
     count = redact_dataset(ds, regions)                 # natively: compressed data is decoded by pydicom
     count = redact_dataset(ds, regions, decoded=pixels) # in the browser: the page's codecs decoded it
+    done = redact(ds, regions, ...)                     # the same, and what the plan must say (the engine)
 
 JPEG baseline is blanked in its codestream (in_place.py), natively and in the page alike: no decoding, the
 transfer syntax and the compression history kept. A codestream that cannot be blanked there (a process
@@ -22,11 +23,12 @@ from pydicom.uid import UID, ExplicitVRBigEndian
 
 from .decoded import DecodedPixels, native_decode, transfer_syntax, write_decoded
 from .errors import UnsupportedPixelsError
+from .high_bits import Cleaned
 from .in_place import redact_in_place
 from .jpeg_baseline import IN_PLACE, NotInPlaceError
 from .layout import layout_of
 from .rectangles import fill_rectangles
-from .reencode import JpegLsEncoder, native_jpeg_ls, reencode
+from .reencode import NO_ENCODERS, Encoders, reencode
 from .regions import Region, regions_for
 from .signatures import suggested_regions
 
@@ -38,7 +40,8 @@ class PixelEdit:
     regions: tuple[Region, ...] = ()  # rectangles to black out (matched on the file's original UIDs)
     reviewed: bool = False  # a person looked at every frame and confirmed the pixels clean as written
     decoded: DecodedPixels | None = None  # compressed pixels decoded by the page's codecs
-    jpeg_ls: JpegLsEncoder | None = None  # the page's JPEG-LS encoder (natively pyjpegls is looked for)
+    encoders: Encoders = NO_ENCODERS  # the page's lossless encoders (natively pyjpegls, pylibjpeg-openjpeg)
+    decode: Callable[[Any], DecodedPixels] = native_decode  # compressed pixels not `decoded` yet
     signatures: bool = False  # also black out what CTP's library proposes for this device (CLI opt-in)
 
     def for_dataset(self, ds: Any) -> PixelEdit:
@@ -54,20 +57,41 @@ class PixelEdit:
         return self.reviewed or bool(regions_for(self.regions, ds))
 
 
+@dataclass(frozen=True)
+class Redaction:
+    """What redact did: the (rectangle, frame) fills, and for pixels encoded again the bits outside Bits
+    Stored it cleared first (uncompressed pixels: the planner clears and reports them itself)."""
+
+    fills: int
+    cleared: Cleaned | None = None
+
+
 def redact_dataset(
     ds: Any,
     regions: Iterable[Region],
     *,
     decoded: DecodedPixels | None = None,
     decode: Callable[[Any], DecodedPixels] = native_decode,
-    jpeg_ls: JpegLsEncoder | None = None,
+    encoders: Encoders = NO_ENCODERS,
 ) -> int:
-    """Fill the regions that apply to `ds`; returns the (rectangle, frame) fills made, 0 if none apply.
-    Compressed pixels are decoded, filled and encoded again losslessly (reencode.py): JPEG-LS with
-    `jpeg_ls` (default: pydicom's pyjpegls, where installed), RLE Lossless otherwise."""
+    """Fill the regions that apply to `ds`; returns the (rectangle, frame) fills made, 0 if none apply."""
+    return redact(ds, regions, decoded=decoded, decode=decode, encoders=encoders).fills
+
+
+def redact(
+    ds: Any,
+    regions: Iterable[Region],
+    *,
+    decoded: DecodedPixels | None = None,
+    decode: Callable[[Any], DecodedPixels] = native_decode,
+    encoders: Encoders = NO_ENCODERS,
+) -> Redaction:
+    """Fill the regions that apply to `ds`. Compressed pixels are decoded, filled and encoded again
+    losslessly (reencode.py) with `encoders`, each missing one looked for natively (pyjpegls,
+    pylibjpeg-openjpeg); RLE Lossless without them."""
     matching = regions_for(regions, ds)
     if not matching:
-        return 0
+        return Redaction(0)
     if "PixelData" not in ds:
         raise UnsupportedPixelsError(
             "regions to redact were given, but the file has no Pixel Data (7FE0,0010)"
@@ -75,7 +99,7 @@ def redact_dataset(
     ts = transfer_syntax(ds)
     if ts in IN_PLACE and decoded is None:
         try:
-            return redact_in_place(ds, matching)
+            return Redaction(redact_in_place(ds, matching))
         except NotInPlaceError as exc:
             try:
                 decoded = decode(ds)
@@ -92,6 +116,7 @@ def redact_dataset(
     layout = layout_of(ds, little_endian=ts != ExplicitVRBigEndian)
     count = fill_rectangles(data, layout, [(r.rect, r.frames) for r in matching], ds)
     ds.PixelData = bytes(data)
-    if encapsulated:
-        reencode(ds, ts, jpeg_ls if jpeg_ls is not None else native_jpeg_ls())
-    return count
+    if not encapsulated:
+        return Redaction(count)
+    written = reencode(ds, ts, encoders.or_native())
+    return Redaction(count, written.cleared if written is not None else None)

@@ -112,7 +112,10 @@ def native_decode(ds: Any) -> DecodedPixels:
     source = transfer_syntax(ds)
     try:
         decoder = get_decoder(source)
-        options: Any = {"as_rgb": True}  # YBR (e.g. JPEG baseline) to RGB, as the page's codecs do
+        # YBR (e.g. JPEG baseline) to RGB, as the page's codecs do. Bits outside Bits Stored are kept as
+        # the codestream holds them (pydicom would mask or sign-extend them unseen; the page's codecs keep
+        # them): the engine clears them itself and the plan says so (reencode.py, high_bits.py).
+        options: Any = {"as_rgb": True, "correct_unused_bits": False}
         array, meta = decoder.as_array(ds, **options)
     except ImportError as exc:
         raise UnsupportedPixelsError(f"cannot decode {source} here: {exc}") from None

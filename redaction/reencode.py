@@ -4,8 +4,11 @@ Compressed sources are decoded to be redacted (decoded.py). Written uncompressed
 lossless CT 107 KB -> 526 KB, a 10-frame RLE ultrasound 484 KB -> 2.6 MB), so the redacted frames are
 encoded again, always losslessly:
 - RLE Lossless sources stay RLE Lossless (PS3.5 Annex G: rle.py, pure Python, so the page does it too);
-- the other lossless sources (JPEG-LS lossless, JPEG lossless .57/.70, JPEG 2000 lossless .90, .91 and
-  HTJ2K with Lossy Image Compression not "01") become JPEG-LS lossless (PS3.5 A.4.3, CharLS) where an
+- JPEG 2000 and HTJ2K sources become JPEG 2000 lossless (j2k_encode.py: pylibjpeg-openjpeg natively,
+  OpenJPEG's wasm encoder in the page), for the samples both encoders code exactly: colour with the
+  reversible colour transform comes out at 1.00x the source where JPEG-LS made 1.71x;
+- the other lossless sources (JPEG-LS lossless, JPEG lossless .57/.70, and JPEG 2000 samples the J2K
+  encoders do not take) become JPEG-LS lossless (PS3.5 A.4.3, CharLS) where an
   encoder is at hand (natively pyjpegls through pydicom's encoder; in the page the worker's CharLS), and
   RLE otherwise. On the public test files JPEG-LS comes out at 0.95-1.1x the source, RLE at 1.3-4x for
   grey images with noise (bench/README.md "Redacted compressed images" has the figures);
@@ -15,17 +18,19 @@ encoded again, always losslessly:
 JPEG baseline (.50) is not re-encoded here: it is blanked in the compressed domain or written as decoded.
 
 What follows the new encoding (PS3.3 C.7.6.3, PS3.5 8.2): Transfer Syntax, Photometric Interpretation as
-decoded (JPEG 2000 YBR_RCT/ICT decode to RGB), Planar Configuration 1 for RLE colour (PS3.5 G.2's note:
-the segments are colour-by-plane) and 0 for JPEG-LS (interleaved samples, ILV_SAMPLE), Bits Stored as
+decoded (JPEG 2000 YBR_RCT/ICT decode to RGB) except YBR_RCT for colour JPEG 2000 lossless (PS3.5 8.2.4:
+the reversible colour transform was applied), Planar Configuration 1 for RLE colour (PS3.5 G.2's note:
+the segments are colour-by-plane) and 0 for JPEG-LS and JPEG 2000 (interleaved samples), Bits Stored as
 before. Before encoding, bits outside Bits Stored are cleared (high_bits.py): an RLE segment would carry
 an embedded overlay as faithfully as uncompressed data, and JPEG-LS codes Bits Stored bits only (signed
-samples are coded as their low Bits Stored bits, which readers sign-extend: PS3.5 8.2.3). No codestream
-text can survive: the codestreams are new, made from samples.
+samples are coded as their low Bits Stored bits, which readers sign-extend: PS3.5 8.2.3); JPEG 2000 codes
+signed samples as signed. What was cleared is returned (`Reencoded.cleared`) for the plan to say, as it
+says it for uncompressed pixels. No codestream text can survive: the codestreams are new, made from
+samples (and OpenJPEG's own comment is removed).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -33,7 +38,16 @@ from pydicom.encaps import encapsulate
 from pydicom.uid import JPEGLSLossless, RLELossless
 
 from .errors import UnsupportedPixelsError
-from .high_bits import bit_layout_of, clean_high_bits
+from .high_bits import Cleaned, bit_layout_of, clean_high_bits
+from .j2k_encode import (
+    J2K_SOURCES,
+    JPEG_2000_LOSSLESS,
+    FrameEncoder,
+    FrameFormat,
+    fits_j2k,
+    native_j2k,
+    without_comments,
+)
 from .rle import RleFormat, encode_frame
 
 RLE_LOSSLESS = str(RLELossless)
@@ -49,29 +63,47 @@ REENCODED = frozenset(
         "1.2.840.10008.1.2.4.70",  # JPEG lossless, first-order prediction
         "1.2.840.10008.1.2.4.80",  # JPEG-LS lossless
         "1.2.840.10008.1.2.4.81",  # JPEG-LS near-lossless
-        "1.2.840.10008.1.2.4.90",  # JPEG 2000 lossless
-        "1.2.840.10008.1.2.4.91",  # JPEG 2000 (lossless or lossy: Lossy Image Compression says)
-        "1.2.840.10008.1.2.4.201",  # HTJ2K lossless
-        "1.2.840.10008.1.2.4.202",  # HTJ2K lossless RPCL
-        "1.2.840.10008.1.2.4.203",  # HTJ2K
+        *J2K_SOURCES,  # JPEG 2000 (.90, .91) and HTJ2K (.201-.203)
     }
 )
 
+# A JPEG-LS lossless encoder of one frame (natively pyjpegls, in the page the worker's CharLS).
+JpegLsEncoder = FrameEncoder
+
+__all__ = [
+    "NO_ENCODERS",
+    "Encoders",
+    "FrameEncoder",
+    "FrameFormat",
+    "JpegLsEncoder",
+    "Reencoded",
+    "native_encoders",
+    "reencode",
+]
+
 
 @dataclass(frozen=True)
-class FrameFormat:
-    """One frame handed to a JPEG-LS encoder: samples interleaved, little endian, unsigned, every value
-    within Bits Stored (signed values as their low Bits Stored bits)."""
+class Encoders:
+    """The lossless encoders at hand (None: not here). Natively pyjpegls and pylibjpeg-openjpeg; in the
+    page CharLS's and OpenJPEG's wasm encoders, which the worker hands to Python."""
 
-    rows: int
-    columns: int
-    samples: int
-    bits_allocated: int  # 8 or 16
-    bits_stored: int  # 2..16
+    jpeg_ls: FrameEncoder | None = None
+    j2k: FrameEncoder | None = None
+
+    def or_native(self) -> Encoders:
+        """These encoders, each missing one replaced by the native one where it runs."""
+        return Encoders(self.jpeg_ls or native_jpeg_ls(), self.j2k or native_j2k())
 
 
-# A JPEG-LS lossless encoder of one frame (natively pyjpegls, in the page the worker's CharLS).
-JpegLsEncoder = Callable[[bytes, FrameFormat], bytes]
+NO_ENCODERS = Encoders()
+
+
+@dataclass(frozen=True)
+class Reencoded:
+    """What reencode wrote: the transfer syntax, and the bits outside Bits Stored it cleared first."""
+
+    transfer_syntax: str
+    cleared: Cleaned
 
 
 def native_jpeg_ls() -> JpegLsEncoder | None:
@@ -103,6 +135,10 @@ def native_jpeg_ls() -> JpegLsEncoder | None:
     return encode
 
 
+def native_encoders() -> Encoders:
+    return Encoders().or_native()
+
+
 def _fits_jpeg_ls(ds: Any) -> bool:
     """CharLS codes 2 to 16 bits a sample, one or three samples (PS3.5 8.2.3), in one byte up to 8 bits and
     two above (so 16 allocated with 8 or fewer stored goes to RLE)."""
@@ -111,11 +147,13 @@ def _fits_jpeg_ls(ds: Any) -> bool:
     return fits and int(ds.SamplesPerPixel) in (1, 3)
 
 
-def output_for(source: str, ds: Any, jpeg_ls: JpegLsEncoder | None) -> str | None:
+def output_for(source: str, ds: Any, encoders: Encoders) -> str | None:
     """The transfer syntax the redacted pixels of a `source` file are written in; None: uncompressed."""
     if source not in REENCODED:
         return None
-    if source != RLE_LOSSLESS and jpeg_ls is not None and _fits_jpeg_ls(ds):
+    if source in J2K_SOURCES and encoders.j2k is not None and fits_j2k(ds, str(ds.PhotometricInterpretation)):
+        return JPEG_2000_LOSSLESS
+    if source != RLE_LOSSLESS and encoders.jpeg_ls is not None and _fits_jpeg_ls(ds):
         return JPEG_LS_LOSSLESS
     if int(ds.SamplesPerPixel) * int(ds.BitsAllocated) // 8 > 15 or int(ds.BitsAllocated) % 8:
         return None  # more than RLE's 15 segments, or packed bits: written uncompressed
@@ -127,10 +165,10 @@ def _frames(data: bytes, count: int) -> list[bytes]:
     return [data[i * size : (i + 1) * size] for i in range(count)]
 
 
-def reencode(ds: Any, source: str, jpeg_ls: JpegLsEncoder | None) -> str | None:
+def reencode(ds: Any, source: str, encoders: Encoders) -> Reencoded | None:
     """Encode `ds`'s uncompressed redacted pixels (as write_decoded left them) for a `source` file; returns
-    the transfer syntax written, or None when the pixels stay uncompressed."""
-    target = output_for(source, ds, jpeg_ls)
+    what was written, or None when the pixels stay uncompressed."""
+    target = output_for(source, ds, encoders)
     if target is None:
         return None
     layout = bit_layout_of(ds)
@@ -139,16 +177,25 @@ def reencode(ds: Any, source: str, jpeg_ls: JpegLsEncoder | None) -> str | None:
     rows, columns, samples = int(ds.Rows), int(ds.Columns), int(ds.SamplesPerPixel)
     count = int(ds.get("NumberOfFrames") or 1)
     frame_bytes = rows * columns * samples * layout.bits_allocated // 8
-    data = bytes(ds.PixelData)[: frame_bytes * count]
-    if target == JPEG_LS_LOSSLESS:
-        assert jpeg_ls is not None
+    # What the file's own layout hides outside Bits Stored (signed: bits that are not the sign extension).
+    cleared = clean_high_bits(bytes(ds.PixelData)[: frame_bytes * count], layout)
+    data = cleared.data
+    fmt = FrameFormat(rows, columns, samples, layout.bits_allocated, layout.bits_stored, layout.signed)
+    planar = 0
+    if target == JPEG_2000_LOSSLESS:
+        assert encoders.j2k is not None
+        j2k = encoders.j2k
+        fragments = [without_comments(j2k(frame, fmt)) for frame in _frames(data, count)]
+        if samples == 3:
+            ds.PhotometricInterpretation = "YBR_RCT"  # PS3.5 8.2.4: the reversible colour transform
+    elif target == JPEG_LS_LOSSLESS:
+        assert encoders.jpeg_ls is not None
+        jpeg_ls = encoders.jpeg_ls
         # JPEG-LS codes Bits Stored bits: signed values go as their low bits (readers sign-extend).
         data = clean_high_bits(data, replace(layout, signed=False)).data
-        fmt = FrameFormat(rows, columns, samples, layout.bits_allocated, layout.bits_stored)
+        fmt = replace(fmt, signed=False)
         fragments = [jpeg_ls(frame, fmt) for frame in _frames(data, count)]
-        planar = 0
     else:
-        data = clean_high_bits(data, layout).data
         rle = RleFormat(rows, columns, samples, layout.bits_allocated // 8)
         fragments = [encode_frame(frame, rle) for frame in _frames(data, count)]
         planar = 1  # PS3.5 G.2 note: RLE colour is colour-by-plane
@@ -158,4 +205,4 @@ def reencode(ds: Any, source: str, jpeg_ls: JpegLsEncoder | None) -> str | None:
     if samples > 1:
         ds.PlanarConfiguration = planar
     ds.file_meta.TransferSyntaxUID = target
-    return target
+    return Reencoded(target, cleared)

@@ -5,14 +5,16 @@
 // keeps a frame's last sample when its entropy-coded data ends on a byte boundary; the original
 // jpeg-lossless-decoder-js 2.1.2 dropped it); RLE (PS3.5 Annex G) is decoded here.
 // No de-identification logic: bytes of one frame in, samples out; and (issue 16) the engine's redacted
-// frames back to JPEG-LS lossless with CharLS's full build (encoder + decoder, loaded only when a file
-// with regions is written), each codestream decoded again and compared before it is handed back.
+// frames back to JPEG-LS lossless with CharLS's full build and to JPEG 2000 lossless with OpenJPEG's full
+// build (encoder + decoder each, loaded only when a file with regions needs it), each codestream decoded
+// again and compared before it is handed back.
 //
 // Output: {data: Uint8Array of little-endian samples, interleaved per pixel, bitsAllocated (8/16/32),
 //          photometric as decoded (JPEG baseline and JPEG 2000 colour come out RGB)}.
 import CharLS from "@cornerstonejs/codec-charls/decodewasmjs";
 import CharLSFull from "@cornerstonejs/codec-charls/wasmjs";
 import OpenJPEG from "@cornerstonejs/codec-openjpeg/decodewasmjs";
+import OpenJPEGFull from "@cornerstonejs/codec-openjpeg/wasmjs";
 import Turbo from "@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs";
 import { Decoder as LosslessDecoder } from "@cornerstonejs/jpeg-lossless-decoder-js";
 
@@ -103,44 +105,85 @@ function lossless(bytes, image) {
   return new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength).slice();
 }
 
-// JPEG-LS lossless encoder (PS3.5 A.4.3) for the engine's redacted frames. `loadJpegLsEncoder` resolves to
-// a synchronous function (Python calls it from inside one engine call): samples interleaved, little
-// endian, unsigned within bitsStored (the engine masks them) in; the codestream out. Interleave mode
-// "sample" for colour (Planar Configuration 0), none for one component; near-lossless 0.
+// The engine's lossless encoders (issue 16). Each `load...Encoder` resolves to a synchronous function
+// (Python calls it from inside one engine call): (bytes, rows, columns, samples, bitsAllocated, bitsStored,
+// signed) -> the codestream. Samples interleaved, little endian, within bitsStored (the engine masks or
+// sign-extends them). A codestream is handed back only once it decodes to the very bytes it was made from.
+function encoderError(kind, err) {
+  return err instanceof CodecError ? err : new CodecError(typeof err === "number" ? `${kind} encoder error ${err}` : String(err.message || err));
+}
+
+function decodesBack(module, cls, kind, encoded, bytes) {
+  const decoder = new module[cls]();
+  try {
+    decoder.getEncodedBuffer(encoded.length).set(encoded);
+    decoder.decode();
+    const back = decoder.getDecodedBuffer();
+    if (back.length !== bytes.length || back.some((v, i) => v !== bytes[i])) {
+      throw new CodecError(`${kind}: the encoded frame does not decode to the redacted pixels`);
+    }
+  } catch (err) {
+    throw encoderError(kind, err);
+  } finally {
+    decoder.delete();
+  }
+}
+
+function encodeWith(module, cls, kind, frameInfo, bytes, configure) {
+  const encoder = new module[cls]();
+  try {
+    const input = encoder.getDecodedBuffer(frameInfo);
+    if (input.length !== bytes.length) {
+      throw new CodecError(`${kind}: the frame holds ${bytes.length} bytes, the encoder expects ${input.length}`);
+    }
+    input.set(bytes);
+    configure(encoder);
+    encoder.encode();
+    return new Uint8Array(encoder.getEncodedBuffer()); // a copy out of the wasm heap before delete()
+  } catch (err) {
+    throw encoderError(kind, err);
+  } finally {
+    encoder.delete();
+  }
+}
+
+// JPEG-LS lossless (PS3.5 A.4.3), CharLS: interleave mode "sample" for colour (Planar Configuration 0),
+// none for one component; near-lossless 0. Signed samples come as their low bitsStored bits.
 let charlsFull = null;
 export async function loadJpegLsEncoder() {
   const module = await (charlsFull ??= CharLSFull({ ...options }));
   return (bytes, rows, columns, samples, bitsAllocated, bitsStored) => {
     const frameInfo = { width: columns, height: rows, bitsPerSample: bitsStored, componentCount: samples };
-    const encoder = new module.JpegLSEncoder();
-    let encoded;
-    try {
-      const input = encoder.getDecodedBuffer(frameInfo);
-      if (input.length !== bytes.length) {
-        throw new CodecError(`JPEG-LS: the frame holds ${bytes.length} bytes, CharLS expects ${input.length}`);
-      }
-      input.set(bytes);
+    const encoded = encodeWith(module, "JpegLSEncoder", "JPEG-LS", frameInfo, bytes, (encoder) => {
       encoder.setNearLossless(0);
       if (samples > 1) encoder.setInterleaveMode(2);
-      encoder.encode();
-      encoded = new Uint8Array(encoder.getEncodedBuffer());
-    } catch (err) {
-      throw err instanceof CodecError ? err : new CodecError(typeof err === "number" ? `JPEG-LS encoder error ${err}` : String(err.message || err));
-    } finally {
-      encoder.delete();
+    });
+    decodesBack(module, "JpegLSDecoder", "JPEG-LS", encoded, bytes);
+    return encoded;
+  };
+}
+
+// JPEG 2000 lossless (PS3.5 A.4.4), OpenJPEG: the parameters pylibjpeg-openjpeg uses natively
+// (redaction/j2k_encode.py), so both write the same codestream: one tile, 64x64 code blocks, 5
+// decompositions, LRCP (the encoder's default is RPCL), one lossless layer (5/3 wavelet), the reversible
+// colour transform for 3 components (the engine labels them YBR_RCT). Its J2KEncoder copies samples above
+// 8 bits into the first component only and 8-bit ones as unsigned: the engine sends neither.
+let openjpegFull = null;
+export async function loadJ2kEncoder() {
+  const module = await (openjpegFull ??= OpenJPEGFull({ ...options }));
+  return (bytes, rows, columns, samples, bitsAllocated, bitsStored, signed) => {
+    if ((samples > 1 && bitsAllocated > 8) || (signed && bitsAllocated === 8)) {
+      throw new CodecError(`JPEG 2000: ${samples} sample(s) of ${bitsAllocated} bits${signed ? ", signed" : ""} cannot be encoded here`);
     }
-    // Lossless means lossless: the codestream decodes to the very bytes it was made from.
-    const decoder = new module.JpegLSDecoder();
-    try {
-      decoder.getEncodedBuffer(encoded.length).set(encoded);
-      decoder.decode();
-      const back = decoder.getDecodedBuffer();
-      if (back.length !== bytes.length || back.some((v, i) => v !== bytes[i])) {
-        throw new CodecError("JPEG-LS: the encoded frame does not decode to the redacted pixels");
-      }
-    } finally {
-      decoder.delete();
-    }
+    const frameInfo = {
+      width: columns, height: rows, bitsPerSample: bitsStored, componentCount: samples,
+      isSigned: Boolean(signed), isUsingColorTransform: samples > 1,
+    };
+    const encoded = encodeWith(module, "J2KEncoder", "JPEG 2000", frameInfo, bytes, (encoder) => {
+      encoder.setDecompositions(5);
+      encoder.setProgressionOrder(0); // LRCP
+    });
+    decodesBack(module, "J2KDecoder", "JPEG 2000", encoded, bytes);
     return encoded;
   };
 }

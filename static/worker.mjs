@@ -137,7 +137,8 @@ function forTextFinder(reply) {
 }
 
 // Compressed pixels with regions to redact: every frame decoded here, handed to Python as one file. Not JPEG
-// baseline: the engine blanks it in its codestream (its index says compressed: false for it).
+// baseline: the engine blanks it in its codestream (its index says compressed: false for it), unless it
+// cannot (the engine then answers "decode": deidentify).
 // Two requests are in flight per worker and this one awaits the codecs: its files are its own.
 let decodeCount = 0;
 async function decodeAll(item, request) {
@@ -193,38 +194,69 @@ async function decodeAll(item, request) {
 }
 
 // The engine encodes its redacted frames again, losslessly (issue 16): RLE in Python, JPEG-LS with CharLS's
-// encoder, which Python calls synchronously as the JS module `pacsbin_codecs` (a codec, like the decoders).
-// Loaded once, when a file that is not RLE is redacted; without it the engine writes RLE (still lossless).
-let jpegLs = null;
+// encoder and JPEG 2000 with OpenJPEG's, which Python calls synchronously as functions of the JS module
+// `pacsbin_codecs` (codecs, like the decoders). Each is loaded once, when a file that needs it is redacted
+// (JPEG 2000's for JPEG 2000 sources only); without them the engine writes RLE (still lossless).
 const RLE = "1.2.840.10008.1.2.5";
-function jpegLsEncoder() {
-  jpegLs ??= loadCodecs()
-    .then((c) => c.loadJpegLsEncoder())
-    .then((encodeJpegLs) => (py.registerJsModule("pacsbin_codecs", { encodeJpegLs }), true))
+const J2K = new Set(["1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203"]);
+const ENCODERS = { "jpeg-ls": ["encodeJpegLs", "loadJpegLsEncoder"], j2k: ["encodeJ2k", "loadJ2kEncoder"] };
+const pyCodecs = {}; // registered once; Python reads its functions as they are added
+const encoderLoads = {};
+function encoder(kind) {
+  const [name, load] = ENCODERS[kind];
+  encoderLoads[kind] ??= loadCodecs()
+    .then((c) => c[load]())
+    .then((fn) => {
+      if (!Object.keys(pyCodecs).length) py.registerJsModule("pacsbin_codecs", pyCodecs);
+      pyCodecs[name] = fn;
+      return true;
+    })
     .catch(() => false);
-  return jpegLs;
+  return encoderLoads[kind];
+}
+
+async function encodersFor(syntax) {
+  if (syntax === RLE) return [];
+  const kinds = ["jpeg-ls", ...(J2K.has(syntax) ? ["j2k"] : [])];
+  const loaded = await Promise.all(kinds.map(encoder));
+  return kinds.filter((_, i) => loaded[i]);
+}
+
+// Decode every frame for the engine (decodeAll), with the encoders its source needs; a failure: the reply.
+async function decodeFor(item, request) {
+  const failed = await decodeAll(item, request);
+  if (failed) return failed;
+  request.pixels.encode = await encodersFor(request.pixels.transfer_syntax);
+  return null;
 }
 
 async function deidentify(item, settings, pixels, input) {
   const request = { cmd: "deidentify", out: "/out/result.dcm", settings, pixels };
-  if (pixels && pixels.regions && pixels.regions.length && pixels.compressed) {
-    const failed = await decodeAll(item, request);
+  const regions = pixels && pixels.regions && pixels.regions.length;
+  if (regions && pixels.compressed) {
+    const failed = await decodeFor(item, request);
     if (failed) return { result: failed };
-    if (request.pixels.transfer_syntax !== RLE && (await jpegLsEncoder())) request.pixels.encode = "jpeg-ls";
   }
   const run = (path) => call({ ...request, path });
+  const once = () => {
+    if (!input) return onItem(item, run);
+    // Read ahead while the previous file was in Python (see onmessage): hand Python the bytes from MEMFS.
+    py.FS.writeFile("/in/file", new Uint8Array(input));
+    try {
+      return run("/in/file");
+    } finally {
+      py.FS.unlink("/in/file");
+    }
+  };
   let result;
   try {
-    if (input) {
-      // Read ahead while the previous file was in Python (see onmessage): hand Python the bytes from MEMFS.
-      py.FS.writeFile("/in/file", new Uint8Array(input));
-      try {
-        result = run("/in/file");
-      } finally {
-        py.FS.unlink("/in/file");
-      }
-    } else {
-      result = onItem(item, run);
+    result = once();
+    if (result.status === "decode" && regions && !request.pixels.decoded) {
+      // JPEG baseline the engine cannot blank in its codestream (progressive, 12-bit, arithmetic coded):
+      // nothing was written; decoded here, it takes the path of every other compressed file.
+      const failed = await decodeFor(item, request);
+      if (failed) return { result: failed };
+      result = once();
     }
   } finally {
     if (request.pixels && request.pixels.decoded) py.FS.unlink(request.pixels.decoded.path);

@@ -1,7 +1,7 @@
 // Node host for tests/test_reencode_page.py and bench/reencode.py: a redacted compressed file through the
 // page's path, as static/worker.mjs runs it (decodeAll, then deidentify): the engine under Pyodide lists the
 // frames' codestreams, the page's codecs (the codecs.js bundle, built for Node) decode them, the engine
-// redacts and encodes again, calling CharLS's encoder through the JS module `pacsbin_codecs`.
+// redacts and encodes again, calling CharLS's and OpenJPEG's encoders through the JS module `pacsbin_codecs`.
 //
 //   node tests/reencode_page_host.mjs BUNDLE_URL MOUNT_DIR MANIFEST.json
 // MANIFEST (paths under MOUNT_DIR, seen as /mnt): {"settings": {...}, "jobs": [{"path", "out", "regions",
@@ -17,10 +17,16 @@ const [bundle, mountDir, manifestPath] = process.argv.slice(2);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const codecs = await import(bundle);
 const py = await bootPyodide({ wheelsDir: path.join(root, "vendor-wheels"), srcDir: root, mountDir });
-py.registerJsModule("pacsbin_codecs", { encodeJpegLs: await codecs.loadJpegLsEncoder() });
+py.registerJsModule("pacsbin_codecs", {
+  encodeJpegLs: await codecs.loadJpegLsEncoder(),
+  encodeJ2k: await codecs.loadJ2kEncoder(),
+});
 const handle = py.pyimport("anonymizer.browser_api").handle;
 const call = (request) => JSON.parse(handle(JSON.stringify(request)));
 py.FS.mkdirTree("/work");
+
+const J2K = new Set(["1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203"]);
+const encoders = (syntax) => ["jpeg-ls", ...(J2K.has(syntax) ? ["j2k"] : [])];
 
 const manifest = JSON.parse(readFileSync(manifestPath, "utf8"));
 for (const job of manifest.jobs) {
@@ -57,8 +63,9 @@ for (const job of manifest.jobs) {
       path: "/work/decoded", rows: info.rows, columns: info.columns, frames: info.frames, samples: info.samples,
       bits_allocated: bits, bits_stored: Math.min(info.bits_stored, bits), signed: info.signed, photometric,
     },
-    // As the worker: the encoder is offered for every source but RLE (which stays RLE).
-    ...(job.jpeg_ls !== false && info.transfer_syntax !== "1.2.840.10008.1.2.5" ? { encode: "jpeg-ls" } : {}),
+    // As the worker: the encoders are offered for every source but RLE (which stays RLE), JPEG 2000's for
+    // JPEG 2000 sources.
+    ...(job.jpeg_ls !== false && info.transfer_syntax !== "1.2.840.10008.1.2.5" ? { encode: encoders(info.transfer_syntax) } : {}),
   };
   job.result = call({ cmd: "deidentify", path: job.path, out: job.out, settings: manifest.settings, pixels });
   job.decode_ms = t1 - t0;

@@ -293,3 +293,45 @@ def test_the_scanner_keeps_its_own_file_beside_the_viewer(tmp_path: Path) -> Non
     assert call(cmd="image", key="s", frame=0, out=out)["status"] == "miss"  # slots are apart
     bad = call(cmd="image", path=scan, key="s", frame=0, out=out, slot="other")
     assert bad["status"] == "failed" and "slot" in bad["reason"]
+
+
+def _progressive_baseline(tmp_path: Path) -> Path:
+    """A JPEG baseline (.50) file whose codestream is progressive: it cannot be blanked in place."""
+    from PIL import Image
+
+    ds = pydicom.dcmread(file("SC_rgb_jpeg_dcmtk.dcm"))
+    assert ds.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.4.50"
+    buf = io.BytesIO()
+    Image.new("RGB", (ds.Columns, ds.Rows), (200, 120, 40)).save(buf, format="JPEG", progressive=True)
+    ds.PixelData = pydicom.encaps.encapsulate([buf.getvalue()])
+    ds.PhotometricInterpretation = "YBR_FULL_422"
+    path = tmp_path / "progressive.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def test_a_jpeg_that_cannot_be_blanked_in_place_is_decoded_by_the_page(tmp_path: Path) -> None:
+    """The page's engine has no decoder (Python without numpy): it answers "decode", writes nothing, and
+    the worker decodes every frame with its codecs and asks again; then the decoded path applies."""
+    from redaction.decoded import native_decode
+
+    src = _progressive_baseline(tmp_path)
+    ds = pydicom.dcmread(src)
+    region = {"sop_instance_uid": ds.SOPInstanceUID, "x": 0, "y": 0, "width": 10, "height": 10}
+    out = tmp_path / "out.dcm"
+    pixels: dict[str, Any] = {"regions": [region], "reviewed": False}
+    asked = call(cmd="deidentify", path=str(src), out=str(out), settings=SETTINGS, pixels=pixels)
+    assert asked == {"status": "decode"} and not out.exists()
+    decoded = native_decode(ds)
+    (tmp_path / "decoded").write_bytes(decoded.data)
+    pixels["decoded"] = {
+        "path": str(tmp_path / "decoded"),
+        **{k: getattr(decoded, k) for k in ("rows", "columns", "frames", "samples", "bits_allocated")},
+        **{k: getattr(decoded, k) for k in ("bits_stored", "signed", "photometric")},
+    }
+    done = call(cmd="deidentify", path=str(src), out=str(out), settings=SETTINGS, pixels=pixels)
+    assert done["status"] == "ok", done
+    result = pydicom.dcmread(out)
+    assert result.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"
+    assert result.LossyImageCompression == "01"
+    assert (result.pixel_array[:10, :10] == 0).all() and (result.pixel_array[20:, 20:] != 0).all()

@@ -1,9 +1,10 @@
 """The page's path for a redacted compressed file (issue 16), Node-hosted: the engine under Pyodide (no
-numpy, no pyjpegls) with the page's codecs (the codecs.js bundle) decoding the frames and CharLS's encoder
-called from Python, as static/worker.mjs wires them (tests/reencode_page_host.mjs).
+numpy, no pyjpegls) with the page's codecs (the codecs.js bundle) decoding the frames and CharLS's and
+OpenJPEG's encoders called from Python, as static/worker.mjs wires them (tests/reencode_page_host.mjs).
 
 The output equals the CLI's: the same transfer syntax, sample for sample the same pixels, and the same file
-byte for byte (the page's CharLS writes the codestream pyjpegls writes).
+byte for byte (the page's CharLS writes the codestream pyjpegls writes; the page's OpenJPEG 2.5.4 the one
+pylibjpeg-openjpeg's 2.5.2 writes, once the version comment is removed).
 """
 
 from __future__ import annotations
@@ -47,7 +48,16 @@ FILES = [
     "J2K_pixelrep_mismatch.dcm",  # signed 13 of 16 bits
     "SC_rgb_jpeg_gdcm.dcm",  # JPEG lossless colour
     "US1_J2KR.dcm",  # J2K YBR_RCT colour ultrasound
+    "emri_small_jpeg_2k_lossless.dcm",  # J2K, 10 frames, 12 of 16 bits
+    "RG3_J2KI.dcm",  # lossy J2K, MONOCHROME1, 10 of 16 bits: J2K lossless, Lossy Image Compression 01
 ]
+J2K_SOURCES = {
+    "693_J2KR.dcm",
+    "J2K_pixelrep_mismatch.dcm",
+    "US1_J2KR.dcm",
+    "emri_small_jpeg_2k_lossless.dcm",
+    "RG3_J2KI.dcm",
+}
 
 
 def _regions(ds: pydicom.Dataset) -> list[dict[str, object]]:
@@ -129,6 +139,8 @@ def test_the_page_writes_what_the_cli_writes(tmp_path: Path) -> None:
         a, b = _read(ours), _read(cli)
         assert a.file_meta.TransferSyntaxUID == b.file_meta.TransferSyntaxUID, name
         assert a.file_meta.TransferSyntaxUID.is_compressed, name
+        if name in J2K_SOURCES:
+            assert a.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.4.90", name
         assert a.PhotometricInterpretation == b.PhotometricInterpretation, name
         assert (_pixels(ours) == _pixels(cli)).all(), f"{name}: the page's pixels differ from the CLI's"
         identical += [name] * (ours == cli)
@@ -142,7 +154,8 @@ def test_the_page_writes_what_the_cli_writes(tmp_path: Path) -> None:
                 values = np.where(values >> (stored - 1), values - (1 << stored), values)
             assert np.array_equal(values.reshape(pixels[k].shape), pixels[k]), (name, k)
         assert len(job["shown"]) >= 1  # type: ignore[arg-type]
-    # RLE is the same Python on both sides; JPEG-LS is CharLS on both (wasm and pyjpegls): the same file.
+    # RLE is the same Python on both sides; JPEG-LS is CharLS on both (wasm and pyjpegls), JPEG 2000
+    # OpenJPEG on both (wasm and pylibjpeg-openjpeg), with the same parameters: the same file.
     assert identical == FILES
 
 

@@ -17,6 +17,7 @@ WASM = [
     "@cornerstonejs/codec-charls/dist/charlswasm_decode.wasm",
     "@cornerstonejs/codec-charls/dist/charlswasm.wasm",  # encoder (redacted frames back to JPEG-LS)
     "@cornerstonejs/codec-openjpeg/dist/openjpegwasm_decode.wasm",
+    "@cornerstonejs/codec-openjpeg/dist/openjpegwasm.wasm",  # encoder (redacted J2K frames back to J2K)
     "@cornerstonejs/codec-libjpeg-turbo-8bit/dist/libjpegturbowasm_decode.wasm",
 ]
 

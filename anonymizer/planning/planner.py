@@ -22,7 +22,7 @@ from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.uid import UID, ImplicitVRLittleEndian
 
 from redaction.errors import RedactionError
-from redaction.high_bits import clean_pixel_data
+from redaction.high_bits import Cleaned, clean_pixel_data
 
 from .. import __version__
 from ..codestream.encapsulated_text import BOT_REBUILT, strip_encapsulated_text
@@ -55,9 +55,11 @@ _INSPECTED_PREFIXES = (
 _OFFSET_TABLES = (0x7FE00001, 0x7FE00002)  # Extended Offset Table and its Lengths
 
 
-def make_plan(ds: FileDataset, config: Config, *, redacted: int = 0) -> Plan:
+def make_plan(ds: FileDataset, config: Config, *, redacted: int = 0, cleared: Cleaned | None = None) -> Plan:
     """The plan for one file read by reader.read_dataset. `redacted`: (rectangle, frame) fills the
-    reviewer's regions made in its pixels before planning (0 when none)."""
+    reviewer's regions made in its pixels before planning (0 when none); `cleared`: the bits outside Bits
+    Stored that redaction cleared in compressed pixels before encoding them again (redaction/reencode.py),
+    said here as the planner says it for uncompressed pixels."""
     for keyword, tag in (("SOPClassUID", "(0008,0016)"), ("SOPInstanceUID", "(0008,0018)")):
         if not str(ds.get(keyword, "")).strip():
             raise UnsupportedError(f"no {keyword} {tag}: not a storable DICOM instance")
@@ -76,7 +78,7 @@ def make_plan(ds: FileDataset, config: Config, *, redacted: int = 0) -> Plan:
     pixel, flag = _codestream_text_step(ds)
     flags += [flag] if flag is not None else []
     if pixel is None:
-        pixel, flag = _high_bits_step(ds)
+        pixel, flag = _high_bits_step(ds) if cleared is None else _cleared_step(ds, cleared)
         flags += [flag] if flag is not None else []
     if pixel is not None:
         steps = _with_pixel_step(steps, pixel)
@@ -216,6 +218,15 @@ def _high_bits_step(ds: FileDataset) -> tuple[Step | None, str | None]:
     if cleaned is None or not cleaned.values:
         return None, None
     return _pixel_data_changed(ds, cleaned.rule, cleaned.data), cleaned.flag
+
+
+def _cleared_step(ds: FileDataset, cleared: Cleaned) -> tuple[Step | None, str | None]:
+    """Bits outside Bits Stored that were cleared before the redacted pixels were encoded again: the same
+    rule and flag as for uncompressed pixels; the step shows the pixel data as written."""
+    if not cleared.values:
+        return None, None
+    rule = f"{cleared.rule}; before the redacted pixels were encoded again"
+    return _pixel_data_changed(ds, rule, ds.PixelData), cleared.flag
 
 
 def _with_pixel_step(steps: list[Step], pixel: Step) -> list[Step]:
