@@ -118,12 +118,40 @@ def ours_fp32() -> Finder | str:
     return run
 
 
+def ours_min_width(width: int) -> Finder | str:
+    """Ours with recognition's minimum input width `width` instead of recognize.MIN_WIDTH (brief T: a
+    short line is padded to MIN_WIDTH columns, and the model's time grows with the columns)."""
+    try:
+        from redaction.text_finder import find_text, recognize  # type: ignore[import-not-found, unused-ignore]
+    except ImportError as e:
+        return f"not importable ({e})"
+
+    def run(pixels: np.ndarray, photometric: str) -> dict[str, Sequence[Any]]:
+        shipped = recognize.MIN_WIDTH
+        recognize.MIN_WIDTH = width  # read by recognition_input at each call; restored below
+        try:
+            found = [
+                replace(f, frame=f.frame - OURS_FRAME_BASE)
+                for f in find_text(pixels, photometric=photometric)
+            ]
+        finally:
+            recognize.MIN_WIDTH = shipped
+        return {f"ours, recognition min width {width}": found}
+
+    return run
+
+
 def finders(names: Sequence[str]) -> tuple[dict[str, Finder], dict[str, str]]:
     chosen: dict[str, Finder] = {}
     skipped: dict[str, str] = {}
     for name in names:
-        if name in ("ours", "ours-fp32"):
-            f = ours() if name == "ours" else ours_fp32()
+        if name in ("ours", "ours-fp32") or name.startswith("ours-w"):
+            if name.startswith("ours-w"):
+                if not name[6:].isdigit() or int(name[6:]) < 1:
+                    raise SystemExit(f"{name!r}: ours-wN takes a width in columns, e.g. ours-w160")
+                f = ours_min_width(int(name[6:]))
+            else:
+                f = ours() if name == "ours" else ours_fp32()
             if isinstance(f, str):
                 skipped[name] = f
             else:
@@ -138,7 +166,7 @@ def finders(names: Sequence[str]) -> tuple[dict[str, Finder], dict[str, str]]:
         elif name in ("whole", "none"):
             chosen[name] = whole if name == "whole" else nothing
         else:
-            raise SystemExit(f"unknown finder {name!r} (ours, ours-fp32, tesseract, whole, none)")
+            raise SystemExit(f"unknown finder {name!r} (ours, ours-fp32, ours-wN, tesseract, whole, none)")
     return chosen, skipped
 
 
@@ -268,7 +296,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--small", action="store_true", help="the ~40-image set")
     p.add_argument("--set", type=Path, help="a set folder made by burned_in.py (default: generated)")
     p.add_argument(
-        "--finders", default="ours,tesseract", help="ours, ours-fp32, tesseract, whole, none (comma list)"
+        "--finders",
+        default="ours,tesseract",
+        help="ours, ours-fp32, ours-wN (recognition min width N), tesseract, whole, none (comma list)",
     )
     p.add_argument("--limit", type=int, help="only the first N images")
     p.add_argument("--seed", type=int, default=14)

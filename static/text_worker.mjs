@@ -29,10 +29,12 @@ const ORT_FILES = new URL("ort/", TEXT).href;
 export const DETECTION_MODEL = new URL("models/ch_PP-OCRv4_det_infer.fp16.onnx", TEXT).href;
 export const RECOGNITION_MODEL = new URL("models/ch_PP-OCRv4_rec_infer.fp16.onnx", TEXT).href;
 export const KEYS = new URL("models/ppocr_keys_v1.txt", TEXT).href;
-// Two threads where the computer has two cores or more (the page is cross-origin isolated): on the 2-core
-// test machine 545 against 778 ms a frame with recognition (tests/e2e/test_text_worker.py). The scan runs
-// only while the engine workers are idle (textscan.mjs), so the two do not compete.
-const DEFAULT_THREADS = Math.max(1, Math.min(2, self.navigator?.hardwareConcurrency || 1));
+// One thread a core, up to four (the page is cross-origin isolated): on the 2-core test machine two threads
+// gave 545 against 778 ms a frame with recognition (tests/e2e/test_text_worker.py). The scan runs only while
+// the engine workers are idle (textscan.mjs), so they do not compete for the cores; the engine's read of the
+// next frame overlaps the search (a short task). Four is onnxruntime-web's own ceiling (its default is half
+// the cores, at most 4); more than two threads is not measured here (two cores).
+const DEFAULT_THREADS = Math.max(1, Math.min(4, self.navigator?.hardwareConcurrency || 1));
 
 let loaded = null; // Promise of {detector, reader, ms, bytes, numThreads}
 let known = { image: null, reads: new Map() }; // crop -> {text, score}, for the frames of one image
@@ -107,9 +109,9 @@ const handlers = {
     }
     const { detector, reader } = await ensureLoaded({});
     const started = performance.now();
-    const found = await detector.detect(samples, width, height, { channels, photometric });
+    const rgb = toRgb8(samples, width, height, channels, photometric); // the detector's input, and the reader's
+    const found = await detector.detectRgb(rgb, width, height);
     const detected = performance.now();
-    const rgb = toRgb8(samples, width, height, channels, photometric); // the detector's own input
     if (image === null || image !== known.image) known = { image, reads: new Map() };
     const reads = await reader.read(rgb, width, height, found, known.reads);
     const boxes = [];

@@ -60,20 +60,32 @@ function queue() {
     && inst.header.Rows && !inst.failure));
 }
 
-// Every frame of one image; identical consecutive frames (a still cine) are read once.
+// The engine's read of one frame for the scan, asked for ahead (prefetch): a failure is seen when it is awaited,
+// never as an unhandled rejection when the scan stops first (cancelled, or a failure on the frame before).
+function readFrame(item, f, key) {
+  const reply = engine.scanImage(item, f, key);
+  reply.catch(() => {});
+  return reply;
+}
+
+// Every frame of one image; identical consecutive frames (a still cine) are read once. The next frame is
+// read by the engine while the text worker looks at this one (the two run in parallel: bench/page_text.py).
 async function scanInstance(inst) {
   const item = workerItem(inst);
   const key = fileKey(inst);
   const found = [];
   let frames = framesOf(inst);
   let previous = null;
+  let next = null; // the read of frame f, asked for while frame f - 1 was searched
   for (let f = 0; f < frames; f++) {
     if (scan.cancelled) return false;
     while (state.busy && !scan.cancelled) await sleep(WAIT_MS); // indexing or a run needs the workers
     const started = performance.now();
-    const reply = await engine.scanImage(item, f, key);
+    const reply = await (next ?? readFrame(item, f, key));
+    next = null;
     if (reply.status !== "ok") throw new Error(reply.reason || reply.status);
     frames = reply.image.frames;
+    if (f + 1 < frames && !state.busy) next = readFrame(item, f + 1, key);
     const data = reply.frame.data;
     if (previous && sameBytes(previous.data, data)) {
       found.push({ frame: f + 1, boxes: previous.boxes });

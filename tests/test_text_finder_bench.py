@@ -160,3 +160,26 @@ def test_tesseract_finds_large_plain_text() -> None:
     ImageDraw.Draw(img).text((40, 200), "OKAFOR 1234567", fill=255, font_size=28)
     found = tesseract_finder.find_text(np.asarray(img)[None])
     assert any("OKAFOR" in f.text and f.x <= 42 and 195 <= f.y <= 215 for f in found), found
+
+
+def test_ours_with_another_recognition_width_restores_the_shipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--finders ours-wN reads with recognition's minimum width N during its own calls only (brief T), also
+    when the finder fails; a width that is not a number is refused."""
+    from redaction.text_finder import recognize
+
+    shipped = recognize.MIN_WIDTH
+    seen: list[int] = []
+
+    def fake_find_text(pixels: np.ndarray, photometric: str) -> list[object]:
+        seen.append(recognize.MIN_WIDTH)
+        raise RuntimeError("the finder failed")
+
+    monkeypatch.setattr("redaction.text_finder.find_text", fake_find_text)
+    chosen, skipped = text_finder.finders(["ours-w160"])
+    assert skipped == {} and list(chosen) == ["ours-w160"]
+    with pytest.raises(RuntimeError):
+        chosen["ours-w160"](np.zeros((1, 8, 8), np.uint8), "MONOCHROME2")
+    assert seen == [160]
+    assert shipped == recognize.MIN_WIDTH
+    with pytest.raises(SystemExit, match="ours-wN takes a width"):
+        text_finder.finders(["ours-wide"])

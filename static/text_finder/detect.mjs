@@ -38,14 +38,26 @@ export function padded(rgb, height, width) {
 // B, G, R order (PaddleOCR reads with OpenCV), each (v / 255 - MEAN) / STD in float32 as numpy does.
 export function detectionInput(rgb, height, width) {
   const [h, w] = inputSize(height, width);
-  const resized = resizeBilinear(rgb, height, width, 3, h, w);
   const plane = h * w;
   const data = new Float32Array(3 * plane);
+  const normalise = (v, mean, std) => f32(f32(f32(v / 255) - mean) / std);
+  if (h === height && w === width) {
+    // Not resized (a 640x480 frame padded is 672x512): the 256 values of each channel looked up, the same
+    // float32 steps as below on the same values, 5 times faster than the arithmetic per sample.
+    for (let c = 0; c < 3; c++) {
+      const source = 2 - c; // B, G, R from R, G, B
+      const table = new Float32Array(256);
+      for (let v = 0; v < 256; v++) table[v] = normalise(v, f32(MEAN[c]), f32(STD[c]));
+      for (let i = 0; i < plane; i++) data[c * plane + i] = table[rgb[3 * i + source]];
+    }
+    return { data, h, w };
+  }
+  const resized = resizeBilinear(rgb, height, width, 3, h, w);
   for (let c = 0; c < 3; c++) {
     const source = 2 - c; // B, G, R from R, G, B
     const mean = f32(MEAN[c]);
     const std = f32(STD[c]);
-    for (let i = 0; i < plane; i++) data[c * plane + i] = f32(f32(f32(resized[3 * i + source] / 255) - mean) / std);
+    for (let i = 0; i < plane; i++) data[c * plane + i] = normalise(resized[3 * i + source], mean, std);
   }
   return { data, h, w };
 }

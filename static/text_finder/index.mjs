@@ -4,6 +4,7 @@
 //   import * as ort from "onnxruntime-web";            // the caller loads the runtime (and sets its wasm paths)
 //   const finder = await loadDetector(ort, modelBytes); // ch_PP-OCRv4_det_infer.onnx, vendor-models/
 //   const boxes = await finder.detect(samples, width, height, { channels: 4 });  // ImageData.data
+//   // or finder.detectRgb(rgb, width, height) with rgb = toRgb8(...) made once for detection and recognition
 //   // then, per box, in redaction/text_finder/finder.py's order: read it (the recogniser, on this box),
 //   // drop it unless keepRead(text, score), and black out tighten(rgb, width, box), the box fitted to its
 //   // ink, with rgb = toRgb8(samples, width, height, channels, photometric) (the detector's own input).
@@ -24,7 +25,10 @@ export async function loadDetector(ort, model, sessionOptions = {}) {
   const inputName = session.inputNames[0];
   const outputName = session.outputNames[0];
   async function detect(samples, width, height, { channels = 1, photometric = "MONOCHROME2" } = {}) {
-    const rgb = toRgb8(samples, width, height, channels, photometric);
+    return detectRgb(toRgb8(samples, width, height, channels, photometric), width, height);
+  }
+  // The same from the frame already made 8-bit RGB (toRgb8), which the caller needs for recognition too.
+  async function detectRgb(rgb, width, height) {
     const big = padded(rgb, height, width);
     const { data, h, w } = detectionInput(big.rgb, big.height, big.width);
     const feeds = { [inputName]: new ort.Tensor("float32", data, [1, 3, h, w]) };
@@ -37,7 +41,7 @@ export async function loadDetector(ort, model, sessionOptions = {}) {
       prob.dispose?.();
     }
   }
-  return { detect, release: () => session.release() };
+  return { detect, detectRgb, release: () => session.release() };
 }
 
 // Recognition (what each box reads, for the header match), the port of recognize.py:

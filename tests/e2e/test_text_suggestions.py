@@ -304,3 +304,51 @@ def test_an_image_that_cannot_be_looked_at_is_named(
     expect(page.locator("#review-text-failed")).to_contain_text(
         "JPEG-lossy.dcm: could not be looked at for text:"
     )
+
+
+# Logs, in the order they happen, the scan's frame reads (engine workers, slot "scan", 0-based frames) and
+# the text worker's finds and their replies. An init script: nothing is evaluated by the page itself.
+SCAN_LOG = """
+(() => {
+  const log = (window.__scanLog = []);
+  const Base = window.Worker;
+  window.Worker = class extends Base {
+    constructor(url, options) {
+      super(url, options);
+      const text = String(url).includes("text_worker");
+      const finds = new Set();
+      const post = this.postMessage.bind(this);
+      this.postMessage = (message, transfer) => {
+        const cmd = message && message.cmd;
+        if (!text && cmd === "image" && message.slot === "scan") log.push(["read", message.frame]);
+        if (text && cmd === "find") finds.add(message.id);
+        return post(message, transfer);
+      };
+      if (!text) return;
+      this.addEventListener("message", ({ data }) => { if (finds.delete(data.id)) log.push(["found"]); });
+    }
+  };
+})();
+"""
+
+
+def test_the_engine_reads_the_next_frame_while_a_frame_is_searched(
+    recorded: Any, server: str, e2e: Any, tmp_path: Path
+) -> None:
+    """The scan's own overhead (brief T): the engine worker reads frame f + 1 of a cine while the text worker
+    looks at frame f, rather than after it (bench/page_text.py: 42-54 -> 8-10 ms a frame)."""
+    tmp_path.mkdir(exist_ok=True)
+    path = _write(tmp_path / "us.dcm", _us_cine(4), generate_uid(), 1, "US cine")
+    page = recorded.page
+    page.context.add_init_script(SCAN_LOG)
+    _open(page, server, e2e)
+    pick_files(page, [path], listed="1 DICOM files in the list")
+    page.locator("#text-scan[data-status='done']").wait_for(timeout=SCAN_TIMEOUT_MS)
+    log = [tuple(e) for e in page.evaluate("() => window.__scanLog")]
+    reads = [e[1] for e in log if e[0] == "read"]
+    assert sorted(set(reads)) == [0, 1, 2, 3], log  # every frame read (the viewer's reads are another slot)
+    found_at = [i for i, e in enumerate(log) if e[0] == "found"]
+    assert len(found_at) == 4, log
+    for f in range(3):
+        asked = log.index(("read", f + 1))
+        assert asked < found_at[f], f"frame {f + 1} was read only after frame {f} was searched: {log}"
