@@ -11,12 +11,9 @@ typed error naming the reason; no partial output exists.
 
 from __future__ import annotations
 
-import io
-import warnings
 from dataclasses import dataclass, replace
 
 from pydicom.dataset import FileDataset, FileMetaDataset
-from pydicom.filewriter import dcmwrite
 
 from redaction.apply import PixelEdit, redact_dataset
 from redaction.errors import RedactionError
@@ -24,9 +21,13 @@ from redaction.errors import RedactionError
 from .config import Config
 from .errors import DeidentificationError, UnsupportedError, unexpected
 from .planning.apply import apply_steps
-from .planning.plan import Plan
+from .planning.plan import Action, Plan
 from .planning.planner import make_plan
+from .reading.originals import charset_unchanged
 from .reading.reader import read_dataset
+from .writer import write as write_file
+
+SPECIFIC_CHARACTER_SET = 0x00080005
 
 
 @dataclass(frozen=True)
@@ -100,15 +101,11 @@ def apply_plan(ds: FileDataset, plan: Plan) -> None:
     meta = ds.file_meta if getattr(ds, "file_meta", None) is not None else FileMetaDataset()
     apply_steps(meta, plan.meta)
     ds.file_meta = meta
-    apply_steps(ds, plan.dataset)
+    # Kept elements go out as the bytes they came in only while the character set they were read in stays.
+    charset_kept = all(s.action == Action.KEEP for s in plan.dataset if s.tag == SPECIFIC_CHARACTER_SET)
+    apply_steps(ds, plan.dataset, restore=charset_kept and charset_unchanged(ds))
     ds.preamble = b"\x00" * 128
 
 
 def write(ds: FileDataset) -> bytes:
-    buf = io.BytesIO()
-    with warnings.catch_warnings():
-        # In explicit VR a value over 64 KB of a 2-byte-length VR (a long Contour Data) is written UN, as
-        # PS3.5 6.2.2 says; the reader gives it its dictionary VR back. Nothing to tell the user.
-        warnings.filterwarnings("ignore", message=r".*exceeds the size of 64 kByte", category=UserWarning)
-        dcmwrite(buf, ds, enforce_file_format=True)
-    return buf.getvalue()
+    return write_file(ds)

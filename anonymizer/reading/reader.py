@@ -53,6 +53,7 @@ from anonymizer.errors import (
     UnsupportedError,
     plain_reading_reason,
 )
+from anonymizer.reading.originals import CHARSET, remember
 from anonymizer.reading.structure import DICOMDIR_REASON, UNDEFINED_LENGTH, VRS, StructureWalker
 
 __all__ = ["SNIFF_BYTES", "not_dicom_reason", "read_dataset"]
@@ -195,16 +196,26 @@ def _known_vr(current: Dataset, tag: int) -> None:
 
 
 def _touch(ds: Dataset, counts: list[int]) -> None:
-    """Convert every element, nested ones too, so that bad values raise now; count elements and items."""
+    """Convert every element, nested ones too, so that bad values raise now; count elements and items.
+
+    Each element's bytes as read are remembered beside the value they converted to (originals.py), so
+    that one the plan keeps is written as it came (unless it was given another VR or value since)."""
     stack: list[Dataset] = [ds]
     while stack:
         current = stack.pop()
+        originals = remember(current)
         for tag in list(current.keys()):
             if tag.group & 1:
                 continue  # private: the structure walk checked its bytes; the plan removes it unconverted
             counts[2] = int(tag)
+            raw = current.get_item(tag)
             _known_vr(current, tag)
-            value = current[tag].value
+            elem = current[tag]
+            value = elem.value
+            if isinstance(raw, RawDataElement) and raw.VR not in (None, "UN", "SQ"):
+                originals[int(tag)] = (raw, elem, value)
+            elif tag == CHARSET:  # converted by pydicom as it read: remembered to see it is unchanged
+                originals[int(tag)] = (elem, elem, value)
             counts[0] += 1
             if isinstance(value, Sequence):
                 counts[1] += len(value)
