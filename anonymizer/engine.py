@@ -12,6 +12,7 @@ typed error naming the reason; no partial output exists.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from pydicom.dataset import FileDataset, FileMetaDataset
 
@@ -25,18 +26,29 @@ from .planning.plan import Action, Plan
 from .planning.planner import make_plan
 from .reading.originals import charset_unchanged
 from .reading.reader import read_dataset
-from .writer import write as write_file
+from .writer import write_parts
 
 SPECIFIC_CHARACTER_SET = 0x00080005
 
 
 @dataclass(frozen=True)
 class Result:
-    data: bytes
+    """One de-identified file: its bytes in parts (writer.write_parts: a large Pixel Data is not copied
+    into one buffer), `data` joined on first use."""
+
+    parts: tuple[bytes, ...]
     plan: Plan
     sop_instance_uid: str
     study_instance_uid: str
     series_instance_uid: str
+
+    @cached_property
+    def data(self) -> bytes:
+        return b"".join(self.parts)
+
+    @property
+    def size(self) -> int:
+        return sum(len(p) for p in self.parts)
 
 
 def plan_bytes(
@@ -67,7 +79,7 @@ def deidentify(
         redacted = redact_dataset(ds, edit.regions, decoded=edit.decoded) if edit else 0
         plan = make_plan(ds, config, redacted=redacted)
         apply_plan(ds, plan)
-        out = write(ds)
+        out = write_parts(ds)
     except RedactionError as exc:
         # What it means for the user first (PS3.15 E.3.1: no redaction, no file), then the detail.
         err = UnsupportedError(
@@ -81,7 +93,7 @@ def deidentify(
     except Exception as exc:
         raise UnsupportedError(unexpected("cannot de-identify", exc), path=path) from exc
     return Result(
-        data=out,
+        parts=tuple(out),
         plan=plan,
         sop_instance_uid=str(ds.get("SOPInstanceUID", "")),
         study_instance_uid=str(ds.get("StudyInstanceUID", "")),
@@ -108,4 +120,4 @@ def apply_plan(ds: FileDataset, plan: Plan) -> None:
 
 
 def write(ds: FileDataset) -> bytes:
-    return write_file(ds)
+    return b"".join(write_parts(ds))

@@ -23,7 +23,7 @@ from pydicom.filewriter import dcmwrite, write_data_element, write_file_meta_inf
 from pydicom.uid import UID
 from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
 
-__all__ = ["write"]
+__all__ = ["write", "write_parts"]
 
 _EXPLICIT_LE: Final = "1.2.840.10008.1.2.1"
 _DEFLATED: Final = "1.2.840.10008.1.2.1.99"
@@ -35,13 +35,19 @@ _DEFAULT_ENCODING: Final = "iso8859"
 
 def write(ds: FileDataset) -> bytes:
     """The file's bytes (PS3.10: preamble, 'DICM', file meta, data set)."""
+    return b"".join(write_parts(ds))
+
+
+def write_parts(ds: FileDataset) -> list[bytes]:
+    """The file's bytes in parts, in order: a kept value (a large Pixel Data) is its own part, the very
+    bytes object the data set holds, so a caller that writes or hashes the parts copies nothing."""
     with warnings.catch_warnings():
         # In explicit VR a value over 64 KB of a 2-byte-length VR (a long Contour Data) is written UN, as
         # PS3.5 6.2.2 says; the reader gives it its dictionary VR back. Nothing to tell the user.
         warnings.filterwarnings("ignore", message=r".*exceeds the size of 64 kByte", category=UserWarning)
         ts = _fast_transfer_syntax(ds)
         if ts is None:
-            return _pydicom_write(ds)
+            return [_pydicom_write(ds)]
         return _fast_write(ds, ts)
 
 
@@ -75,7 +81,7 @@ def _fast_transfer_syntax(ds: FileDataset) -> UID | None:
     return UID(str(ts))
 
 
-def _fast_write(ds: FileDataset, ts: UID) -> bytes:
+def _fast_write(ds: FileDataset, ts: UID) -> list[bytes]:
     head = DicomBytesIO()
     head.is_implicit_VR, head.is_little_endian = False, True
     head.write(bytes(ds.preamble or b""))
@@ -92,7 +98,7 @@ def _fast_write(ds: FileDataset, ts: UID) -> bytes:
             parts += _raw_parts(elem)
         else:
             parts.append(_encoded(ds[tag], encodings))
-    return b"".join(parts)
+    return parts
 
 
 def _pixel_data_length(ds: Dataset, compressed: bool) -> None:

@@ -7,7 +7,7 @@ import io
 import pydicom
 import pytest
 from conftest import TEST_KEY
-from corpus import public_files
+from corpus import file, public_files
 from reader_helpers import base_body, el, part10
 from synthetic.embedded_overlay import embedded_overlay_ct
 from synthetic.jpeg import jpeg_file
@@ -18,7 +18,7 @@ from anonymizer.errors import DeidentificationError
 from anonymizer.planning.planner import make_plan
 from anonymizer.reading.originals import charset_unchanged, restore_kept
 from anonymizer.reading.reader import read_dataset
-from anonymizer.writer import _fast_transfer_syntax, _pydicom_write, write
+from anonymizer.writer import _fast_transfer_syntax, _pydicom_write, write, write_parts
 
 CONFIG = Config(key=TEST_KEY)
 CT = "1.2.840.10008.5.1.4.1.1.2"
@@ -87,3 +87,14 @@ def test_fast_path_not_for_implicit_or_big_endian() -> None:
         ds.file_meta.TransferSyntaxUID = ts
         ds.preamble = b"\0" * 128
         assert _fast_transfer_syntax(ds) is None  # type: ignore[arg-type]
+
+
+def test_pixel_data_not_copied() -> None:
+    """The written parts hold the data set's own Pixel Data bytes: a large file is not copied to be
+    written (peak memory), and Result.data is those parts joined."""
+    data = file("CT_small.dcm").read_bytes()
+    ds = _planned(data)
+    pixels = ds.get_item(0x7FE00010).value
+    assert any(part is pixels for part in write_parts(ds))
+    result = deidentify(data, CONFIG)
+    assert result.data == b"".join(result.parts) and result.size == len(result.data)
