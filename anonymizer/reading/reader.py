@@ -38,6 +38,7 @@ from io import BytesIO
 from typing import Final
 
 import pydicom
+import pydicom.config
 from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileDataset
@@ -230,9 +231,13 @@ def _touch(ds: Dataset, counts: list[int]) -> None:
 
 def _parse(data: bytes, force: bool, elements: int, items: int) -> FileDataset:
     counts = [0, 0, 0]  # elements, items, the tag being converted
+    # Content validation would only warn, and content warnings never reject a file (see the module's
+    # docstring): it is skipped as values are converted (pydicom checks each value against its VR).
+    validation = pydicom.config.settings.reading_validation_mode
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
+            pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
             ds = pydicom.dcmread(BytesIO(data), force=force)
             _touch(ds.file_meta, counts)
             _touch(ds, counts)
@@ -240,6 +245,8 @@ def _parse(data: bytes, force: bool, elements: int, items: int) -> FileDataset:
             tag = counts[2]
             at = f" at element ({tag >> 16:04X},{tag & 0xFFFF:04X})" if tag else ""
             raise MalformedDicomError(f"unreadable{at}: {type(exc).__name__}: {str(exc)[:300]}") from exc
+        finally:
+            pydicom.config.settings.reading_validation_mode = validation
     for w in caught:
         text = str(w.message)
         if any(k in text.lower() for k in _FATAL_WARNINGS):
