@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 import struct
+import threading
 import warnings
 import zlib
 from io import BytesIO
@@ -67,6 +68,7 @@ _DICOMDIR_CLASS: Final = "1.2.840.10008.1.3.10"
 _UID_RE: Final = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
 _IMPLICIT_LE, _EXPLICIT_BE, _DEFLATED = "1.2.840.10008.1.2", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"
 _JPIP_DEFLATE: Final = frozenset({"1.2.840.10008.1.2.4.95", "1.2.840.10008.1.2.4.205"})  # deflated too
+_PARSE_LOCK: Final = threading.Lock()
 _FATAL_WARNINGS: Final = ("end of file", "eof", "no tag to read", "deferred read")
 
 
@@ -232,10 +234,12 @@ def _touch(ds: Dataset, counts: list[int]) -> None:
 def _parse(data: bytes, force: bool, elements: int, items: int) -> FileDataset:
     counts = [0, 0, 0]  # elements, items, the tag being converted
     # Content validation would only warn, and content warnings never reject a file (see the module's
-    # docstring): it is skipped as values are converted (pydicom checks each value against its VR).
-    validation = pydicom.config.settings.reading_validation_mode
-    with warnings.catch_warnings(record=True) as caught:
+    # docstring): it is skipped as values are converted (pydicom checks each value against its VR). The
+    # mode and the warnings filter are process-wide: one parse at a time (a server's threads), so that
+    # neither is left changed by two parses interleaving.
+    with _PARSE_LOCK, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        validation = pydicom.config.settings.reading_validation_mode
         try:
             pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
             ds = pydicom.dcmread(BytesIO(data), force=force)
