@@ -34,8 +34,9 @@ from pydicom.uid import UID
 
 from redaction.apply import PixelEdit
 from redaction.decoded import DecodedPixels
-from redaction.errors import RedactionError
+from redaction.errors import RedactionError, UnsupportedPixelsError
 from redaction.frames import frame_bytes, image_info
+from redaction.reencode import FrameFormat, JpegLsEncoder
 from redaction.regions import regions_from_json
 from redaction.signatures import suggested_regions
 
@@ -81,10 +82,28 @@ def _extract(archive: str, member: str, out: str, limit: int) -> None:
                 left -= len(chunk)
 
 
+def _page_jpeg_ls() -> JpegLsEncoder:
+    """The worker's CharLS encoder (static/codecs.mjs), which static/worker.mjs registers as the JS module
+    `pacsbin_codecs`: a codec, called synchronously from inside this call (issue 16)."""
+    import pacsbin_codecs  # type: ignore[import-not-found]  # only in the page's worker
+    from pyodide.ffi import to_js  # type: ignore[import-not-found]
+
+    def encode(frame: bytes, fmt: FrameFormat) -> bytes:
+        try:
+            shape = (fmt.rows, fmt.columns, fmt.samples, fmt.bits_allocated, fmt.bits_stored)
+            out = pacsbin_codecs.encodeJpegLs(to_js(memoryview(frame)), *shape)
+            return bytes(out.to_bytes())
+        except Exception as exc:
+            raise UnsupportedPixelsError(f"cannot encode the redacted pixels as JPEG-LS: {exc}") from None
+
+    return encode
+
+
 def _pixel_edit(raw: Any) -> PixelEdit | None:
     """The page's decision about one file's pixels: {"regions": [REGIONS.json entries], "reviewed": bool,
     "decoded": {"path": MEMFS file of every decoded frame, "rows", "columns", "frames", "samples",
-    "bits_allocated", "bits_stored", "signed", "photometric"}} (decoded: compressed pixels, page codecs)."""
+    "bits_allocated", "bits_stored", "signed", "photometric"}} (decoded: compressed pixels, page codecs),
+    "encode": "jpeg-ls" when the worker has CharLS's encoder for the redacted frames (else RLE)."""
     if not raw:
         return None
     decoded = None
@@ -105,6 +124,7 @@ def _pixel_edit(raw: Any) -> PixelEdit | None:
         regions=tuple(regions_from_json(raw.get("regions") or [])),
         reviewed=bool(raw.get("reviewed")),
         decoded=decoded,
+        jpeg_ls=_page_jpeg_ls() if raw.get("encode") == "jpeg-ls" else None,
     )
 
 

@@ -76,7 +76,7 @@ def deidentify(
     try:
         edit = pixels.for_dataset(ds) if pixels is not None else None
         config = _with_pixel_edit(ds, config, edit)
-        redacted = redact_dataset(ds, edit.regions, decoded=edit.decoded) if edit else 0
+        redacted = redact_dataset(ds, edit.regions, decoded=edit.decoded, jpeg_ls=edit.jpeg_ls) if edit else 0
         plan = make_plan(ds, config, redacted=redacted)
         apply_plan(ds, plan)
         out = write_parts(ds)

@@ -12,6 +12,7 @@ from pydicom.encaps import get_frame
 from pydicom.uid import UID, ExplicitVRBigEndian
 
 from .errors import UnsupportedPixelsError
+from .jpeg_baseline import IN_PLACE, grid
 from .layout import Layout, layout_of
 from .palette import palette_of
 
@@ -109,9 +110,21 @@ def image_info(ds: Any) -> dict[str, Any]:
         # Regions are widened to pixel pairs when written (rectangles.effective): stored YBR_FULL_422 only;
         # compressed pixels are decoded and written whole. The viewer shows them as they will be written.
         "pairs": layout.subsampled and not encapsulated,
+        # JPEG baseline is blanked block by block in its codestream (in_place.py): regions are widened to
+        # this grid of blocks (MCUs), [width, height] in pixels; None where regions are filled exactly.
+        "redaction_grid": _grid(ds, ts),
         "palette": _palette(ds),
         **_display(ds),
     }
+
+
+def _grid(ds: Any, ts: str) -> list[int] | None:
+    if ts not in IN_PLACE:
+        return None
+    try:
+        return list(grid(frame_bytes(ds, 0)))
+    except UnsupportedPixelsError:
+        return None  # not blanked in place (e.g. progressive): decoded and filled exactly instead
 
 
 def frame_bytes(ds: Any, index: int) -> bytes:

@@ -56,7 +56,16 @@ export function pixelStatus(series) {
 // suggestions are never applied, nor passed over, silently); the images that cannot be shown are then left
 // out or sent unclaimed.
 export function canConfirm(series, status = pixelStatus(series)) {
-  return status.unseen.length === 0 && status.seen > 0 && textStatus(series, state.regions).undecided === 0;
+  const text = textStatus(series, state.regions);
+  return status.unseen.length === 0 && status.seen > 0 && text.undecided === 0 && !textPending(series, text);
+}
+
+// The text scan will still look at images of this series (it has not started yet, or it is running): the
+// check waits for what it finds. A cancelled scan or a finder that could not start does not hold the check
+// back: the review and the list say which images were not looked at, and the person decides.
+export function textPending(series, text = textStatus(series, state.regions)) {
+  const status = state.textScan ? state.textScan.status : "idle";
+  return (status === "idle" || status === "running") && text.notLooked > 0;
 }
 
 // Whether this image goes into a run or an upload.

@@ -4,11 +4,14 @@
 // -openjpeg (JPEG 2000), @cornerstonejs/jpeg-lossless-decoder-js (JPEG lossless: Cornerstone's fork, which
 // keeps a frame's last sample when its entropy-coded data ends on a byte boundary; the original
 // jpeg-lossless-decoder-js 2.1.2 dropped it); RLE (PS3.5 Annex G) is decoded here.
-// No de-identification logic: bytes of one frame in, samples out.
+// No de-identification logic: bytes of one frame in, samples out; and (issue 16) the engine's redacted
+// frames back to JPEG-LS lossless with CharLS's full build (encoder + decoder, loaded only when a file
+// with regions is written), each codestream decoded again and compared before it is handed back.
 //
 // Output: {data: Uint8Array of little-endian samples, interleaved per pixel, bitsAllocated (8/16/32),
 //          photometric as decoded (JPEG baseline and JPEG 2000 colour come out RGB)}.
 import CharLS from "@cornerstonejs/codec-charls/decodewasmjs";
+import CharLSFull from "@cornerstonejs/codec-charls/wasmjs";
 import OpenJPEG from "@cornerstonejs/codec-openjpeg/decodewasmjs";
 import Turbo from "@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs";
 import { Decoder as LosslessDecoder } from "@cornerstonejs/jpeg-lossless-decoder-js";
@@ -22,7 +25,7 @@ export class CodecError extends Error {}
 
 async function wasmDecode(kind, bytes) {
   const [factory, cls] = factories[kind];
-  modules[kind] ??= factory(options);
+  modules[kind] ??= factory({ ...options }); // each module its own object: Emscripten makes it the Module
   let decoder;
   try {
     const module = await modules[kind];
@@ -98,6 +101,48 @@ function lossless(bytes, image) {
   const decoder = new LosslessDecoder();
   const typed = decoder.decode(bytes.buffer, bytes.byteOffset, bytes.length, image.bits_allocated <= 8 ? 1 : 2);
   return new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength).slice();
+}
+
+// JPEG-LS lossless encoder (PS3.5 A.4.3) for the engine's redacted frames. `loadJpegLsEncoder` resolves to
+// a synchronous function (Python calls it from inside one engine call): samples interleaved, little
+// endian, unsigned within bitsStored (the engine masks them) in; the codestream out. Interleave mode
+// "sample" for colour (Planar Configuration 0), none for one component; near-lossless 0.
+let charlsFull = null;
+export async function loadJpegLsEncoder() {
+  const module = await (charlsFull ??= CharLSFull({ ...options }));
+  return (bytes, rows, columns, samples, bitsAllocated, bitsStored) => {
+    const frameInfo = { width: columns, height: rows, bitsPerSample: bitsStored, componentCount: samples };
+    const encoder = new module.JpegLSEncoder();
+    let encoded;
+    try {
+      const input = encoder.getDecodedBuffer(frameInfo);
+      if (input.length !== bytes.length) {
+        throw new CodecError(`JPEG-LS: the frame holds ${bytes.length} bytes, CharLS expects ${input.length}`);
+      }
+      input.set(bytes);
+      encoder.setNearLossless(0);
+      if (samples > 1) encoder.setInterleaveMode(2);
+      encoder.encode();
+      encoded = new Uint8Array(encoder.getEncodedBuffer());
+    } catch (err) {
+      throw err instanceof CodecError ? err : new CodecError(typeof err === "number" ? `JPEG-LS encoder error ${err}` : String(err.message || err));
+    } finally {
+      encoder.delete();
+    }
+    // Lossless means lossless: the codestream decodes to the very bytes it was made from.
+    const decoder = new module.JpegLSDecoder();
+    try {
+      decoder.getEncodedBuffer(encoded.length).set(encoded);
+      decoder.decode();
+      const back = decoder.getDecodedBuffer();
+      if (back.length !== bytes.length || back.some((v, i) => v !== bytes[i])) {
+        throw new CodecError("JPEG-LS: the encoded frame does not decode to the redacted pixels");
+      }
+    } finally {
+      decoder.delete();
+    }
+    return encoded;
+  };
 }
 
 // Decode one frame. `image` is the engine's image_info (rows, columns, samples, bits, photometric, codec).

@@ -23,7 +23,12 @@ export function includedInstances() {
 export function actionText(verb, instances = includedInstances(), list = leftOut()) {
   const n = instances.length;
   const summary = leftOutSummary(list);
-  return `${verb} ${n} file${n === 1 ? "" : "s"}${summary ? ` (${summary})` : ""}`;
+  // Included images the text scan has not looked at (still running, cancelled, or the finder could not
+  // start): they go as a person left them, and the button says so (issue 14: never claimed looked at).
+  const unscanned = instances.filter((inst) => inst.header.Rows && !inst.textScan).length;
+  const scan = unscanned ? `${unscanned} not looked at for text${state.textScan?.status === "running" ? " yet" : ""}` : "";
+  const notes = [summary, scan].filter(Boolean).join("; ");
+  return `${verb} ${n} file${n === 1 ? "" : "s"}${notes ? ` (${notes})` : ""}`;
 }
 
 function refreshRunButton() {

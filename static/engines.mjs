@@ -2,46 +2,22 @@
 // functions of `engine` below, one per command of protocol.mjs. Page modules never name a command.
 import { fatal } from "./page.mjs";
 import { Command, checkCommand } from "./protocol.mjs";
+import { WorkerClient } from "./worker-client.mjs";
 // One worker per core (at most 4): the first starts at page load and decides "ready"; the others start
 // once it is ready, so they do not slow the cold start. The wasm heap grows to about twice the largest
 // file and never shrinks (browser-runtime notes), so a worker is replaced after a very large file.
 const RECYCLE_AFTER_BYTES = 128 * 1024 * 1024;
 const POOL_SIZE = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
 
-class Engine {
+class Engine extends WorkerClient {
   constructor() {
-    this.nextId = 0;
-    this.waiting = new Map();
-    this.worker = new Worker(new URL("./worker.mjs", import.meta.url), { type: "module" });
-    this.worker.onmessage = ({ data }) => {
-      const entry = this.waiting.get(data.id);
-      if (!entry) return;
-      this.waiting.delete(data.id);
-      if (data.ok) entry.resolve(data.reply);
-      else entry.reject(new Error(data.error));
-    };
-    this.worker.onerror = (event) => fatal(`the engine's worker failed: ${event.message || "unknown error"}`);
+    super(new URL("./worker.mjs", import.meta.url), (message) => fatal(`the engine's worker failed: ${message}`));
     this.isReady = false;
     this.ready = this.send(Command.INIT).then((info) => { this.isReady = true; return info; });
   }
 
   send(cmd, payload = {}) {
-    checkCommand(cmd);
-    const id = ++this.nextId;
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ id, cmd, ...payload });
-    });
-  }
-
-  get load() {
-    return this.waiting.size;
-  }
-
-  terminate() {
-    this.worker.terminate();
-    for (const entry of this.waiting.values()) entry.reject(new Error("worker replaced"));
-    this.waiting.clear();
+    return super.send(checkCommand(cmd), payload);
   }
 }
 

@@ -148,7 +148,8 @@ function renderCheck() {
     button.disabled = !confirmable;
     button.textContent = confirmable ? "I have checked every image of this series"
       : st.unseen.length ? `Show every image first (${st.unseen.length} not seen)`
-        : `Accept or dismiss every text suggestion first (${text.undecided} left)`;
+        : text.undecided ? `Accept or dismiss every text suggestion first (${text.undecided} left)`
+          : `Looking for text in this series first (${text.notLooked} image(s) left)`;
     button.setAttribute("aria-pressed", "false");
   }
   if (st.images === 0) {
@@ -211,7 +212,7 @@ function textScanned(inst) {
 
 // What the engine gets about one file's pixels: the regions that may apply to it (the engine matches
 // size and frames), whether a person checked this image (checks.mjs), and whether its pixel data is
-// compressed (then the worker decodes it for the engine).
+// compressed (then the worker decodes it for the engine; JPEG baseline is not: the engine blanks it in place).
 export function pixelEdit(inst) {
   const h = inst.header;
   const regions = state.regions.filter((r) => r.sop_instance_uid === h.SOPInstanceUID

@@ -13,39 +13,21 @@
 // their series), an image that cannot be looked at is named with the reason.
 import { framesOf } from "./checks.mjs";
 import { engine, workerItem } from "./engines.mjs";
-import { $, hooks, state } from "./page.mjs";
+import { $, hooks, refreshState, state, throttled } from "./page.mjs";
 import { scheduleRender, seriesInOrder } from "./studylist.mjs";
 import { applyMatches, mergeFrames } from "./suggestions.mjs";
+import { WorkerClient } from "./worker-client.mjs";
 
 const WAIT_MS = 300; // while the engine workers are needed for indexing or a run
+// The buttons count the included images not looked at yet (download.mjs): recounted at most once a second.
+const refreshButtons = throttled(refreshState, 1000);
 
-// The text worker, started on the first scan (the models load then, not with the page).
-class TextFinder {
+// The text worker, started on the first scan (the models load then, not with the page). Its commands:
+// text_worker.mjs (`load`, `find`).
+class TextFinder extends WorkerClient {
   constructor() {
-    this.nextId = 0;
-    this.waiting = new Map();
-    this.worker = new Worker(new URL("./text_worker.mjs", import.meta.url), { type: "module" });
-    this.worker.onmessage = ({ data }) => {
-      const entry = this.waiting.get(data.id);
-      if (!entry) return;
-      this.waiting.delete(data.id);
-      if (data.ok) entry.resolve(data.reply);
-      else entry.reject(new Error(data.error));
-    };
-    this.worker.onerror = (event) => {
-      const error = new Error(event.message || "the text finder's worker failed");
-      for (const entry of this.waiting.values()) entry.reject(error);
-      this.waiting.clear();
-    };
+    super(new URL("./text_worker.mjs", import.meta.url));
     this.ready = this.send("load");
-  }
-
-  send(cmd, payload = {}, transfer = []) {
-    const id = ++this.nextId;
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ id, cmd, ...payload }, transfer);
-    });
   }
 
   async find(s) {
@@ -67,12 +49,14 @@ export function fileKey(inst) {
   return [inst.header.SOPInstanceUID, inst.name, f.size, f.lastModified, inst.member || ""].join("|");
 }
 
-// What is left to look at, at-risk series first, in list order within each group.
+// What is left to look at: the series open in the review first (its check waits for the scan: checks.mjs),
+// then the series at risk, then the rest, in list order within each group.
 function queue() {
   const order = seriesInOrder();
-  const risky = order.filter((s) => s.pixelReview);
-  const rest = order.filter((s) => !s.pixelReview);
-  return [...risky, ...rest].flatMap((series) => series.instances.filter((inst) => !inst.textScan
+  const open = order.filter((s) => s.reviewing);
+  const risky = order.filter((s) => s.pixelReview && !s.reviewing);
+  const rest = order.filter((s) => !s.pixelReview && !s.reviewing);
+  return [...open, ...risky, ...rest].flatMap((series) => series.instances.filter((inst) => !inst.textScan
     && inst.header.Rows && !inst.failure));
 }
 
@@ -94,7 +78,7 @@ async function scanInstance(inst) {
     if (previous && sameBytes(previous.data, data)) {
       found.push({ frame: f + 1, boxes: previous.boxes });
     } else {
-      const { boxes } = await finder.find(reply.samples); // made by the engine worker (text_samples.mjs)
+      const { boxes } = await finder.find({ ...reply.samples, image: key }); // samples: text_samples.mjs
       found.push({ frame: f + 1, boxes });
       previous = { data, boxes };
     }
@@ -128,6 +112,7 @@ function found(inst) {
     state.included.delete(series.key);
   }
   scheduleRender(); // the series' flags
+  refreshButtons(); // the buttons say how many included images are not looked at yet (download.mjs)
   if (hooks.textScanned) hooks.textScanned(inst);
 }
 
@@ -173,6 +158,7 @@ export async function startTextScan() {
   state.textScan = { status: scan.cancelled ? "cancelled" : "done", reason: "" };
   showProgress();
   scheduleRender(); // "not looked at" on the series a cancelled scan left
+  refreshState(); // and on the buttons
   if (hooks.textScanned) hooks.textScanned(null);
 }
 

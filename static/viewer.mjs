@@ -8,10 +8,10 @@ import { markShown, markUnshowable } from "./checks.mjs";
 import { engine } from "./engines.mjs";
 import { autoWindow, samplesOf, toRGBA } from "./render.mjs";
 import { drawTextSuggestions, showSuggestionList } from "./suggestion-view.mjs";
+import { wirePointer } from "./viewer-pointer.mjs";
 import { accept, dismiss, isUndecided, suggestionsOf } from "./suggestions.mjs";
 
 const $ = (sel) => document.querySelector(sel);
-const HANDLE_PX = 8; // screen pixels around a rectangle's bottom-right corner that resize it
 const CINE_FPS = 10;
 
 // Names a dropped file for the engine's cache of the file being viewed.
@@ -147,8 +147,20 @@ export class Viewer {
   }
 
   // As it will be written: where pixels share chroma in pairs, the engine widens rectangles to even x
-  // edges (it says where: image.pairs); show that.
+  // edges (it says where: image.pairs); JPEG baseline is blanked block by block in its codestream, so a
+  // rectangle covers every block (MCU) of image.redaction_grid it touches, clipped to the image. Show that.
   written(r) {
+    const grid = this.image && this.image.redaction_grid;
+    if (grid) {
+      const [gw, gh] = grid;
+      const x0 = Math.max(0, r.x), y0 = Math.max(0, r.y);
+      const x1 = Math.min(this.image.columns, r.x + r.width), y1 = Math.min(this.image.rows, r.y + r.height);
+      if (x0 >= x1 || y0 >= y1) return { ...r, width: 0, height: 0 };
+      const left = x0 - (x0 % gw), top = y0 - (y0 % gh);
+      const right = Math.min(this.image.columns, Math.ceil(x1 / gw) * gw);
+      const bottom = Math.min(this.image.rows, Math.ceil(y1 / gh) * gh);
+      return { ...r, x: left, y: top, width: right - left, height: bottom - top };
+    }
     if (this.image && this.image.pairs) {
       const x0 = r.x - (r.x % 2);
       const x1 = r.x + r.width + ((r.x + r.width) % 2);
@@ -282,101 +294,8 @@ export class Viewer {
     this.onChange();
   }
 
-  toImage(event) {
-    const box = this.canvas.getBoundingClientRect();
-    const sx = ((event.clientX - box.left) * this.canvas.width) / box.width;
-    const sy = ((event.clientY - box.top) * this.canvas.height) / box.height;
-    return { x: (sx - this.view.x) / this.view.scale, y: (sy - this.view.y) / this.view.scale, sx, sy };
-  }
-
-  hit(p) {
-    const regions = this.visibleRegions().reverse();
-    const corner = HANDLE_PX / this.view.scale;
-    for (const r of regions) {
-      if (Math.abs(p.x - (r.x + r.width)) <= corner && Math.abs(p.y - (r.y + r.height)) <= corner) return { r, kind: "resize" };
-    }
-    for (const r of regions) {
-      if (p.x >= r.x && p.x <= r.x + r.width && p.y >= r.y && p.y <= r.y + r.height) return { r, kind: "move" };
-    }
-    return null;
-  }
-
   wire() {
-    const c = this.canvas;
-    c.addEventListener("pointerdown", (event) => {
-      if (!this.image) return;
-      c.setPointerCapture(event.pointerId);
-      const p = this.toImage(event);
-      const tool = $("#viewer-tool").value;
-      if (tool === "draw") {
-        const hit = this.hit(p);
-        if (hit) {
-          this.selected = hit.r;
-          this.drag = { kind: hit.kind, start: p, orig: { ...hit.r } };
-        } else {
-          this.selected = null;
-          const x = Math.round(p.x);
-          const y = Math.round(p.y);
-          this.drag = { kind: "new", start: { x, y }, rect: { x, y, width: 0, height: 0 } };
-        }
-      } else {
-        this.drag = { kind: tool, start: p, view: { ...this.view }, window: this.window && [...this.window] };
-      }
-      this.draw();
-    });
-    c.addEventListener("pointermove", (event) => {
-      if (!this.drag) return;
-      const p = this.toImage(event);
-      const d = this.drag;
-      const clampX = (v) => Math.max(0, Math.min(this.image.columns, Math.round(v)));
-      const clampY = (v) => Math.max(0, Math.min(this.image.rows, Math.round(v)));
-      if (d.kind === "new") {
-        const x0 = clampX(Math.min(d.start.x, p.x));
-        const y0 = clampY(Math.min(d.start.y, p.y));
-        d.rect = { x: x0, y: y0, width: clampX(Math.max(d.start.x, p.x)) - x0, height: clampY(Math.max(d.start.y, p.y)) - y0 };
-      } else if (d.kind === "move") {
-        this.selected.x = clampX(d.orig.x + p.x - d.start.x);
-        this.selected.y = clampY(d.orig.y + p.y - d.start.y);
-      } else if (d.kind === "resize") {
-        this.selected.width = Math.max(1, clampX(d.orig.x + d.orig.width + p.x - d.start.x) - this.selected.x);
-        this.selected.height = Math.max(1, clampY(d.orig.y + d.orig.height + p.y - d.start.y) - this.selected.y);
-      } else if (d.kind === "pan") {
-        this.view.x = d.view.x + (p.sx - d.start.sx);
-        this.view.y = d.view.y + (p.sy - d.start.sy);
-      } else if (d.kind === "window" && d.window) {
-        this.window = [d.window[0] + (p.sy - d.start.sy) * d.window[1] / 256, Math.max(1, d.window[1] + (p.sx - d.start.sx) * d.window[1] / 256)];
-        this.rerender();
-        return;
-      }
-      this.draw();
-    });
-    const end = () => {
-      const d = this.drag;
-      this.drag = null;
-      if (!d) return;
-      if (d.kind === "new" && d.rect.width >= 1 && d.rect.height >= 1) this.add(d.rect);
-      else if (d.kind === "move" || d.kind === "resize") this.changed();
-      else this.draw();
-    };
-    c.addEventListener("pointerup", end);
-    c.addEventListener("pointercancel", end);
-    c.addEventListener("wheel", (event) => {
-      if (!this.image) return;
-      event.preventDefault();
-      const p = this.toImage(event);
-      const factor = event.deltaY < 0 ? 1.25 : 0.8;
-      this.view.scale *= factor;
-      this.view.x = p.sx - p.x * this.view.scale;
-      this.view.y = p.sy - p.y * this.view.scale;
-      this.draw();
-    }, { passive: false });
-    c.addEventListener("keydown", (event) => {
-      if ((event.key === "Delete" || event.key === "Backspace") && this.selected) this.remove(this.selected);
-      if (event.key === "ArrowRight" || event.key === "ArrowLeft") {
-        event.preventDefault();
-        this.step(event.key === "ArrowRight" ? 1 : -1);
-      }
-    });
+    wirePointer(this);
     $("#viewer-frame").addEventListener("input", (e) => this.goto(Number(e.target.value)));
     $("#viewer-play").addEventListener("click", () => (this.cine ? this.stop() : this.play()));
     $("#viewer-fit").addEventListener("click", () => {

@@ -136,7 +136,8 @@ function forTextFinder(reply) {
   }
 }
 
-// Compressed pixels with regions to redact: every frame decoded here, handed to Python as one file.
+// Compressed pixels with regions to redact: every frame decoded here, handed to Python as one file. Not JPEG
+// baseline: the engine blanks it in its codestream (its index says compressed: false for it).
 // Two requests are in flight per worker and this one awaits the codecs: its files are its own.
 let decodeCount = 0;
 async function decodeAll(item, request) {
@@ -182,6 +183,7 @@ async function decodeAll(item, request) {
   py.FS.writeFile(decodedPath, total);
   request.pixels = {
     ...request.pixels,
+    transfer_syntax: info.transfer_syntax,
     decoded: {
       path: decodedPath, rows: info.rows, columns: info.columns, frames: info.frames, samples: info.samples,
       bits_allocated: bits, bits_stored: Math.min(info.bits_stored, bits), signed: info.signed, photometric,
@@ -190,11 +192,25 @@ async function decodeAll(item, request) {
   return null;
 }
 
+// The engine encodes its redacted frames again, losslessly (issue 16): RLE in Python, JPEG-LS with CharLS's
+// encoder, which Python calls synchronously as the JS module `pacsbin_codecs` (a codec, like the decoders).
+// Loaded once, when a file that is not RLE is redacted; without it the engine writes RLE (still lossless).
+let jpegLs = null;
+const RLE = "1.2.840.10008.1.2.5";
+function jpegLsEncoder() {
+  jpegLs ??= loadCodecs()
+    .then((c) => c.loadJpegLsEncoder())
+    .then((encodeJpegLs) => (py.registerJsModule("pacsbin_codecs", { encodeJpegLs }), true))
+    .catch(() => false);
+  return jpegLs;
+}
+
 async function deidentify(item, settings, pixels, input) {
   const request = { cmd: "deidentify", out: "/out/result.dcm", settings, pixels };
   if (pixels && pixels.regions && pixels.regions.length && pixels.compressed) {
     const failed = await decodeAll(item, request);
     if (failed) return { result: failed };
+    if (request.pixels.transfer_syntax !== RLE && (await jpegLsEncoder())) request.pixels.encode = "jpeg-ls";
   }
   const run = (path) => call({ ...request, path });
   let result;

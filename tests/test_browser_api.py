@@ -205,7 +205,7 @@ def test_deidentify_with_regions_and_decoded_pixels(tmp_path: Path) -> None:
     )
     assert out["status"] == "ok" and "113101" in out["codes"]
     result = pydicom.dcmread(tmp_path / "out.dcm")
-    assert result.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"
+    assert result.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.5"  # RLE stays RLE (issue 16)
     assert (result.pixel_array[:, :4, :4] == 0).all()
     plan = call(cmd="plan", path=str(src), settings=SETTINGS, pixels={**pixels, "decoded": None})
     assert "113101" in plan["plan"]["codes"]

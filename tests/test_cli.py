@@ -197,7 +197,7 @@ def test_redact_regions_file(tmp_path: Path) -> None:
     assert "113101" in codes["CT"] and ct.BurnedInAnnotation == "NO"
     assert (ct.pixel_array[:4, :10] == -(1 << (ct.BitsStored - 1))).all()  # signed: the lowest value
     assert "113101" not in codes["MR"] and mr.get("BurnedInAnnotation") != "NO"  # nobody looked at it
-    assert "113101" in codes["OT"] and sc.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"
+    assert "113101" in codes["OT"] and sc.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.5"  # stays RLE
     frames = sc.pixel_array
     assert (frames[1, 5:8, 5:8] == 0).all() and not (frames[0, 5:8, 5:8] == 0).all()
 

@@ -77,6 +77,7 @@ def test_layout(dist: Path) -> None:
     assert re.search(r"export\{[^}]*\bas decodeFrame\b", bundle), "an ES module exporting decodeFrame"
     assert not re.search(r"https?://", bundle), "no URL to load anything from"
     assert sorted(p.name for p in (dist / "codecs").iterdir() if p.suffix != ".gz") == [
+        "charlswasm.wasm",
         "charlswasm_decode.wasm",
         "libjpegturbowasm_decode.wasm",
         "openjpegwasm_decode.wasm",

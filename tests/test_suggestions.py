@@ -129,7 +129,8 @@ PAGE = (Path(__file__).resolve().parent.parent / "static" / "page.mjs").as_uri()
 
 def test_the_review_gate_waits_for_every_suggestion() -> None:
     """static/checks.mjs: a series with text found waits for a check even when the review rule sees no
-    risk (a CT with a name on it), and cannot be confirmed while a suggestion is undecided."""
+    risk (a CT with a name on it), and cannot be confirmed while a suggestion is undecided, nor while the scan
+    has not looked at its images yet (unless the scan was cancelled: then the person decides)."""
     out = _run(
         f"""
         const C = await import("{CHECKS}");
@@ -137,7 +138,10 @@ def test_the_review_gate_waits_for_every_suggestion() -> None:
         const sugg = S.mergeFrames("1.2.3", [{{frame: 1, boxes: [{{x: 1, y: 1, width: 9, height: 9}}]}}], 1);
         const inst = {{header: {{Rows: 64}}, framesShown: new Set([1]), frameCount: 1}};
         const series = {{pixelReview: false, checked: false, instances: [inst]}};
-        const steps = [[C.gated(series), C.canConfirm(series)]];
+        const steps = [[C.gated(series), C.canConfirm(series)]];  // the scan has not looked yet
+        state.textScan = {{status: "cancelled", reason: ""}};
+        steps.push([C.gated(series), C.canConfirm(series)]);  // cancelled: not held back
+        state.textScan = {{status: "running", reason: ""}};
         inst.textScan = {{status: "done", suggestions: sugg}};
         steps.push([C.gated(series), C.canConfirm(series)]);
         S.dismiss(sugg[0], state.regions);
@@ -145,4 +149,4 @@ def test_the_review_gate_waits_for_every_suggestion() -> None:
         return steps;
         """
     )
-    assert out == [[False, True], [True, False], [True, True]]
+    assert out == [[False, False], [False, True], [True, False], [True, True]]

@@ -109,9 +109,9 @@ def test_cine_every_frame_and_a_one_frame_stamp(monkeypatch: pytest.MonkeyPatch)
     calls: list[int] = []
     real = finder._read_frame
 
-    def counting(frame: Any, photometric: str, recognise: bool, weights: Any) -> Any:
+    def counting(frame: Any, photometric: str, known: Any, weights: Any) -> Any:
         calls.append(1)
-        return real(frame, photometric, recognise, weights)
+        return real(frame, photometric, known, weights)
 
     monkeypatch.setattr(finder, "_read_frame", counting)
     header = dict(HEADER)
@@ -135,3 +135,27 @@ def test_a_time_stamp_per_frame_is_found_on_every_frame() -> None:
     found = find_in_file(dicom_file(frames, photometric="RGB", modality="US"))
     for i, ink in enumerate(inks):
         assert covered(ink, _boxes(found.regions, i + 1)) == 1.0, f"frame {i + 1}"
+
+
+def test_a_batch_reads_each_box_as_the_box_alone_bit_for_bit() -> None:
+    """recognize.read_boxes stacks the boxes of one width into one run: the model's output for each is
+    the output of its run alone (what makes the batching and the crop reuse safe)."""
+    from redaction.text_finder.detect import detect
+    from redaction.text_finder.models import load_models
+    from redaction.text_finder.prepare import to_rgb8
+    from redaction.text_finder.recognize import batches, recognition_input
+
+    models = load_models()
+    mask, _ = draw((480, 640), LABELS)
+    ct = ct_picture()
+    ct[mask] = 4095
+    image = to_rgb8(ct, "MONOCHROME2")
+    tensors = [recognition_input(image, box) for box in detect(models.detection, image)]
+    groups = batches([t.shape[3] for t in tensors])
+    assert any(len(g) > 1 for g in groups), "no batch of two boxes: the comparison would be empty"
+    name = models.recognition.get_inputs()[0].name
+    for group in groups:
+        (together,) = models.recognition.run(None, {name: np.concatenate([tensors[i] for i in group])})
+        for row, i in enumerate(group):
+            (alone,) = models.recognition.run(None, {name: tensors[i]})
+            assert np.array_equal(np.asarray(together)[row], np.asarray(alone)[0]), f"box {i}"

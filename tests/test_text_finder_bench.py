@@ -103,6 +103,17 @@ def test_the_harness_scores_whole_image_and_nothing_finders(small_set: Path) -> 
     assert nothing.text_boxes.total == everything.text_boxes.total
 
 
+def test_halves_are_blocks_of_six_files_each_with_clean_images(small_set: Path) -> None:
+    """--halves: the thresholds are tuned on one half and reported on the other; both hold clean images."""
+    rows = text_finder.run_set(small_set, {"none": text_finder.nothing})
+    halves = text_finder.by_half(rows, small_set)
+    tune, report = halves["nothing [tune half]"].runs, halves["nothing [report half]"].runs
+    names = [r.name for r in rows["nothing"].runs]
+    assert [r.name for r in tune] == [n for i, n in enumerate(names) if (i // 6) % 2 == 0]
+    assert sorted(r.name for r in tune + report) == sorted(names)
+    assert any(not r.truth for r in tune) and any(not r.truth for r in report)
+
+
 def test_a_finder_that_fails_is_reported(small_set: Path) -> None:
     def broken(pixels: np.ndarray, photometric: str) -> dict[str, list[object]]:
         raise RuntimeError("model missing")

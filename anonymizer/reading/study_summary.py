@@ -17,6 +17,8 @@ from pydicom.datadict import tag_for_keyword
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
 
+from redaction.jpeg_baseline import IN_PLACE
+
 from ..review import ENCAPSULATED_DOCUMENTS, needs_pixel_review, risk_flags
 from .completeness import find_incomplete
 from .summary_scan import Scan, plain_text, scan_summary
@@ -179,6 +181,9 @@ def summarize(data: bytes, complete: bool, size: int | None = None) -> dict[str,
         "flags": ([cut.message()] if cut else []) + risk_flags(values),
         **incomplete,
         "pixel_review": needs_pixel_review(values),
-        # Encapsulated pixel data: the page's codecs decode it when regions are to be blacked out.
-        "compressed": bool(header.transfer_syntax) and UID(header.transfer_syntax).is_encapsulated,
+        # Encapsulated pixel data: the page's codecs decode it when regions are to be blacked out, except
+        # JPEG baseline, which the engine blanks in its codestream (redaction/in_place.py).
+        "compressed": bool(header.transfer_syntax)
+        and UID(header.transfer_syntax).is_encapsulated
+        and header.transfer_syntax not in IN_PLACE,
     }

@@ -5,11 +5,12 @@
 
 import { resizeBilinear } from "./resize.mjs";
 
+export const PAD = 16; // black pixels around the image before detection (detect.py step 0)
 export const LIMIT_SIDE = 960; // PaddleOCR det_limit_side_len, det_limit_type "max"
 export const MEAN = [0.485, 0.456, 0.406]; // per channel, in B, G, R order (PaddleOCR NormalizeImage)
 export const STD = [0.229, 0.224, 0.225];
 export const BINARY_THRESHOLD = 0.3; // PaddleOCR det_db_thresh
-export const BOX_THRESHOLD = 0.6; // PaddleOCR det_db_box_thresh
+export const BOX_THRESHOLD = 0.5; // PaddleOCR det_db_box_thresh is 0.6 (detect.py says why)
 export const UNCLIP_RATIO = 1.5; // PaddleOCR det_db_unclip_ratio
 export const MIN_SIZE = 3; // PaddleOCR DBPostProcess min_size
 
@@ -24,7 +25,16 @@ export function inputSize(height, width) {
   ];
 }
 
-// Steps 1-3: (height, width, 3) RGB Uint8Array -> {data: (1, 3, h', w') Float32Array, h, w}, channels in
+// Step 0: PAD black pixels on every side of a (height, width, 3) RGB Uint8Array; the padded image and size.
+export function padded(rgb, height, width) {
+  const h = height + 2 * PAD;
+  const w = width + 2 * PAD;
+  const out = new Uint8Array(h * w * 3);
+  for (let y = 0; y < height; y++) out.set(rgb.subarray(y * width * 3, (y + 1) * width * 3), ((y + PAD) * w + PAD) * 3);
+  return { rgb: out, height: h, width: w };
+}
+
+// Steps 1-3 (of an image already padded, step 0): (height, width, 3) RGB Uint8Array -> {data: (1, 3, h', w') Float32Array, h, w}, channels in
 // B, G, R order (PaddleOCR reads with OpenCV), each (v / 255 - MEAN) / STD in float32 as numpy does.
 export function detectionInput(rgb, height, width) {
   const [h, w] = inputSize(height, width);
@@ -98,11 +108,11 @@ export function components(bitmap, mapH, mapW) {
   return [...boxes.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]);
 }
 
-// Steps 4-10: boxes {x, y, width, height, score} in the pixels of a `height` x `width` image from the
-// (mapH, mapW) probability map.
-export function boxesFromMap(prob, mapH, mapW, height, width) {
-  const sx = width / mapW;
-  const sy = height / mapH;
+// Steps 4-10: boxes {x, y, width, height, score, kernel: [x0, y0, x1, y1]} in the pixels of a `height` x
+// `width` image from the (mapH, mapW) probability map of that image padded by `pad` on every side.
+export function boxesFromMap(prob, mapH, mapW, height, width, pad = 0) {
+  const sx = (width + 2 * pad) / mapW;
+  const sy = (height + 2 * pad) / mapH;
   const bitmap = new Uint8Array(prob.length);
   for (let i = 0; i < prob.length; i++) bitmap[i] = prob[i] > BINARY_THRESHOLD ? 1 : 0;
   const found = [];
@@ -116,11 +126,19 @@ export function boxesFromMap(prob, mapH, mapW, height, width) {
     if (score < BOX_THRESHOLD) continue;
     const d = (w * h * UNCLIP_RATIO) / (2 * (w + h));
     if (Math.min(w, h) + 2 * d < MIN_SIZE + 2) continue;
-    const left = Math.max(0, Math.floor((x0 - d) * sx));
-    const top = Math.max(0, Math.floor((y0 - d) * sy));
-    const right = Math.min(width, Math.ceil((x1 + d) * sx));
-    const bottom = Math.min(height, Math.ceil((y1 + d) * sy));
-    if (right > left && bottom > top) found.push({ x: left, y: top, width: right - left, height: bottom - top, score });
+    const left = Math.max(0, Math.floor((x0 - d) * sx) - pad);
+    const top = Math.max(0, Math.floor((y0 - d) * sy) - pad);
+    const right = Math.min(width, Math.ceil((x1 + d) * sx) - pad);
+    const bottom = Math.min(height, Math.ceil((y1 + d) * sy) - pad);
+    if (right > left && bottom > top) {
+      const kernel = [
+        Math.min(right, Math.max(left, Math.floor(x0 * sx) - pad)),
+        Math.min(bottom, Math.max(top, Math.floor(y0 * sy) - pad)),
+        Math.max(left, Math.min(right, Math.ceil(x1 * sx) - pad)),
+        Math.max(top, Math.min(bottom, Math.ceil(y1 * sy) - pad)),
+      ];
+      found.push({ x: left, y: top, width: right - left, height: bottom - top, score, kernel });
+    }
   }
   return found;
 }

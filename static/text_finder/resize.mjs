@@ -10,7 +10,7 @@ function axis(out, size) {
   const frac = new Float32Array(out);
   const step = f32(size / out);
   for (let o = 0; o < out; o++) {
-    let s = f32(f32(f32(o) + 0.5) * step - 0.5);
+    let s = f32(f32(f32(f32(o) + 0.5) * step) - 0.5); // the product rounded first, as numpy does
     s = Math.min(Math.max(s, 0), size - 1);
     const a = Math.floor(s);
     i0[o] = a;
