@@ -11,12 +11,10 @@ typed error naming the reason; no partial output exists.
 
 from __future__ import annotations
 
-import io
-import warnings
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from pydicom.dataset import FileDataset, FileMetaDataset
-from pydicom.filewriter import dcmwrite
 
 from redaction.apply import PixelEdit, Redaction, redact
 from redaction.errors import RedactionError
@@ -24,18 +22,33 @@ from redaction.errors import RedactionError
 from .config import Config
 from .errors import DeidentificationError, UnsupportedError, unexpected
 from .planning.apply import apply_steps
-from .planning.plan import Plan
+from .planning.plan import Action, Plan
 from .planning.planner import make_plan
+from .reading.originals import charset_unchanged
 from .reading.reader import read_dataset
+from .writer import write_parts
+
+SPECIFIC_CHARACTER_SET = 0x00080005
 
 
 @dataclass(frozen=True)
 class Result:
-    data: bytes
+    """One de-identified file: its bytes in parts (writer.write_parts: a large Pixel Data is not copied
+    into one buffer), `data` joined on first use."""
+
+    parts: tuple[bytes, ...]
     plan: Plan
     sop_instance_uid: str
     study_instance_uid: str
     series_instance_uid: str
+
+    @cached_property
+    def data(self) -> bytes:
+        return b"".join(self.parts)
+
+    @property
+    def size(self) -> int:
+        return sum(len(p) for p in self.parts)
 
 
 def plan_bytes(
@@ -68,7 +81,7 @@ def deidentify(
             done = redact(ds, edit.regions, decoded=edit.decoded, decode=edit.decode, encoders=edit.encoders)
         plan = make_plan(ds, config, redacted=done.fills, cleared=done.cleared)
         apply_plan(ds, plan)
-        out = write(ds)
+        out = write_parts(ds)
     except RedactionError as exc:
         # What it means for the user first (PS3.15 E.3.1: no redaction, no file), then the detail.
         err = UnsupportedError(
@@ -82,7 +95,7 @@ def deidentify(
     except Exception as exc:
         raise UnsupportedError(unexpected("cannot de-identify", exc), path=path) from exc
     return Result(
-        data=out,
+        parts=tuple(out),
         plan=plan,
         sop_instance_uid=str(ds.get("SOPInstanceUID", "")),
         study_instance_uid=str(ds.get("StudyInstanceUID", "")),
@@ -102,15 +115,11 @@ def apply_plan(ds: FileDataset, plan: Plan) -> None:
     meta = ds.file_meta if getattr(ds, "file_meta", None) is not None else FileMetaDataset()
     apply_steps(meta, plan.meta)
     ds.file_meta = meta
-    apply_steps(ds, plan.dataset)
+    # Kept elements go out as the bytes they came in only while the character set they were read in stays.
+    charset_kept = all(s.action == Action.KEEP for s in plan.dataset if s.tag == SPECIFIC_CHARACTER_SET)
+    apply_steps(ds, plan.dataset, restore=charset_kept and charset_unchanged(ds))
     ds.preamble = b"\x00" * 128
 
 
 def write(ds: FileDataset) -> bytes:
-    buf = io.BytesIO()
-    with warnings.catch_warnings():
-        # In explicit VR a value over 64 KB of a 2-byte-length VR (a long Contour Data) is written UN, as
-        # PS3.5 6.2.2 says; the reader gives it its dictionary VR back. Nothing to tell the user.
-        warnings.filterwarnings("ignore", message=r".*exceeds the size of 64 kByte", category=UserWarning)
-        dcmwrite(buf, ds, enforce_file_format=True)
-    return buf.getvalue()
+    return b"".join(write_parts(ds))

@@ -33,16 +33,19 @@ class Source:
         otherwise (a zip member of gigabytes of zeros is decided from 140 bytes, not inflated whole)."""
         if self.member is None:
             with self.path.open("rb") as f:
-                return self._sniffed(f, self.path.stat().st_size)
+                self._sniff(f, self.path.stat().st_size)
+                f.seek(0)
+                return f.read()  # one buffer of the file's size (prefix + rest would copy it again)
         with zipfile.ZipFile(self.path) as archive, archive.open(self.member) as f:
-            return self._sniffed(f, archive.getinfo(self.member).file_size)
+            prefix = self._sniff(f, archive.getinfo(self.member).file_size)
+            return prefix + f.read()
 
-    def _sniffed(self, f: IO[bytes], size: int) -> bytes:
+    def _sniff(self, f: IO[bytes], size: int) -> bytes:
         prefix = f.read(SNIFF_BYTES)
         why = not_dicom_reason(prefix, size)
         if why is not None:
             raise NotDicomError(why, path=self.name)
-        return prefix + f.read()
+        return prefix
 
 
 def _zip_members(path: Path) -> Iterator[Source]:

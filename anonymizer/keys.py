@@ -5,8 +5,8 @@ One key file format for the CLI and the page (which exports and imports it):
     {"format": "pacsbin-uploader-key", "version": 1, "key": "<64 hex digits>"}
 
 A passphrase is turned into a key with PBKDF2-HMAC-SHA256 (RFC 8018), written on `hmac` because Pyodide's
-hashlib has no pbkdf2_hmac; natively the result equals hashlib.pbkdf2_hmac (tested). Every derivation
-uses its own sub-key, HMAC(key, purpose), so no two derivations can be related to each other.
+hashlib has no pbkdf2_hmac; natively hashlib.pbkdf2_hmac is used, with the same result (tested). Every
+derivation uses its own sub-key, HMAC(key, purpose), so no two derivations can be related to each other.
 """
 
 from __future__ import annotations
@@ -64,7 +64,10 @@ class SecretKey:
     def from_passphrase(cls, passphrase: str) -> SecretKey:
         if not passphrase:
             raise KeyFileError("the passphrase is empty")
-        return cls(pbkdf2_sha256(passphrase.encode("utf-8"), PASSPHRASE_SALT, PASSPHRASE_ITERATIONS))
+        password = passphrase.encode("utf-8")
+        if hasattr(hashlib, "pbkdf2_hmac"):  # natively: OpenSSL's, ~10x faster than the hmac loop
+            return cls(hashlib.pbkdf2_hmac("sha256", password, PASSPHRASE_SALT, PASSPHRASE_ITERATIONS))
+        return cls(pbkdf2_sha256(password, PASSPHRASE_SALT, PASSPHRASE_ITERATIONS))
 
     @classmethod
     def from_json(cls, text: str | bytes) -> SecretKey:

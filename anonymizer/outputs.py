@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -38,13 +39,18 @@ class Outcome:
     notes: tuple[str, ...] = ()  # lines for the report, printed as the outcome is settled (found text)
 
 
-def write_pending(out: Path, rel: Path, data: bytes, tag: str) -> tuple[str, str]:
-    """Write `data` beside OUTDIR/rel under a temporary name; (its path, SHA-256)."""
+def write_pending(out: Path, rel: Path, parts: Iterable[bytes], tag: str) -> tuple[str, str]:
+    """Write the file made of `parts` beside OUTDIR/rel under a temporary name; (its path, SHA-256).
+    The parts are written and hashed one by one: the file is never joined in memory."""
     final = out / rel
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.with_name(f".{final.name}.{os.getpid()}.{tag}.tmp")
-    tmp.write_bytes(data)
-    return str(tmp), hashlib.sha256(data).hexdigest()
+    digest = hashlib.sha256()
+    with tmp.open("wb") as f:
+        for part in parts:
+            f.write(part)
+            digest.update(part)
+    return str(tmp), digest.hexdigest()
 
 
 def _digest(path: Path) -> str:

@@ -120,6 +120,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--timeout", type=float, default=3600, help="seconds before a run is killed (default 3600)"
     )
+    p.add_argument(
+        "--base", type=Path, help="another checkout of this project (e.g. main): tools base-jN run its CLI"
+    )
     p.add_argument("--keep-outputs", action="store_true", help="keep each tool's output in bench/out/work/")
     p.add_argument(
         "--corpus", type=Path, default=BENCH / "corpus", help="corpus folder (default bench/corpus)"
@@ -146,11 +149,14 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     wanted = [t.strip() for t in args.tools.split(",") if t.strip()]
     ours_jobs = sorted({int(t.removeprefix("ours-j")) for t in wanted if t.startswith("ours-j")})
-    available = _tools(ours_jobs)
+    base_jobs = tuple(sorted({int(t.removeprefix("base-j")) for t in wanted if t.startswith("base-j")}))
+    available = _tools(ours_jobs, args.base, base_jobs)
     unknown = [t for t in wanted if t not in available]
     if unknown:
         print(
-            f"error: unknown tool(s) {', '.join(unknown)}; known: ours-jN, dicognito, deid", file=sys.stderr
+            f"error: unknown tool(s) {', '.join(unknown)}; known: ours-jN, base-jN (with --base), "
+            "dicognito, deid, gdcmanon (if installed)",
+            file=sys.stderr,
         )
         return 2
     sets = [s.strip() for s in args.sets.split(",") if s.strip()]

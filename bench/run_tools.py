@@ -21,7 +21,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 PY = sys.executable
 SECRET = "bench"
-TOOLS = ("ours-j1", "ours-j2", "dicognito", "deid")
+TOOLS = ("ours-j1", "ours-j2", "dicognito", "deid", "gdcmanon")
 SAMPLE = 12  # outputs read back per run
 
 
@@ -64,8 +64,41 @@ def _ours(jobs: int) -> Callable[[Path, Path], list[str]]:
     return argv
 
 
-def _tools(ours_jobs: list[int]) -> dict[str, Tool]:
+def _base(jobs: int, root: Path) -> Callable[[Path, Path], list[str]]:
+    """Our CLI from another checkout (`--base DIR`, e.g. main before a change), in the same run."""
+    boot = (
+        f"import runpy, sys; sys.path.insert(0, {str(root)!r}); "
+        "runpy.run_module('anonymizer', run_name='__main__')"
+    )
+
+    def argv(src: Path, out: Path) -> list[str]:
+        return [PY, "-c", boot, str(src), "-o", str(out), "--secret", SECRET, "--jobs", str(jobs)]
+
+    return argv
+
+
+def _gdcmanon(src: Path, out: Path) -> list[str]:
+    """GDCM's gdcmanon (Debian libgdcm-tools): PS3.15 E.1.1 de-identify, which encrypts the original
+    attributes into the file for a certificate (made here, self-signed, once per run)."""
+    cert = out.parent / "gdcmanon-cert.pem"
+    if not cert.exists():
+        key = out.parent / "gdcmanon-key.pem"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+             str(cert), "-days", "2", "-subj", "/CN=bench"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+    return ["gdcmanon", "-e", "-r", "--continue", "-i", str(src), "-o", str(out), "-c", str(cert)]
+
+
+def _tools(
+    ours_jobs: list[int], base: Path | None = None, base_jobs: tuple[int, ...] = ()
+) -> dict[str, Tool]:
     tools = {f"ours-j{jobs}": Tool(f"ours-j{jobs}", _ours(jobs), True) for jobs in ours_jobs}
+    if base is not None:
+        tools |= {f"base-j{jobs}": Tool(f"base-j{jobs}", _base(jobs, base), True) for jobs in base_jobs}
+    if shutil.which("gdcmanon"):
+        tools["gdcmanon"] = Tool("gdcmanon", _gdcmanon, True)
     # `python -m dicognito`: the 0.19.0 console script calls main() without its required argument.
     tools["dicognito"] = Tool(
         "dicognito",

@@ -71,3 +71,10 @@ def test_missing_key_file(tmp_path: Path) -> None:
 def test_empty_passphrase() -> None:
     with pytest.raises(KeyFileError):
         SecretKey.from_passphrase("")
+
+
+def test_passphrase_key_without_pbkdf2_hmac(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in Pyodide (no hashlib.pbkdf2_hmac): the hmac loop gives the same key as OpenSSL's."""
+    native = SecretKey.from_passphrase("correct horse")
+    monkeypatch.delattr(hashlib, "pbkdf2_hmac")
+    assert SecretKey.from_passphrase("correct horse") == native

@@ -3,6 +3,7 @@ through."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import random
 import warnings
@@ -180,3 +181,15 @@ def test_random_damage_gives_typed_errors_only() -> None:
             read_dataset(bytes(data))
         except DeidentificationError as exc:
             assert exc.reason
+
+
+@pytest.mark.parametrize("data", [_file("CT_small.dcm"), _file("CT_small.dcm")[:-1000]], ids=["ok", "cut"])
+def test_validation_mode_left_as_it_was(data: bytes) -> None:
+    """The read skips pydicom's content validation while it converts, and leaves the process-wide mode
+    as it found it, whether the file reads or not."""
+    import pydicom.config
+
+    before = pydicom.config.settings.reading_validation_mode
+    with contextlib.suppress(DeidentificationError):
+        read_dataset(data)
+    assert pydicom.config.settings.reading_validation_mode == before

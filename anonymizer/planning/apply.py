@@ -1,4 +1,8 @@
-"""Applying a plan: the only place that changes a data set."""
+"""Applying a plan: the only place that changes a data set.
+
+A kept element goes back to the bytes it was read as when nothing changed it (reading/originals.py), so
+that the writer copies it instead of encoding its value again; `restore` says the character set allows it.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,11 @@ from collections.abc import Iterable
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
+from ..reading.originals import restore_kept
 from .plan import Action, Step
 
 
-def apply_steps(ds: Dataset, steps: Iterable[Step]) -> None:
+def apply_steps(ds: Dataset, steps: Iterable[Step], *, restore: bool = False) -> None:
     for step in steps:
         if step.created:
             ds.add_new(step.tag, step.vr, step.new)
@@ -21,9 +26,11 @@ def apply_steps(ds: Dataset, steps: Iterable[Step]) -> None:
         if step.items is not None:
             seq = ds[step.tag].value
             for item, item_steps in zip(seq, step.items, strict=True):
-                apply_steps(item, item_steps)
+                apply_steps(item, item_steps, restore=restore)
             continue
         if step.action == Action.KEEP:
+            if restore:
+                restore_kept(ds, step.tag)
             continue
         elem = ds[step.tag]
         elem.value = Sequence(step.new) if step.vr == "SQ" else step.new

@@ -48,7 +48,15 @@ def _safe_private() -> frozenset[tuple[int, str, int]]:
 
 
 def tag_text(tag: int) -> str:
-    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+    text = _TAG_TEXT.get(tag)
+    if text is None:
+        text = f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+        if len(_TAG_TEXT) < 1 << 14:  # bounded: a hostile file's thousands of made-up tags are not kept
+            _TAG_TEXT[tag] = text
+    return text
+
+
+_TAG_TEXT: dict[int, str] = {}  # (gggg,eeee) by tag: the same few hundred tags in every file
 
 
 def plan_dataset(ctx: FileContext, ds: Dataset, tags: tuple[int, ...], path: str, mode: Mode) -> list[Step]:
@@ -58,28 +66,25 @@ def plan_dataset(ctx: FileContext, ds: Dataset, tags: tuple[int, ...], path: str
     kept_creators = _kept_private_creators(ctx, ds)
     code = is_local_code(ds)
     retain_private = ctx.config.has(Option.RETAIN_SAFE_PRIVATE)
+    private_rule = f"{load_table().private.label}: X"
     steps = []
-    for tag in sorted(ds.keys()):
-        if tag.group & 1 and not retain_private:
-            steps.append(_removed_private(ds, int(tag), path))
+    # items(): the elements as stored, a private one not converted (it may not even be parseable)
+    for tag, stored in sorted(ds.items(), key=_tag_key):
+        if tag & 0x10000 and not retain_private:
+            steps.append(_removed_private(int(tag), stored.VR, stored.value, path, private_rule))
             continue
         steps.append(plan_element(ctx, ds, ds[tag], tags, path, mode, kept_creators, code))
     return steps
 
 
-def _removed_private(ds: Dataset, tag: int, parent_path: str) -> Step:
-    """A private element, removed without converting its value (it may not even be parseable)."""
-    raw = ds.get_item(tag)
+def _tag_key(item: tuple[int, object]) -> int:
+    return int(item[0])
+
+
+def _removed_private(tag: int, vr: str | None, value: object, parent_path: str, rule: str) -> Step:
+    """A private element, removed without converting its value."""
     path = f"{parent_path}>{tag_text(tag)}" if parent_path else tag_text(tag)
-    return Step(
-        path=path,
-        tag=tag,
-        keyword="",
-        vr=raw.VR or "UN",
-        action=Action.REMOVE,
-        rule=f"{load_table().private.label}: X",
-        old=raw.value,
-    )
+    return Step(path=path, tag=tag, keyword="", vr=vr or "UN", action=Action.REMOVE, rule=rule, old=value)
 
 
 def act(ctx: FileContext, elem: DataElement, where: Where, action: Action) -> Step:

@@ -32,12 +32,14 @@ from __future__ import annotations
 
 import re
 import struct
+import threading
 import warnings
 import zlib
 from io import BytesIO
 from typing import Final
 
 import pydicom
+import pydicom.config
 from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileDataset
@@ -53,6 +55,7 @@ from anonymizer.errors import (
     UnsupportedError,
     plain_reading_reason,
 )
+from anonymizer.reading.originals import CHARSET, remember
 from anonymizer.reading.structure import DICOMDIR_REASON, UNDEFINED_LENGTH, VRS, StructureWalker
 
 __all__ = ["SNIFF_BYTES", "not_dicom_reason", "read_dataset"]
@@ -65,6 +68,7 @@ _DICOMDIR_CLASS: Final = "1.2.840.10008.1.3.10"
 _UID_RE: Final = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
 _IMPLICIT_LE, _EXPLICIT_BE, _DEFLATED = "1.2.840.10008.1.2", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"
 _JPIP_DEFLATE: Final = frozenset({"1.2.840.10008.1.2.4.95", "1.2.840.10008.1.2.4.205"})  # deflated too
+_PARSE_LOCK: Final = threading.Lock()
 _FATAL_WARNINGS: Final = ("end of file", "eof", "no tag to read", "deferred read")
 
 
@@ -195,16 +199,26 @@ def _known_vr(current: Dataset, tag: int) -> None:
 
 
 def _touch(ds: Dataset, counts: list[int]) -> None:
-    """Convert every element, nested ones too, so that bad values raise now; count elements and items."""
+    """Convert every element, nested ones too, so that bad values raise now; count elements and items.
+
+    Each element's bytes as read are remembered beside the value they converted to (originals.py), so
+    that one the plan keeps is written as it came (unless it was given another VR or value since)."""
     stack: list[Dataset] = [ds]
     while stack:
         current = stack.pop()
+        originals = remember(current)
         for tag in list(current.keys()):
             if tag.group & 1:
                 continue  # private: the structure walk checked its bytes; the plan removes it unconverted
             counts[2] = int(tag)
+            raw = current.get_item(tag)
             _known_vr(current, tag)
-            value = current[tag].value
+            elem = current[tag]
+            value = elem.value
+            if isinstance(raw, RawDataElement) and raw.VR not in (None, "UN", "SQ"):
+                originals[int(tag)] = (raw, elem, value)
+            elif tag == CHARSET:  # converted by pydicom as it read: remembered to see it is unchanged
+                originals[int(tag)] = (elem, elem, value)
             counts[0] += 1
             if isinstance(value, Sequence):
                 counts[1] += len(value)
@@ -219,9 +233,15 @@ def _touch(ds: Dataset, counts: list[int]) -> None:
 
 def _parse(data: bytes, force: bool, elements: int, items: int) -> FileDataset:
     counts = [0, 0, 0]  # elements, items, the tag being converted
-    with warnings.catch_warnings(record=True) as caught:
+    # Content validation would only warn, and content warnings never reject a file (see the module's
+    # docstring): it is skipped as values are converted (pydicom checks each value against its VR). The
+    # mode and the warnings filter are process-wide: one parse at a time (a server's threads), so that
+    # neither is left changed by two parses interleaving.
+    with _PARSE_LOCK, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        validation = pydicom.config.settings.reading_validation_mode
         try:
+            pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
             ds = pydicom.dcmread(BytesIO(data), force=force)
             _touch(ds.file_meta, counts)
             _touch(ds, counts)
@@ -229,6 +249,8 @@ def _parse(data: bytes, force: bool, elements: int, items: int) -> FileDataset:
             tag = counts[2]
             at = f" at element ({tag >> 16:04X},{tag & 0xFFFF:04X})" if tag else ""
             raise MalformedDicomError(f"unreadable{at}: {type(exc).__name__}: {str(exc)[:300]}") from exc
+        finally:
+            pydicom.config.settings.reading_validation_mode = validation
     for w in caught:
         text = str(w.message)
         if any(k in text.lower() for k in _FATAL_WARNINGS):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import Enum
+from functools import lru_cache
 from typing import Final
 
 from pydicom.datadict import dictionary_description, dictionary_VR
@@ -46,13 +47,14 @@ def vr_kind(vr: str) -> ValueKind | None:
     return _KINDS.get(vr)
 
 
-def _dictionary_kinds(tag: int) -> tuple[str, set[ValueKind]] | None:
+@lru_cache(maxsize=4096)  # the same few hundred tags in every file
+def _dictionary_kinds(tag: int) -> tuple[str, frozenset[ValueKind]] | None:
     try:
         vr = dictionary_VR(tag)
     except KeyError:
         return None
     kinds = {vr_kind(v.strip()) for v in vr.split(" or ")}
-    return vr, {k for k in kinds if k is not None}
+    return vr, frozenset(k for k in kinds if k is not None)
 
 
 def check_value_types(steps: Sequence[Step]) -> None:
