@@ -376,3 +376,29 @@ def test_the_viewer_is_told_the_grid_and_the_page_does_not_decode(
     info = image_info(ds)
     assert info["redaction_grid"] == grid and info["codec"] == "jpeg"
     assert summarize(_bytes(ds), True)["compressed"] is False
+
+
+@pytest.mark.parametrize("optimize", [False, True])
+def test_ac_skip_covers_whole_codes_as_single_steps_do(optimize: bool) -> None:
+    """Each ac_skip entry is what stepping code by code with ac_walk gives after some whole codes of the
+    16-bit window (at least one when one fits), never past an EOB or the block's 63 coefficients."""
+    frame = _frames(dataset(Cine(rows=32, columns=48, colour=None, optimize=optimize)))[0]
+    cs = parse(frame)
+    table = cs.table(cs.scans[0].ac_tables[0], 1, cs.scans[0].ac_slots[0])
+    single, skip = huffman.ac_walk(table), huffman.ac_skip(table)
+    for w in range(0, 1 << 16, 3):
+        reachable = {0}  # packed entries after 1, 2, ... whole codes
+        bits, covered = 0, 0
+        while bits < 16:
+            entry = single[(w << bits) & 0xFFFF]
+            if entry is None or bits + entry[0] > 16:
+                break
+            bits += entry[0]
+            if entry[1] == 128:
+                reachable.add(bits << 8 | huffman.SKIP_EOB | covered + 1)
+                break
+            covered += entry[1]
+            if covered > 63:
+                break
+            reachable.add(bits << 8 | covered)
+        assert skip[w] in reachable and (skip[w] or reachable == {0}), f"window {w:016b}"

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..rectangles import Rect
-from .huffman import STANDARD_DC, ac_walk, codes, dc_walk, extended
+from .huffman import STANDARD_DC, ac_skip, ac_walk, codes, dc_walk, extended
 from .markers import Codestream, DhtSegment, FrameHeader, HuffmanTable, NotInPlaceError, ScanHeader, intervals
 from .markers import parse as parse_codestream
 from .scan import Lookup, ScanLayout, Walk, assemble, needed, walk
@@ -105,6 +105,7 @@ class _ScanWork:
     parts: list[tuple[bytes, bytes]]  # (stuffed data, marker bytes after it) per restart interval
     read_dc: tuple[Lookup, ...]  # the file's own tables, to read the data (before any is changed)
     read_ac: tuple[Lookup, ...]
+    read_skip: tuple[tuple[int, ...], ...]
     walks: dict[int, tuple[bytes, Walk]] = field(default_factory=dict)  # interval -> (unstuffed, walk)
 
     def walk(self, index: int, data: bytes, *, every_dc: bool = False, to_end: bool = False) -> Walk:
@@ -119,6 +120,7 @@ class _ScanWork:
             self.fills,
             self.read_dc,
             self.read_ac,
+            self.read_skip,
             every_dc=every_dc,
             to_end=to_end,
         )
@@ -162,8 +164,9 @@ def _plan_scan(
         raise NotInPlaceError(f"the scan has {len(parts)} restart interval(s) where it needs {expected}")
     n = range(len(scan.components))
     read_dc = tuple(dc_walk(cs.table(scan.dc_tables[k], 0, scan.dc_slots[k])) for k in n)
-    read_ac = tuple(ac_walk(cs.table(scan.ac_tables[k], 1, scan.ac_slots[k])) for k in n)
-    work = _ScanWork(scan, layout, _fills(cs, scan, monochrome1, rgb), parts, read_dc, read_ac)
+    ac = [cs.table(scan.ac_tables[k], 1, scan.ac_slots[k]) for k in n]
+    read_ac, read_skip = tuple(ac_walk(t) for t in ac), tuple(ac_skip(t) for t in ac)
+    work = _ScanWork(scan, layout, _fills(cs, scan, monochrome1, rgb), parts, read_dc, read_ac, read_skip)
     touched = {m // per for m in layout.blank}
     for index in sorted(touched):
         data = parts[index][0].replace(b"\xff\x00", b"\xff")

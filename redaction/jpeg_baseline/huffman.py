@@ -2,7 +2,8 @@
 and the DC table extended (or replaced) when a fill needs a difference category the file never coded.
 
 Walking needs no coefficient values, only where each code ends: a 16-bit window of the data indexes a
-table of (bits to advance, coefficients covered). Built once per distinct table and cached.
+table of (bits to advance, coefficients covered). Built once per distinct table and cached. For AC codes a
+second table covers every whole code the window holds (`ac_skip`): 2-4 codes a lookup on typical data.
 """
 
 from __future__ import annotations
@@ -53,6 +54,41 @@ def ac_walk(table: HuffmanTable) -> tuple[tuple[int, int] | None, ...]:
         return length + size, run + 1
 
     return _lookup(table, entry)
+
+
+# ac_skip entries: bits advanced << 8 | 128 if the codes end with EOB | positions they need (coefficients
+# covered, and one more for an EOB: an EOB only ends a block before its 64th position).
+SKIP_EOB = 128
+_SKIP_MAX = 63  # coefficients covered by one entry (a block has 63 AC): longer runs are left to ac_walk
+
+
+@lru_cache(maxsize=64)
+def ac_skip(table: HuffmanTable) -> tuple[int, ...]:
+    """16-bit window -> the whole AC codes (each with its magnitude bits) it holds, up to an EOB, packed as
+    above; 0 where not one whole code fits or the code is invalid (the caller steps with ac_walk then).
+    Built from the right: the codes after the first one are the entry of the shorter window left over."""
+    single = ac_walk(table)
+    shorter: list[list[int]] = [[0]]  # shorter[n][w]: the same for an n-bit window w
+    for n in range(1, 17):
+        rest_of = shorter
+        level = [0] * (1 << n)
+        shift = 16 - n
+        for w in range(1 << n):
+            entry = single[w << shift]
+            if entry is None or entry[0] > n:
+                continue
+            bits, covered = entry
+            if covered == 128:  # EOB: the block ends here
+                level[w] = bits << 8 | SKIP_EOB | 1
+                continue
+            left = n - bits
+            rest = rest_of[left][w & ((1 << left) - 1)]
+            if rest and covered + (rest & 127) <= _SKIP_MAX:
+                level[w] = (bits + (rest >> 8)) << 8 | (rest & 255) + covered
+            else:
+                level[w] = bits << 8 | covered
+        shorter.append(level)
+    return tuple(shorter[16])
 
 
 def _lookup(table: HuffmanTable, entry: object) -> tuple[tuple[int, int] | None, ...]:

@@ -13,6 +13,8 @@ byte all ones) the interval is walked to its last block instead, to end exactly 
 
 from __future__ import annotations
 
+import sys
+from array import array
 from dataclasses import dataclass
 
 from .huffman import EOB, CorruptDataError, category, magnitude_bits
@@ -40,6 +42,23 @@ class Walk:
     blanked: int  # blocks blanked
 
 
+# Bytes one MCU can span at most: ten blocks of a 16+11-bit DC and 63 AC codes of 16+10 bits.
+_MCU_BYTES = 10 * (27 + 63 * 26) // 8 + 8
+_CHUNK = 8192  # windows prepared at a time (a walk that stops early prepares few); >= _MCU_BYTES
+
+
+def _windows(u: bytes, start: int, end: int) -> list[int]:
+    """The 32-bit big-endian word starting at each byte start..end-1 of `u` (which runs 3 bytes past end):
+    the walk reads any 16-bit window with one index and one shift. Built by arrays (C), not per byte."""
+    out = [0] * (end - start)
+    for j in range(4):
+        words = array("I", u[start + j : start + j + 4 * len(range(j, end - start, 4))])
+        if sys.byteorder == "little":
+            words.byteswap()
+        out[j::4] = words
+    return out
+
+
 def walk(
     data: bytes,
     first: int,
@@ -48,14 +67,17 @@ def walk(
     fills: tuple[int, ...],
     dc_tables: tuple[Lookup, ...],
     ac_tables: tuple[Lookup, ...],
+    ac_skips: tuple[tuple[int, ...], ...],
     *,
     every_dc: bool = False,
     to_end: bool = False,
 ) -> Walk:
     """Walk MCUs first..first+count-1 of `data` (unstuffed). `every_dc`: re-code every DC difference
     (the DC table was replaced). `to_end`: walk to the last block instead of copying the rest."""
-    u = data + b"\xff\xff\xff\xff"  # peeks past the end read padding; the walk checks it stays inside
+    u = data + b"\xff" * (_MCU_BYTES + 8)  # peeks past the end read padding; the walk checks it stays inside
     limit = 8 * len(data)
+    window: list[int] = []
+    ready = 0  # bytes whose window is prepared
     blank = layout.blank
     last = max((m for m in blank if first <= m < first + count), default=-1)
     stop = first + count if (to_end or every_dc or last < 0) else min(last + 2, first + count)
@@ -67,33 +89,40 @@ def walk(
     src_from = 0
     p = 0
     blanked = 0
-    from_bytes = int.from_bytes
     for m in range(first, stop):
+        if (p >> 3) + _MCU_BYTES > ready:  # p <= limit here: each block is checked below
+            end = min(ready + _CHUNK, len(u) - 3)
+            window += _windows(u, ready, end)
+            ready = end
         cleared = m in blank
         for k in comps:
             start = p
-            i = p >> 3
-            entry = dc_tables[k][(from_bytes(u[i : i + 3], "big") >> (8 - (p & 7))) & 0xFFFF]
+            entry = dc_tables[k][(window[p >> 3] >> (16 - (p & 7))) & 0xFFFF]
             if entry is None:
                 raise CorruptDataError(f"an invalid DC code in MCU {m}: the JPEG data is corrupt")
             p += entry[0]
             size = entry[1]
             prev = pred_src[k]
             if size:
-                i = p >> 3
-                bits = (from_bytes(u[i : i + 4], "big") >> (32 - (p & 7) - size)) & ((1 << size) - 1)
+                bits = (window[p >> 3] >> (32 - (p & 7) - size)) & ((1 << size) - 1)
                 p += size
                 pred_src[k] = prev + (bits if bits >> (size - 1) else bits - (1 << size) + 1)
             ac_start = p
             table = ac_tables[k]
+            skip = ac_skips[k]
             z = 1
             while z < 64:
-                i = p >> 3
-                entry = table[(from_bytes(u[i : i + 3], "big") >> (8 - (p & 7))) & 0xFFFF]
-                if entry is None:
+                w = (window[p >> 3] >> (16 - (p & 7))) & 0xFFFF
+                e = skip[w]
+                if e and z + (e & 127) <= 64:  # whole codes, the block not overrun (huffman.ac_skip)
+                    p += e >> 8
+                    z += e & 255
+                    continue
+                one = table[w]
+                if one is None:
                     raise CorruptDataError(f"an invalid AC code in MCU {m}: the JPEG data is corrupt")
-                p += entry[0]
-                z += entry[1]
+                p += one[0]
+                z += one[1]
             if 64 < z < 129 or p > limit:
                 raise CorruptDataError(f"MCU {m} runs past its block or its data: the JPEG data is corrupt")
             if cleared:
