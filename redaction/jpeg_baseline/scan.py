@@ -8,7 +8,8 @@ pieces: spans of the source's bits copied unchanged, and new codes:
   (DC is predicted from the previous block of the component, F.1.2.1.3); its AC codes copied.
 After the block that follows the last blanked one nothing changes, so the rest is copied bit-shifted
 without walking it. Its padding is the source's; when that could leave a whole padding byte (the last
-byte all ones) the interval is walked to its last block instead, to end exactly as F.1.2.3 asks.
+byte all ones) the blanked blocks' black is chosen to keep the rest byte-aligned (align.py), or, failing
+that, the interval is walked to its last block, to end exactly as F.1.2.3 asks.
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ def walk(
     n = max(comps) + 1
     pred_src = [0] * n
     pred_out = [0] * n
+    after_blank = [False] * n  # the next block's DC is re-coded even when unchanged (align.py varies fills)
     pieces: list[Piece] = []
     src_from = 0
     p = 0
@@ -131,13 +133,15 @@ def walk(
                 pieces.append((DC, k, fills[k] - pred_out[k]))
                 pieces.append((END_OF_BLOCK, k, 0))
                 pred_out[k] = fills[k]
+                after_blank[k] = True
                 src_from = p
                 blanked += 1
-            elif every_dc or pred_out[k] != prev:
+            elif every_dc or after_blank[k] or pred_out[k] != prev:
                 if start > src_from:
                     pieces.append((COPY, src_from, start))
                 pieces.append((DC, k, pred_src[k] - pred_out[k]))
                 pred_out[k] = pred_src[k]
+                after_blank[k] = False
                 src_from = ac_start
             else:
                 pred_out[k] = pred_src[k]
