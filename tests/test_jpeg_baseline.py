@@ -245,6 +245,8 @@ SPECS = {
     "422-restart-optimized": Cine(rows=80, columns=120, colour="422", restart_blocks=7, optimize=True),
     "420-optimized": Cine(rows=96, columns=136, optimize=True),
     "grey-optimized": Cine(rows=96, columns=136, colour=None, optimize=True),
+    "grey-q100": Cine(rows=48, columns=64, colour=None, quality=100),  # blocks ending at 64 without EOB
+    "420-q100": Cine(rows=48, columns=64, quality=100),
 }
 
 
@@ -426,3 +428,20 @@ def test_ac_skip_covers_whole_codes_as_single_steps_do(optimize: bool) -> None:
                 break
             reachable.add(bits << 8 | covered)
         assert skip[w] in reachable and (skip[w] or reachable == {0}), f"window {w:016b}"
+
+
+def test_blocks_ending_without_eob_occur_in_the_q100_files() -> None:
+    """The q100 files above exercise the walk's re-check: blocks whose 63rd coefficient is coded."""
+    frame = _frames(dataset(SPECS["grey-q100"]))[0]
+    assert any(block[63] for block in decode_coefficients(frame)[0])
+
+
+def test_corrupt_data_is_refused_not_blanked() -> None:
+    """An invalid code (sixteen 1-bits: no table has that code) inside the scan: CorruptDataError, with
+    what it means for the user first."""
+    frame = _frames(dataset(Cine(rows=48, columns=64, colour=None)))[0]
+    sos = frame.index(b"\xff\xda")
+    at = sos + 2 + int.from_bytes(frame[sos + 2 : sos + 4], "big") + 200
+    bad = frame[:at] + b"\xff\x00\xff\x00\xff\x00" + frame[at:]
+    with pytest.raises(huffman.CorruptDataError, match="the JPEG data is corrupt"):
+        jpeg_baseline.blank_frame(bad, [Rect(40, 30, 8, 8)])

@@ -45,7 +45,7 @@ class Walk:
 
 # Bytes one MCU can span at most: ten blocks of a 16+11-bit DC and 63 AC codes of 16+10 bits.
 _MCU_BYTES = 10 * (27 + 63 * 26) // 8 + 8
-_CHUNK = 8192  # windows prepared at a time (a walk that stops early prepares few); >= _MCU_BYTES
+_CHUNK = 4096  # windows prepared at a time (a walk that stops early prepares few); >= _MCU_BYTES
 
 
 def _windows(u: bytes, start: int, end: int) -> list[int]:
