@@ -445,3 +445,16 @@ def test_corrupt_data_is_refused_not_blanked() -> None:
     bad = frame[:at] + b"\xff\x00\xff\x00\xff\x00" + frame[at:]
     with pytest.raises(huffman.CorruptDataError, match="the JPEG data is corrupt"):
         jpeg_baseline.blank_frame(bad, [Rect(40, 30, 8, 8)])
+
+
+@pytest.mark.parametrize("q", [1, 2, 3, 7, 16, 23, 100, 255, 1500, 4000])
+def test_black_values_all_show_black(q: int) -> None:
+    """The DC values a blanked block may get: the least overshoot first, then further, all within 2048."""
+    from redaction.jpeg_baseline.align import black_values
+
+    low, high = -(-1024 // q) * -1, -(-1016 // q)
+    for fill, inside in ((low, lambda d: -2048 <= d * q <= -1024), (high, lambda d: 1016 <= d * q <= 2047)):
+        values = black_values(fill, q)
+        assert values[0] == fill and len(set(values)) == len(values)
+        assert all(inside(d) for d in values) or (q > 1024 and values == (fill,))
+    assert black_values(0, q) == (0,)

@@ -28,10 +28,10 @@ def black_values(fill: int, q: int) -> tuple[int, ...]:
     if fill == 0:
         return (0,)  # chroma: exactly no colour
     if fill < 0:
-        lowest = -(2048 // q)
-        return tuple(range(fill, max(lowest, fill - _STEPS) - 1, -1))
-    highest = 2047 // q
-    return tuple(range(fill, min(highest, fill + _STEPS) + 1))
+        lowest = min(fill, max(-(2048 // q), fill - _STEPS))  # the fill itself even past 2048 (q > 1024)
+        return tuple(range(fill, lowest - 1, -1))
+    highest = max(fill, min(2047 // q, fill + _STEPS))
+    return tuple(range(fill, highest + 1))
 
 
 def _length(value: int, codes: dict[int, tuple[int, int]]) -> int | None:
