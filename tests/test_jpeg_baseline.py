@@ -404,30 +404,65 @@ def test_the_viewer_is_told_the_grid_and_the_page_does_not_decode(
     assert summarize(_bytes(ds), True)["compressed"] is False
 
 
+def _whole_codes(single: tuple[tuple[int, int] | None, ...], w: int, n: int) -> set[int]:
+    """Packed ac_skip values after 1, 2, ... whole AC codes stepped one by one in the top n bits of w."""
+    reachable = set()
+    bits, covered = 0, 0
+    while bits < n:
+        entry = single[(w << bits) & 0xFFFF]
+        if entry is None or bits + entry[0] > n:
+            break
+        bits += entry[0]
+        if entry[1] == 128:
+            reachable.add(bits << 8 | huffman.SKIP_EOB | covered + 1)
+            break
+        covered += entry[1]
+        if covered > 63:
+            break
+        reachable.add(bits << 8 | covered)
+    return reachable
+
+
+def _tables(optimize: bool) -> tuple[HuffmanTable, HuffmanTable]:
+    cs = parse(_frames(dataset(Cine(rows=32, columns=48, colour=None, optimize=optimize)))[0])
+    scan0 = cs.scans[0]
+    return cs.table(scan0.dc_tables[0], 0, scan0.dc_slots[0]), cs.table(
+        scan0.ac_tables[0], 1, scan0.ac_slots[0]
+    )
+
+
 @pytest.mark.parametrize("optimize", [False, True])
 def test_ac_skip_covers_whole_codes_as_single_steps_do(optimize: bool) -> None:
     """Each ac_skip entry is what stepping code by code with ac_walk gives after some whole codes of the
     16-bit window (at least one when one fits), never past an EOB or the block's 63 coefficients."""
-    frame = _frames(dataset(Cine(rows=32, columns=48, colour=None, optimize=optimize)))[0]
-    cs = parse(frame)
-    table = cs.table(cs.scans[0].ac_tables[0], 1, cs.scans[0].ac_slots[0])
+    _, table = _tables(optimize)
     single, skip = huffman.ac_walk(table), huffman.ac_skip(table)
     for w in range(0, 1 << 16, 3):
-        reachable = {0}  # packed entries after 1, 2, ... whole codes
-        bits, covered = 0, 0
-        while bits < 16:
-            entry = single[(w << bits) & 0xFFFF]
-            if entry is None or bits + entry[0] > 16:
-                break
-            bits += entry[0]
-            if entry[1] == 128:
-                reachable.add(bits << 8 | huffman.SKIP_EOB | covered + 1)
-                break
-            covered += entry[1]
-            if covered > 63:
-                break
-            reachable.add(bits << 8 | covered)
-        assert skip[w] in reachable and (skip[w] or reachable == {0}), f"window {w:016b}"
+        reachable = _whole_codes(single, w, 16)
+        assert skip[w] in reachable or (skip[w] == 0 and not reachable), f"window {w:016b}"
+
+
+@pytest.mark.parametrize("optimize", [False, True])
+def test_block_start_is_the_dc_then_whole_ac_codes(optimize: bool) -> None:
+    """A block_start entry: the DC code and its magnitude as dc_walk reads them, then whole AC codes as
+    single steps give (or none); None only where the DC code and its bits pass 16 bits or no code starts."""
+    dc, ac = _tables(optimize)
+    read_dc, single, starts = huffman.dc_walk(dc), huffman.ac_walk(ac), huffman.block_start(dc, ac)
+    for w in range(0, 1 << 16, 5):
+        first = read_dc[w]
+        if first is None or sum(first) > 16:
+            assert starts[w] is None
+            continue
+        t, size = sum(first), first[1]
+        bits = (w >> (16 - t)) & ((1 << size) - 1)
+        entry = starts[w]
+        assert entry is not None and entry[:2] == (
+            t,
+            bits if not size or bits >> (size - 1) else bits + 1 - (1 << size),
+        )
+        rest = (entry[2] - t) << 8 | (entry[3] - 1)
+        reachable = _whole_codes(single, (w << t) & 0xFFFF, 16 - t)
+        assert rest in reachable or (rest == 0 and not reachable), f"window {w:016b}"
 
 
 def test_blocks_ending_without_eob_occur_in_the_q100_files() -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from ..rectangles import Rect
 from .align import black_values, realigned
-from .huffman import STANDARD_DC, ac_skip, ac_walk, codes, dc_walk, extended
+from .huffman import STANDARD_DC, BlockStart, ac_skip, ac_walk, block_start, codes, dc_walk, extended
 from .markers import Codestream, DhtSegment, FrameHeader, HuffmanTable, NotInPlaceError, ScanHeader, intervals
 from .markers import parse as parse_codestream
 from .scan import Lookup, ScanLayout, Walk, assemble, needed, walk
@@ -110,6 +110,7 @@ class _ScanWork:
     read_dc: tuple[Lookup, ...]  # the file's own tables, to read the data (before any is changed)
     read_ac: tuple[Lookup, ...]
     read_skip: tuple[tuple[int, ...], ...]
+    read_starts: tuple[tuple[BlockStart | None, ...], ...]
     walks: dict[int, tuple[bytes, Walk]] = field(default_factory=dict)  # interval -> (unstuffed, walk)
 
     def walk(self, index: int, data: bytes, *, every_dc: bool = False, to_end: bool = False) -> Walk:
@@ -125,6 +126,7 @@ class _ScanWork:
             self.read_dc,
             self.read_ac,
             self.read_skip,
+            self.read_starts,
             every_dc=every_dc,
             to_end=to_end,
         )
@@ -169,8 +171,11 @@ def _plan_scan(
     n = range(len(scan.components))
     read_dc = tuple(dc_walk(cs.table(scan.dc_tables[k], 0, scan.dc_slots[k])) for k in n)
     ac = [cs.table(scan.ac_tables[k], 1, scan.ac_slots[k]) for k in n]
+    dc = [cs.table(scan.dc_tables[k], 0, scan.dc_slots[k]) for k in n]
     read_ac, read_skip = tuple(ac_walk(t) for t in ac), tuple(ac_skip(t) for t in ac)
-    work = _ScanWork(scan, layout, _blacks(cs, scan, monochrome1, rgb), parts, read_dc, read_ac, read_skip)
+    starts = tuple(block_start(d, a) for d, a in zip(dc, ac, strict=True))
+    blacks = _blacks(cs, scan, monochrome1, rgb)
+    work = _ScanWork(scan, layout, blacks, parts, read_dc, read_ac, read_skip, starts)
     touched = {m // per for m in layout.blank}
     for index in sorted(touched):
         data = parts[index][0].replace(b"\xff\x00", b"\xff")

@@ -18,7 +18,7 @@ import sys
 from array import array
 from dataclasses import dataclass
 
-from .huffman import EOB, CorruptDataError, category, magnitude_bits
+from .huffman import EOB, BlockStart, CorruptDataError, category, magnitude_bits
 
 # A piece: (0, start, end) source bits [start, end); (1, k, diff) DC difference of scan component k;
 # (2, k, 0) EOB of scan component k; (3, start, 0) the source's bits from start to its end, padding included.
@@ -69,6 +69,7 @@ def walk(
     dc_tables: tuple[Lookup, ...],
     ac_tables: tuple[Lookup, ...],
     ac_skips: tuple[tuple[int, ...], ...],
+    starts: tuple[tuple[BlockStart | None, ...], ...],
     *,
     every_dc: bool = False,
     to_end: bool = False,
@@ -99,20 +100,27 @@ def walk(
         cleared = m in blank
         for k in comps:
             start = p
-            entry = dc_tables[k][(window[p >> 3] >> (16 - (p & 7))) & 0xFFFF]
-            if entry is None:
-                raise CorruptDataError(f"an invalid DC code in MCU {m}: the JPEG data is corrupt")
-            p += entry[0]
-            size = entry[1]
             prev = pred_src[k]
-            if size:
-                bits = (window[p >> 3] >> (32 - (p & 7) - size)) & ((1 << size) - 1)
-                p += size
-                pred_src[k] = prev + (bits if bits >> (size - 1) else bits - (1 << size) + 1)
-            ac_start = p
+            quick = starts[k][(window[p >> 3] >> (16 - (p & 7))) & 0xFFFF]
+            if quick is not None:  # the DC and the AC codes the window holds, in one (huffman.block_start)
+                ac_start = p + quick[0]
+                pred_src[k] = prev + quick[1]
+                p += quick[2]
+                z = quick[3]
+            else:
+                entry = dc_tables[k][(window[p >> 3] >> (16 - (p & 7))) & 0xFFFF]
+                if entry is None:
+                    raise CorruptDataError(f"an invalid DC code in MCU {m}: the JPEG data is corrupt")
+                p += entry[0]
+                size = entry[1]
+                if size:
+                    bits = (window[p >> 3] >> (32 - (p & 7) - size)) & ((1 << size) - 1)
+                    p += size
+                    pred_src[k] = prev + (bits if bits >> (size - 1) else bits - (1 << size) + 1)
+                ac_start = p
+                z = 1
             table = ac_tables[k]
             skip = ac_skips[k]
-            z = 1
             while z < 64:
                 w = (window[p >> 3] >> (16 - (p & 7))) & 0xFFFF
                 e = skip[w]
