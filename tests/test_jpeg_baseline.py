@@ -117,10 +117,12 @@ def _check_coefficients(src: bytes, out: bytes, cells: set[tuple[int, int]], bla
             blanked += 1
             assert not any(b[1:]), f"component {comp} block {i}: AC not zero"
             d, qc = b[0], q[comp]
-            if black[comp] == "low":  # the least overshoot past sample 0: d*q/8 <= -128 < (d+1)*q/8
-                assert d * qc <= -1024 < (d + 1) * qc
+            # Black: past sample 0 (d*q/8 <= -128), within 2048 (at most twice as far; IJG decoders clamp
+            # to 0 down to -640); the least such value unless it was chosen to keep the rest byte-aligned.
+            if black[comp] == "low":
+                assert -2048 <= d * qc <= -1024
             elif black[comp] == "high":
-                assert d * qc >= 1016 > (d - 1) * qc
+                assert 2047 >= d * qc >= 1016
             else:
                 assert d == 0
     return blanked
@@ -243,6 +245,8 @@ SPECS = {
     "422-restart-optimized": Cine(rows=80, columns=120, colour="422", restart_blocks=7, optimize=True),
     "420-optimized": Cine(rows=96, columns=136, optimize=True),
     "grey-optimized": Cine(rows=96, columns=136, colour=None, optimize=True),
+    "grey-q100": Cine(rows=48, columns=64, colour=None, quality=100),  # blocks ending at 64 without EOB
+    "420-q100": Cine(rows=48, columns=64, quality=100),
 }
 
 
@@ -307,24 +311,46 @@ def test_extension_keeps_codes_and_refuses_a_full_table() -> None:
     assert huffman.extended(full, {20}) is None
 
 
-def test_copied_tail_and_walk_to_the_end_both_happen(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The rest of a scan after the last blanked block is copied bit-shifted; where its padding could be a
-    whole byte the scan is walked to the end instead. Over many regions both happen, and both are exact."""
-    ends = []
-    real = scan.walk
+@pytest.mark.parametrize(
+    "spec",
+    [
+        Cine(rows=64, columns=96, colour=None),
+        Cine(rows=96, columns=136),
+        Cine(rows=64, columns=96, colour="422"),
+    ],
+    ids=["grey", "420", "422"],
+)
+def test_copied_tail_is_realigned_not_walked_to_the_end(spec: Cine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rest of a scan after the last blanked block is copied. Where shifted it could end in a whole byte
+    of 1-bits (not to be told from padding, F.1.2.3), a blanked block's DC is chosen among the values that
+    all show black so that the rest stays byte-aligned, its padding the source's: no walk to the end."""
+    ends, aligned = [], []
+    real_walk, real_align = scan.walk, blank.realigned
 
-    def spy(*args: object, **kwargs: object) -> scan.Walk:
+    def spy_walk(*args: object, **kwargs: object) -> scan.Walk:
         ends.append(bool(kwargs.get("to_end")))
-        return real(*args, **kwargs)  # type: ignore[arg-type]
+        return real_walk(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(blank, "walk", spy)
-    source = dataset(Cine(frames=1, rows=64, columns=96, colour=None))
+    def spy_align(*args: object) -> object:
+        aligned.append(real_align(*args) is not None)  # type: ignore[arg-type]
+        return real_align(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(blank, "walk", spy_walk)
+    monkeypatch.setattr(blank, "realigned", spy_align)
+    source = dataset(spec)
     frame = _frames(source)[0]
+    black = ["low"] if spec.colour is None else ["low", "mid", "mid"]
     for x in range(0, 88, 3):
-        rect = Rect(x, x % 50, 9, 5)
+        rect = Rect(x, x % 40, 9, 5)
+        seen = len(aligned)
         result = jpeg_baseline.blank_frame(frame, [rect])
-        _check_coefficients(frame, result.data, _widened([rect], (8, 8), 64, 96), ["low"])
-    assert True in ends and ends.count(False) > ends.count(True)
+        _check_coefficients(
+            frame, result.data, _widened([rect], blank.grid(frame), spec.rows, spec.columns), black
+        )
+        if any(aligned[seen:]):
+            assert result.data[-40:] == frame[-40:]  # the tail copied byte for byte, padding and all
+    assert not any(ends) and len(ends) > 20
+    assert any(aligned)
 
 
 def test_engine_keeps_the_compression_and_drops_codestream_text() -> None:
@@ -376,3 +402,94 @@ def test_the_viewer_is_told_the_grid_and_the_page_does_not_decode(
     info = image_info(ds)
     assert info["redaction_grid"] == grid and info["codec"] == "jpeg"
     assert summarize(_bytes(ds), True)["compressed"] is False
+
+
+def _whole_codes(single: tuple[tuple[int, int] | None, ...], w: int, n: int) -> set[int]:
+    """Packed ac_skip values after 1, 2, ... whole AC codes stepped one by one in the top n bits of w."""
+    reachable = set()
+    bits, covered = 0, 0
+    while bits < n:
+        entry = single[(w << bits) & 0xFFFF]
+        if entry is None or bits + entry[0] > n:
+            break
+        bits += entry[0]
+        if entry[1] == 128:
+            reachable.add(bits << 8 | huffman.SKIP_EOB | covered + 1)
+            break
+        covered += entry[1]
+        if covered > 63:
+            break
+        reachable.add(bits << 8 | covered)
+    return reachable
+
+
+def _tables(optimize: bool) -> tuple[HuffmanTable, HuffmanTable]:
+    cs = parse(_frames(dataset(Cine(rows=32, columns=48, colour=None, optimize=optimize)))[0])
+    scan0 = cs.scans[0]
+    return cs.table(scan0.dc_tables[0], 0, scan0.dc_slots[0]), cs.table(
+        scan0.ac_tables[0], 1, scan0.ac_slots[0]
+    )
+
+
+@pytest.mark.parametrize("optimize", [False, True])
+def test_ac_skip_covers_whole_codes_as_single_steps_do(optimize: bool) -> None:
+    """Each ac_skip entry is what stepping code by code with ac_walk gives after some whole codes of the
+    16-bit window (at least one when one fits), never past an EOB or the block's 63 coefficients."""
+    _, table = _tables(optimize)
+    single, skip = huffman.ac_walk(table), huffman.ac_skip(table)
+    for w in range(0, 1 << 16, 3):
+        reachable = _whole_codes(single, w, 16)
+        assert skip[w] in reachable or (skip[w] == 0 and not reachable), f"window {w:016b}"
+
+
+@pytest.mark.parametrize("optimize", [False, True])
+def test_block_start_is_the_dc_then_whole_ac_codes(optimize: bool) -> None:
+    """A block_start entry: the DC code and its magnitude as dc_walk reads them, then whole AC codes as
+    single steps give (or none); None only where the DC code and its bits pass 16 bits or no code starts."""
+    dc, ac = _tables(optimize)
+    read_dc, single, starts = huffman.dc_walk(dc), huffman.ac_walk(ac), huffman.block_start(dc, ac)
+    for w in range(0, 1 << 16, 5):
+        first = read_dc[w]
+        if first is None or sum(first) > 16:
+            assert starts[w] is None
+            continue
+        t, size = sum(first), first[1]
+        bits = (w >> (16 - t)) & ((1 << size) - 1)
+        entry = starts[w]
+        assert entry is not None and entry[:2] == (
+            t,
+            bits if not size or bits >> (size - 1) else bits + 1 - (1 << size),
+        )
+        rest = (entry[2] - t) << 8 | (entry[3] - 1)
+        reachable = _whole_codes(single, (w << t) & 0xFFFF, 16 - t)
+        assert rest in reachable or (rest == 0 and not reachable), f"window {w:016b}"
+
+
+def test_blocks_ending_without_eob_occur_in_the_q100_files() -> None:
+    """The q100 files above exercise the walk's re-check: blocks whose 63rd coefficient is coded."""
+    frame = _frames(dataset(SPECS["grey-q100"]))[0]
+    assert any(block[63] for block in decode_coefficients(frame)[0])
+
+
+def test_corrupt_data_is_refused_not_blanked() -> None:
+    """An invalid code (sixteen 1-bits: no table has that code) inside the scan: CorruptDataError, with
+    what it means for the user first."""
+    frame = _frames(dataset(Cine(rows=48, columns=64, colour=None)))[0]
+    sos = frame.index(b"\xff\xda")
+    at = sos + 2 + int.from_bytes(frame[sos + 2 : sos + 4], "big") + 200
+    bad = frame[:at] + b"\xff\x00\xff\x00\xff\x00" + frame[at:]
+    with pytest.raises(huffman.CorruptDataError, match="the JPEG data is corrupt"):
+        jpeg_baseline.blank_frame(bad, [Rect(40, 30, 8, 8)])
+
+
+@pytest.mark.parametrize("q", [1, 2, 3, 7, 16, 23, 100, 255, 1500, 4000])
+def test_black_values_all_show_black(q: int) -> None:
+    """The DC values a blanked block may get: the least overshoot first, then further, all within 2048."""
+    from redaction.jpeg_baseline.align import black_values
+
+    low, high = -(-1024 // q) * -1, -(-1016 // q)
+    for fill, inside in ((low, lambda d: -2048 <= d * q <= -1024), (high, lambda d: 1016 <= d * q <= 2047)):
+        values = black_values(fill, q)
+        assert values[0] == fill and len(set(values)) == len(values)
+        assert all(inside(d) for d in values) or (q > 1024 and values == (fill,))
+    assert black_values(0, q) == (0,)

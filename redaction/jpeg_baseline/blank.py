@@ -5,7 +5,8 @@
 Every block (every MCU when colour is subsampled) a rectangle touches gets AC coefficients zero and the DC
 value of black: the lowest sample after the level shift and the quantiser (F.1.1.3: a DC coefficient d
 shows as d * Q / 8 + 128 on every sample of the block), rounded past black so that decoders clamp to exactly
-0 (255 for MONOCHROME1). Colour: YCbCr black is Y low, Cb = Cr = 128 (DC 0); RGB coded without the
+0 (255 for MONOCHROME1); where a value a few steps further keeps the copied rest of the scan byte-aligned,
+that one (align.py). Colour: YCbCr black is Y low, Cb = Cr = 128 (DC 0); RGB coded without the
 transform is low on every component. Nothing else changes: other blocks' coefficients, quantisation, every
 marker segment; the DC Huffman table only gains the difference categories the fill needs (extended after
 its longest codes, or replaced by Annex K's Table K.3 when its code space is full, and then every DC
@@ -18,7 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..rectangles import Rect
-from .huffman import STANDARD_DC, ac_walk, codes, dc_walk, extended
+from .align import black_values, realigned
+from .huffman import STANDARD_DC, BlockStart, ac_skip, ac_walk, block_start, codes, dc_walk, extended
 from .markers import Codestream, DhtSegment, FrameHeader, HuffmanTable, NotInPlaceError, ScanHeader, intervals
 from .markers import parse as parse_codestream
 from .scan import Lookup, ScanLayout, Walk, assemble, needed, walk
@@ -79,8 +81,8 @@ def _layout(frame: FrameHeader, scan: ScanHeader, mcus: set[tuple[int, int]]) ->
     return ScanLayout(across * down, (0,), blank, scan.restart_interval)
 
 
-def _fills(cs: Codestream, scan: ScanHeader, monochrome1: bool, rgb: bool) -> tuple[int, ...]:
-    """The quantised DC value of black for each component of the scan."""
+def _blacks(cs: Codestream, scan: ScanHeader, monochrome1: bool, rgb: bool) -> tuple[tuple[int, ...], ...]:
+    """The quantised DC values of black for each component of the scan, the least overshoot first."""
     assert cs.frame is not None
     transformed = len(cs.frame.components) == 3 and cs.colour_transformed(rgb)
     out = []
@@ -94,17 +96,21 @@ def _fills(cs: Codestream, scan: ScanHeader, monochrome1: bool, rgb: bool) -> tu
             out.append(-(-1016 // q))  # 127 after the level shift, rounded up: decoders clamp to 255
         else:
             out.append(-(-1024 // q) * -1)  # -128 after the level shift, rounded down: clamped to 0
-    return tuple(out)
+    return tuple(
+        black_values(fill, cs.quant_dc[index]) for fill, index in zip(out, scan.components, strict=True)
+    )
 
 
 @dataclass
 class _ScanWork:
     scan: ScanHeader
     layout: ScanLayout
-    fills: tuple[int, ...]
+    blacks: tuple[tuple[int, ...], ...]  # per scan component: the DC values that show black, fill first
     parts: list[tuple[bytes, bytes]]  # (stuffed data, marker bytes after it) per restart interval
     read_dc: tuple[Lookup, ...]  # the file's own tables, to read the data (before any is changed)
     read_ac: tuple[Lookup, ...]
+    read_skip: tuple[tuple[int, ...], ...]
+    read_starts: tuple[tuple[BlockStart | None, ...], ...]
     walks: dict[int, tuple[bytes, Walk]] = field(default_factory=dict)  # interval -> (unstuffed, walk)
 
     def walk(self, index: int, data: bytes, *, every_dc: bool = False, to_end: bool = False) -> Walk:
@@ -116,9 +122,11 @@ class _ScanWork:
             first,
             count,
             self.layout,
-            self.fills,
+            tuple(b[0] for b in self.blacks),
             self.read_dc,
             self.read_ac,
+            self.read_skip,
+            self.read_starts,
             every_dc=every_dc,
             to_end=to_end,
         )
@@ -162,8 +170,12 @@ def _plan_scan(
         raise NotInPlaceError(f"the scan has {len(parts)} restart interval(s) where it needs {expected}")
     n = range(len(scan.components))
     read_dc = tuple(dc_walk(cs.table(scan.dc_tables[k], 0, scan.dc_slots[k])) for k in n)
-    read_ac = tuple(ac_walk(cs.table(scan.ac_tables[k], 1, scan.ac_slots[k])) for k in n)
-    work = _ScanWork(scan, layout, _fills(cs, scan, monochrome1, rgb), parts, read_dc, read_ac)
+    ac = [cs.table(scan.ac_tables[k], 1, scan.ac_slots[k]) for k in n]
+    dc = [cs.table(scan.dc_tables[k], 0, scan.dc_slots[k]) for k in n]
+    read_ac, read_skip = tuple(ac_walk(t) for t in ac), tuple(ac_skip(t) for t in ac)
+    starts = tuple(block_start(d, a) for d, a in zip(dc, ac, strict=True))
+    blacks = _blacks(cs, scan, monochrome1, rgb)
+    work = _ScanWork(scan, layout, blacks, parts, read_dc, read_ac, read_skip, starts)
     touched = {m // per for m in layout.blank}
     for index in sorted(touched):
         data = parts[index][0].replace(b"\xff\x00", b"\xff")
@@ -237,7 +249,10 @@ def _write_scan(cs: Codestream, work: _ScanWork) -> int:
             continue
         data, w = work.walks[index]
         new = assemble(data, w.pieces, dc_codes, ac_codes)
-        if new is None:  # the copied tail's padding was ambiguous: walk this interval to its end
+        if new is None:  # the copied tail's padding was ambiguous: keep the tail byte-aligned instead
+            aligned = realigned(w.pieces, work.blacks, dc_codes, ac_codes)
+            new = None if aligned is None else assemble(data, aligned, dc_codes, ac_codes)
+        if new is None:  # no black value did it: walk this interval to its end
             w = work.walk(index, data, to_end=True)
             new = assemble(data, w.pieces, dc_codes, ac_codes)
             assert new is not None

@@ -2,7 +2,8 @@
 and the DC table extended (or replaced) when a fill needs a difference category the file never coded.
 
 Walking needs no coefficient values, only where each code ends: a 16-bit window of the data indexes a
-table of (bits to advance, coefficients covered). Built once per distinct table and cached.
+table of (bits to advance, coefficients covered). Built once per distinct table and cached. For AC codes a
+second table covers every whole code the window holds (`ac_skip`): 2-4 codes a lookup on typical data.
 """
 
 from __future__ import annotations
@@ -53,6 +54,76 @@ def ac_walk(table: HuffmanTable) -> tuple[tuple[int, int] | None, ...]:
         return length + size, run + 1
 
     return _lookup(table, entry)
+
+
+# ac_skip entries: bits advanced << 8 | 128 if the codes end with EOB | positions they need (coefficients
+# covered, and one more for an EOB: an EOB only ends a block before its 64th position).
+SKIP_EOB = 128
+_SKIP_MAX = 63  # coefficients covered by one entry (a block has 63 AC): longer runs are left to ac_walk
+
+
+@lru_cache(maxsize=64)
+def ac_skip(table: HuffmanTable) -> tuple[int, ...]:
+    """16-bit window -> the whole AC codes (each with its magnitude bits) it holds, up to an EOB, packed as
+    above; 0 where not one whole code fits or the code is invalid (the caller steps with ac_walk then)."""
+    return tuple(_skip_levels(table)[16])
+
+
+# block_start entries: (bits of the DC code and its magnitude, the DC difference, bits advanced in all,
+# the block's position after them: 1 + the ac_skip entry of the AC codes that follow within the window).
+BlockStart = tuple[int, int, int, int]
+
+
+@lru_cache(maxsize=64)
+def block_start(dc: HuffmanTable, ac: HuffmanTable) -> tuple[BlockStart | None, ...]:
+    """16-bit window at a block's start -> its DC difference and the whole AC codes after it, in one lookup
+    (a black block, DC difference 0 and EOB, is 4-6 bits); None where the DC code and its bits do not fit
+    in 16 bits or no DC code starts (the caller reads the DC with dc_walk then)."""
+    levels = _skip_levels(ac)
+    out: list[BlockStart | None] = [None] * 65536
+    for symbol, (code, length) in codes(dc).items():
+        size, t = symbol, length + symbol
+        if t > 16 or size > 11:
+            continue
+        r = 16 - t
+        rest = levels[r]
+        for bits in range(1 << size):
+            diff = bits if size == 0 or bits >> (size - 1) else bits - (1 << size) + 1
+            first = ((code << size) | bits) << r
+            out[first : first + (1 << r)] = [(t, diff, t + (x >> 8), 1 + (x & 255)) for x in rest]
+    return tuple(out)
+
+
+@lru_cache(maxsize=64)
+def _skip_levels(table: HuffmanTable) -> list[list[int]]:
+    """ac_skip for windows of 0..16 bits. Built from the right: after a window's first code (and its
+    magnitude bits, whatever they are) comes the entry of the shorter window left over; slices per code."""
+    shorter: list[list[int]] = [[0]]  # shorter[n][w]: the same for an n-bit window w
+    symbols = codes(table).items()
+    for n in range(1, 17):
+        level = [0] * (1 << n)
+        for symbol, (code, length) in symbols:
+            run, size = symbol >> 4, symbol & 15
+            bits = length + size
+            if bits > n:
+                continue
+            left = n - bits
+            if size == 0 and symbol != ZRL:  # EOB (any other size-0 symbol read as one: ac_walk)
+                level[code << left : (code + 1) << left] = [bits << 8 | SKIP_EOB | 1] * (1 << left)
+                continue
+            covered = 16 if symbol == ZRL else run + 1
+            alone = bits << 8 | covered
+            block = [
+                (bits + (x >> 8)) << 8 | (x & 255) + covered
+                if x and covered + (x & 127) <= _SKIP_MAX
+                else alone
+                for x in shorter[left]
+            ]
+            for magnitude in range(1 << size):
+                first = ((code << size) | magnitude) << left
+                level[first : first + (1 << left)] = block
+        shorter.append(level)
+    return shorter
 
 
 def _lookup(table: HuffmanTable, entry: object) -> tuple[tuple[int, int] | None, ...]:

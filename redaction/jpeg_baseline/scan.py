@@ -8,14 +8,17 @@ pieces: spans of the source's bits copied unchanged, and new codes:
   (DC is predicted from the previous block of the component, F.1.2.1.3); its AC codes copied.
 After the block that follows the last blanked one nothing changes, so the rest is copied bit-shifted
 without walking it. Its padding is the source's; when that could leave a whole padding byte (the last
-byte all ones) the interval is walked to its last block instead, to end exactly as F.1.2.3 asks.
+byte all ones) the blanked blocks' black is chosen to keep the rest byte-aligned (align.py), or, failing
+that, the interval is walked to its last block, to end exactly as F.1.2.3 asks.
 """
 
 from __future__ import annotations
 
+import sys
+from array import array
 from dataclasses import dataclass
 
-from .huffman import EOB, CorruptDataError, category, magnitude_bits
+from .huffman import EOB, BlockStart, CorruptDataError, category, magnitude_bits
 
 # A piece: (0, start, end) source bits [start, end); (1, k, diff) DC difference of scan component k;
 # (2, k, 0) EOB of scan component k; (3, start, 0) the source's bits from start to its end, padding included.
@@ -40,6 +43,23 @@ class Walk:
     blanked: int  # blocks blanked
 
 
+# Bytes one MCU can span at most: ten blocks of a 16+11-bit DC and 63 AC codes of 16+10 bits.
+_MCU_BYTES = 10 * (27 + 63 * 26) // 8 + 8
+_CHUNK = 4096  # windows prepared at a time (a walk that stops early prepares few); >= _MCU_BYTES
+
+
+def _windows(u: bytes, start: int, end: int) -> list[int]:
+    """The 32-bit big-endian word starting at each byte start..end-1 of `u` (which runs 3 bytes past end):
+    the walk reads any 16-bit window with one index and one shift. Built by arrays (C), not per byte."""
+    out = [0] * (end - start)
+    for j in range(4):
+        words = array("I", u[start + j : start + j + 4 * len(range(j, end - start, 4))])
+        if sys.byteorder == "little":
+            words.byteswap()
+        out[j::4] = words
+    return out
+
+
 def walk(
     data: bytes,
     first: int,
@@ -48,14 +68,18 @@ def walk(
     fills: tuple[int, ...],
     dc_tables: tuple[Lookup, ...],
     ac_tables: tuple[Lookup, ...],
+    ac_skips: tuple[tuple[int, ...], ...],
+    starts: tuple[tuple[BlockStart | None, ...], ...],
     *,
     every_dc: bool = False,
     to_end: bool = False,
 ) -> Walk:
     """Walk MCUs first..first+count-1 of `data` (unstuffed). `every_dc`: re-code every DC difference
     (the DC table was replaced). `to_end`: walk to the last block instead of copying the rest."""
-    u = data + b"\xff\xff\xff\xff"  # peeks past the end read padding; the walk checks it stays inside
+    u = data + b"\xff" * (_MCU_BYTES + 8)  # peeks past the end read padding; the walk checks it stays inside
     limit = 8 * len(data)
+    window: list[int] = []
+    ready = 0  # bytes whose window is prepared
     blank = layout.blank
     last = max((m for m in blank if first <= m < first + count), default=-1)
     stop = first + count if (to_end or every_dc or last < 0) else min(last + 2, first + count)
@@ -63,37 +87,52 @@ def walk(
     n = max(comps) + 1
     pred_src = [0] * n
     pred_out = [0] * n
+    after_blank = [False] * n  # the next block's DC is re-coded even when unchanged (align.py varies fills)
     pieces: list[Piece] = []
     src_from = 0
     p = 0
     blanked = 0
-    from_bytes = int.from_bytes
     for m in range(first, stop):
+        if (p >> 3) + _MCU_BYTES > ready:  # p <= limit here: each block is checked below
+            end = min(ready + _CHUNK, len(u) - 3)
+            window += _windows(u, ready, end)
+            ready = end
         cleared = m in blank
         for k in comps:
             start = p
-            i = p >> 3
-            entry = dc_tables[k][(from_bytes(u[i : i + 3], "big") >> (8 - (p & 7))) & 0xFFFF]
-            if entry is None:
-                raise CorruptDataError(f"an invalid DC code in MCU {m}: the JPEG data is corrupt")
-            p += entry[0]
-            size = entry[1]
             prev = pred_src[k]
-            if size:
-                i = p >> 3
-                bits = (from_bytes(u[i : i + 4], "big") >> (32 - (p & 7) - size)) & ((1 << size) - 1)
-                p += size
-                pred_src[k] = prev + (bits if bits >> (size - 1) else bits - (1 << size) + 1)
-            ac_start = p
-            table = ac_tables[k]
-            z = 1
-            while z < 64:
-                i = p >> 3
-                entry = table[(from_bytes(u[i : i + 3], "big") >> (8 - (p & 7))) & 0xFFFF]
+            quick = starts[k][(window[p >> 3] >> (16 - (p & 7))) & 0xFFFF]
+            if quick is not None:  # the DC and the AC codes the window holds, in one (huffman.block_start)
+                ac_start = p + quick[0]
+                pred_src[k] = prev + quick[1]
+                p += quick[2]
+                z = quick[3]
+            else:
+                entry = dc_tables[k][(window[p >> 3] >> (16 - (p & 7))) & 0xFFFF]
                 if entry is None:
-                    raise CorruptDataError(f"an invalid AC code in MCU {m}: the JPEG data is corrupt")
+                    raise CorruptDataError(f"an invalid DC code in MCU {m}: the JPEG data is corrupt")
                 p += entry[0]
-                z += entry[1]
+                size = entry[1]
+                if size:
+                    bits = (window[p >> 3] >> (32 - (p & 7) - size)) & ((1 << size) - 1)
+                    p += size
+                    pred_src[k] = prev + (bits if bits >> (size - 1) else bits - (1 << size) + 1)
+                ac_start = p
+                z = 1
+            table = ac_tables[k]
+            skip = ac_skips[k]
+            while z < 64:
+                w = (window[p >> 3] >> (16 - (p & 7))) & 0xFFFF
+                e = skip[w]
+                if e and z + (e & 127) <= 64:  # whole codes, the block not overrun (huffman.ac_skip)
+                    p += e >> 8
+                    z += e & 255
+                    continue
+                one = table[w]
+                if one is None:
+                    raise CorruptDataError(f"an invalid AC code in MCU {m}: the JPEG data is corrupt")
+                p += one[0]
+                z += one[1]
             if 64 < z < 129 or p > limit:
                 raise CorruptDataError(f"MCU {m} runs past its block or its data: the JPEG data is corrupt")
             if cleared:
@@ -102,13 +141,15 @@ def walk(
                 pieces.append((DC, k, fills[k] - pred_out[k]))
                 pieces.append((END_OF_BLOCK, k, 0))
                 pred_out[k] = fills[k]
+                after_blank[k] = True
                 src_from = p
                 blanked += 1
-            elif every_dc or pred_out[k] != prev:
+            elif every_dc or after_blank[k] or pred_out[k] != prev:
                 if start > src_from:
                     pieces.append((COPY, src_from, start))
                 pieces.append((DC, k, pred_src[k] - pred_out[k]))
                 pred_out[k] = pred_src[k]
+                after_blank[k] = False
                 src_from = ac_start
             else:
                 pred_out[k] = pred_src[k]
