@@ -5,9 +5,12 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Collection
 from pathlib import Path
 
 import pydicom
+from pydicom.dataset import Dataset
 
 PYDICOM_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
 
@@ -36,6 +39,23 @@ def public_files() -> list[Path]:
             if p.is_file() and p.suffix.lower() not in {".py", ".pyc", ".txt", ".json", ".icc", ".gz"}
         ]
     return sorted(files)
+
+
+def public_headers(syntaxes: Collection[str]) -> list[tuple[Path, Dataset]]:
+    """The public files whose file meta names one of `syntaxes`, each with its header (no Pixel Data read);
+    files pydicom cannot read at all are passed over (other tests cover them)."""
+    out = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for path in public_files():
+            try:
+                ds = pydicom.dcmread(path, stop_before_pixels=True)
+            except Exception:
+                continue
+            meta = getattr(ds, "file_meta", None)
+            if meta is not None and str(meta.get("TransferSyntaxUID", "")) in syntaxes:
+                out.append((path, ds))
+    return out
 
 
 def file(name: str) -> Path:

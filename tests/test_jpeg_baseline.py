@@ -17,7 +17,7 @@ import numpy as np
 import pydicom
 import pytest
 from conftest import TEST_KEY
-from corpus import public_files
+from corpus import public_headers
 from jpeg_baseline_files import Cine, dataset
 from pydicom.encaps import generate_frames
 
@@ -35,18 +35,7 @@ BASELINE = "1.2.840.10008.1.2.4.50"
 
 
 def _baseline_files() -> list[Path]:
-    out = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for path in public_files():
-            try:
-                ds = pydicom.dcmread(path, stop_before_pixels=True)
-            except Exception:
-                continue
-            meta = getattr(ds, "file_meta", None)
-            if meta is not None and str(meta.get("TransferSyntaxUID", "")) == BASELINE:
-                out.append(path)
-    return out
+    return [path for path, _ in public_headers({BASELINE})]
 
 
 def _rects(rows: int, columns: int) -> list[Rect]:

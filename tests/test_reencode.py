@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from corpus import data_file, public_files
+from corpus import data_file, public_headers
 from pydicom.uid import UID
 
 import redaction.apply as apply
@@ -53,17 +53,9 @@ def _read(path: Path) -> pydicom.Dataset:
 
 
 def _sources() -> list[Path]:
-    found = []
-    for path in public_files():
-        try:
-            ds = pydicom.dcmread(path, stop_before_pixels=True)
-        except Exception:
-            continue
-        meta = getattr(ds, "file_meta", None)
-        ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
-        if ts in REENCODED and path.name not in UNDECODABLE and "Rows" in ds:
-            found.append(path)
-    return found
+    return [
+        path for path, ds in public_headers(REENCODED) if path.name not in UNDECODABLE and "Rows" in ds
+    ]
 
 
 SOURCES = _sources()
