@@ -39,7 +39,7 @@ class Outcome:
     notes: tuple[str, ...] = ()  # lines for the report, printed as the outcome is settled (found text)
 
 
-def write_pending(out: Path, rel: Path, parts: Iterable[bytes], tag: str) -> tuple[str, str]:
+def write_pending(out: Path, rel: Path, parts: Iterable[bytes | memoryview], tag: str) -> tuple[str, str]:
     """Write the file made of `parts` beside OUTDIR/rel under a temporary name; (its path, SHA-256).
     The parts are written and hashed one by one: the file is never joined in memory."""
     final = out / rel

@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import struct
 import warnings
-from typing import Final
+from typing import Final, TypeAlias
 
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
@@ -23,13 +23,19 @@ from pydicom.filewriter import dcmwrite, write_data_element, write_file_meta_inf
 from pydicom.uid import UID
 from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
 
-__all__ = ["write", "write_parts"]
+__all__ = ["Part", "write", "write_parts"]
+
+# A part of a written file: bytes, or a view of the input (a large Pixel Data kept as read, reader.py).
+Part: TypeAlias = bytes | memoryview
 
 _EXPLICIT_LE: Final = "1.2.840.10008.1.2.1"
 _DEFLATED: Final = "1.2.840.10008.1.2.1.99"
 _PIXEL_DATA: Final = 0x7FE00010
 _LONG_VRS: Final = frozenset(str(vr) for vr in EXPLICIT_VR_LENGTH_32)
 _SEQ_DELIMITER: Final = b"\xfe\xff\xdd\xe0\x00\x00\x00\x00"
+_ITEM: Final = b"\xfe\xff\x00\xe0"
+_ITEM_UNDEFINED: Final = _ITEM + b"\xff\xff\xff\xff"
+_ITEM_DELIMITER: Final = b"\xfe\xff\x0d\xe0\x00\x00\x00\x00"
 _DEFAULT_ENCODING: Final = "iso8859"
 
 
@@ -38,7 +44,7 @@ def write(ds: FileDataset) -> bytes:
     return b"".join(write_parts(ds))
 
 
-def write_parts(ds: FileDataset) -> list[bytes]:
+def write_parts(ds: FileDataset) -> list[Part]:
     """The file's bytes in parts, in order: a kept value (a large Pixel Data) is its own part, the very
     bytes object the data set holds, so a caller that writes or hashes the parts copies nothing."""
     with warnings.catch_warnings():
@@ -81,24 +87,60 @@ def _fast_transfer_syntax(ds: FileDataset) -> UID | None:
     return UID(str(ts))
 
 
-def _fast_write(ds: FileDataset, ts: UID) -> list[bytes]:
+def _fast_write(ds: FileDataset, ts: UID) -> list[Part]:
     head = DicomBytesIO()
     head.is_implicit_VR, head.is_little_endian = False, True
     head.write(bytes(ds.preamble or b""))
     head.write(b"DICM")
     write_file_meta_info(head, FileMetaDataset(ds.file_meta), enforce_standard=True)
-    parts: list[bytes] = [head.getvalue()]
+    parts: list[Part] = [head.getvalue()]
     _pixel_data_length(ds, ts.is_compressed)
-    encodings = ds.get("SpecificCharacterSet", _DEFAULT_ENCODING)
+    parts += _dataset_parts(ds, ds.get("SpecificCharacterSet", _DEFAULT_ENCODING))
+    return parts
+
+
+def _dataset_parts(ds: Dataset, encodings: object) -> list[Part]:
+    """The elements of a data set or item in tag order, as dcmwrite's write_dataset writes them."""
+    parts: list[Part] = []
     for tag in sorted(ds.keys()):
         if tag.element == 0 and tag.group > 6:
             continue  # retired group lengths are not written (PS3.5 7.2), as dcmwrite does
         elem = ds.get_item(tag)
-        if isinstance(elem, RawDataElement) and _raw_fits(elem):
-            parts += _raw_parts(elem)
+        if isinstance(elem, RawDataElement):
+            # one whose header differs from its VR's (a long value of a 2-byte-length VR, written UN) is
+            # written as dcmwrite writes it
+            parts += _raw_parts(elem) if _raw_fits(elem) else [_encoded(elem, encodings)]
+        elif elem.VR == "SQ" and _items_as_read(elem):
+            parts += _sequence_parts(elem, encodings)
         else:
-            parts.append(_encoded(ds[tag], encodings))
+            parts.append(_encoded(elem, encodings))
     return parts
+
+
+def _items_as_read(elem: DataElement) -> bool:
+    """Whether every item of a sequence is in the encoding and character set it was read in, so that its
+    elements are written as they are (dcmwrite re-encodes each element of an item that is not: its job)."""
+    for item in elem.value or ():
+        if item.original_encoding != (False, True) or item.original_character_set != item._character_set:
+            return False
+    return True
+
+
+def _sequence_parts(elem: DataElement, encodings: object) -> list[Part]:
+    """A sequence as dcmwrite writes it (PS3.5 7.5): each item's elements, then its defined length or an
+    item delimiter as it was read; the sequence's own length, or undefined with a delimiter."""
+    body: list[Part] = []
+    for item in elem.value or ():
+        inner = _dataset_parts(item, item.get("SpecificCharacterSet", encodings))
+        if getattr(item, "is_undefined_length_sequence_item", False):
+            body += [_ITEM_UNDEFINED, *inner, _ITEM_DELIMITER]
+        else:
+            body += [_ITEM + struct.pack("<L", sum(len(p) for p in inner)), *inner]
+    tag = int(elem.tag)
+    head = struct.pack("<HH", tag >> 16, tag & 0xFFFF) + b"SQ\0\0"
+    if elem.is_undefined_length:
+        return [head + b"\xff\xff\xff\xff", *body, _SEQ_DELIMITER]
+    return [head + struct.pack("<L", sum(len(p) for p in body)), *body]
 
 
 def _pixel_data_length(ds: Dataset, compressed: bool) -> None:
@@ -124,7 +166,7 @@ def _raw_fits(raw: RawDataElement) -> bool:
     return vr in _LONG_VRS or len(value) <= 0xFFFF
 
 
-def _raw_parts(raw: RawDataElement) -> list[bytes]:
+def _raw_parts(raw: RawDataElement) -> list[Part]:
     tag, vr, value = int(raw.tag), str(raw.VR), raw.value or b""
     head = struct.pack("<HH", tag >> 16, tag & 0xFFFF) + vr.encode("ascii")
     length = 0xFFFFFFFF if _undefined(raw) else len(value)
@@ -134,7 +176,7 @@ def _raw_parts(raw: RawDataElement) -> list[bytes]:
     return [head, value]
 
 
-def _encoded(elem: DataElement, encodings: object) -> bytes:
+def _encoded(elem: DataElement | RawDataElement, encodings: object) -> bytes:
     buf = DicomBytesIO()
     buf.is_implicit_VR, buf.is_little_endian = False, True
     write_data_element(buf, elem, encodings)  # type: ignore[arg-type]

@@ -138,8 +138,9 @@ def _inflate(zipped: memoryview, limit: int) -> bytes:
     return out
 
 
-def _check_structure(data: bytes, max_inflated: int) -> tuple[bool, int, int]:
-    """Walk the whole file; return (has 'DICM', elements, items) or raise a typed error."""
+def _check_structure(data: bytes, max_inflated: int) -> tuple[bool, int, int, tuple[int, int] | None]:
+    """Walk the whole file; return (has 'DICM', elements, items, where the top-level Pixel Data value is
+    in `data` when it has a defined length) or raise a typed error."""
     if len(data) >= 132 and data[128:132] == b"DICM":
         has_dicm, pos = True, 132
     elif _looks_like_data_set(data):
@@ -179,8 +180,8 @@ def _check_structure(data: bytes, max_inflated: int) -> tuple[bool, int, int]:
             buf, pos, where = _inflate(memoryview(data)[pos:], max_inflated), 0, " of the inflated data set"
     walker = StructureWalker(buf, little, where)
     walker.walk(pos, len(buf), implicit=walker.looks_implicit(pos, implicit))
-
-    return has_dicm, meta.elements + walker.elements, meta.items + walker.items
+    pixels = walker.pixel_value if buf is data else None
+    return has_dicm, meta.elements + walker.elements, meta.items + walker.items, pixels
 
 
 def _known_vr(current: Dataset, tag: int) -> None:
@@ -231,7 +232,39 @@ def _touch(ds: Dataset, counts: list[int]) -> None:
                         str(v)
 
 
-def _parse(data: bytes, force: bool, elements: int, items: int) -> FileDataset:
+class _ViewingSource(BytesIO):
+    """The file for pydicom, which reads each value out of it as a copy: the one read of the Pixel Data
+    value (offset, length from the structure walk) is answered with a view of the file's bytes instead,
+    so a large image is held once (the input), not twice, and is handed on to the writer uncopied."""
+
+    def __init__(self, data: bytes, at: int, length: int) -> None:
+        super().__init__(data)
+        self._view, self._at, self._length = memoryview(data), at, length
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        pos = self.tell()
+        if pos != self._at or size != self._length:
+            return super().read(size)
+        self.seek(pos + self._length)
+        # A view is what pydicom keeps as the OB/OW value (it converts those by returning them as read).
+        return self._view[pos : pos + self._length]  # type: ignore[return-value]
+
+
+def _source(data: bytes, pixels: tuple[int, int] | None) -> BytesIO:
+    """pydicom's file: the Pixel Data value read as a view when it is large enough for a copy to matter
+    (a read in Python per value costs more than copying a small one)."""
+    if pixels is None or pixels[1] < VIEW_AT_LEAST:
+        return BytesIO(data)
+    return _ViewingSource(data, *pixels)
+
+
+# Pixel Data values at least this large are views of the input (_ViewingSource), smaller ones copies.
+VIEW_AT_LEAST = 1 << 20
+
+
+def _parse(
+    data: bytes, force: bool, elements: int, items: int, pixels: tuple[int, int] | None = None
+) -> FileDataset:
     counts = [0, 0, 0]  # elements, items, the tag being converted
     # Content validation would only warn, and content warnings never reject a file (see the module's
     # docstring): it is skipped as values are converted (pydicom checks each value against its VR). The
@@ -242,7 +275,7 @@ def _parse(data: bytes, force: bool, elements: int, items: int) -> FileDataset:
         validation = pydicom.config.settings.reading_validation_mode
         try:
             pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
-            ds = pydicom.dcmread(BytesIO(data), force=force)
+            ds = pydicom.dcmread(_source(data, pixels), force=force)
             _touch(ds.file_meta, counts)
             _touch(ds, counts)
         except Exception as exc:  # anything at all: struct.error, ValueError, UnicodeDecodeError, ...
@@ -273,12 +306,12 @@ def read_dataset(data: bytes, *, path: str | None = None, max_inflated: int = MA
     try:
         data = bytes(data)
         try:
-            has_dicm, elements, items = _check_structure(data, max_inflated)
+            has_dicm, elements, items, pixels = _check_structure(data, max_inflated)
         except (NotDicomError, DicomDirError, MalformedDicomError, UnsupportedError):
             raise
         except Exception as exc:  # a bug in the walk must not let a file through
             raise MalformedDicomError(f"structure check failed: {type(exc).__name__}: {exc}") from exc
-        return _parse(data, not has_dicm, elements, items)
+        return _parse(data, not has_dicm, elements, items, pixels)
     except (NotDicomError, DicomDirError, MalformedDicomError, UnsupportedError) as err:
         plain = plain_reading_reason(err)
         if plain == err.reason and (path is None or err.path == path):
