@@ -20,6 +20,7 @@ from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import dcmwrite, write_data_element, write_file_meta_info
+from pydicom.multival import MultiValue
 from pydicom.uid import UID
 from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
 
@@ -37,6 +38,11 @@ _ITEM: Final = b"\xfe\xff\x00\xe0"
 _ITEM_UNDEFINED: Final = _ITEM + b"\xff\xff\xff\xff"
 _ITEM_DELIMITER: Final = b"\xfe\xff\x0d\xe0\x00\x00\x00\x00"
 _DEFAULT_ENCODING: Final = "iso8859"
+# Text VRs pydicom writes as the joined string's bytes, padded to even length (PS3.5 6.2); not PN (its
+# components), DS and IS (number objects).
+_ASCII_TEXT_VRS: Final = frozenset(
+    ["AE", "AS", "CS", "DA", "DT", "LO", "LT", "SH", "ST", "TM", "UC", "UI", "UR", "UT"]
+)
 
 
 def write(ds: FileDataset) -> bytes:
@@ -176,7 +182,39 @@ def _raw_parts(raw: RawDataElement) -> list[Part]:
     return [head, value]
 
 
+def _text_encoded(elem: DataElement) -> bytes | None:
+    """A text element as pydicom's write_string / write_text / write_DA... encode it, when its values are
+    ASCII strings (the changed values: UIDs, shifted dates, dummies, emptied ones); None otherwise.
+    ASCII is the same bytes in every character set a DICOM file may declare (PS3.5 6.1.2.5: the default
+    repertoire is G0 in each), so the character set does not matter for these."""
+    vr, value = elem.VR, elem.value
+    if vr not in _ASCII_TEXT_VRS:
+        return None
+    if value is None:
+        text = ""
+    elif isinstance(value, str):
+        text = value
+    elif isinstance(value, MultiValue) and all(isinstance(v, str) for v in value):
+        text = "\\".join(value)
+    else:
+        return None  # a date object, bytes: pydicom's
+    if not text.isascii() or len(text) > 0xFFFE:
+        return None
+    data = text.encode("ascii")
+    if len(data) % 2:
+        data += b"\0" if vr == "UI" else b" "
+    tag = int(elem.tag)
+    head = struct.pack("<HH", tag >> 16, tag & 0xFFFF) + vr.encode("ascii")
+    if vr in _LONG_VRS:
+        return head + struct.pack("<HL", 0, len(data)) + data
+    return head + struct.pack("<H", len(data)) + data
+
+
 def _encoded(elem: DataElement | RawDataElement, encodings: object) -> bytes:
+    if isinstance(elem, DataElement):
+        fast = _text_encoded(elem)
+        if fast is not None:
+            return fast
     buf = DicomBytesIO()
     buf.is_implicit_VR, buf.is_little_endian = False, True
     write_data_element(buf, elem, encodings)  # type: ignore[arg-type]

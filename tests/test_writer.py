@@ -180,3 +180,38 @@ def test_sequences_same_bytes_as_dcmwrite(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.undo()
     assert got == _pydicom_write(ds)
     assert b"0.5\\0.5 " in got and b"IDENTITY" in got
+
+
+_TEXT_CASES = [
+    ("UI", "1.2.840.10008.5.1.4.1.1.2"),  # odd: padded with \0
+    ("UI", ["1.2.3", "1.2.34"]),
+    ("DA", "20260102"),
+    ("DA", ["20260102", "19991231"]),
+    ("TM", "101010.5"),
+    ("CS", "YES"),
+    ("CS", ["ORIGINAL", "PRIMARY", ""]),
+    ("LO", "Pacsbin Uploader"),
+    ("LO", ""),
+    ("LO", None),
+    ("SH", "ANONYMIZED"),
+    ("LT", "line one\r\nline two "),
+    ("UT", "x" * 70001),  # a 4-byte length
+    ("UC", ["a", "bc"]),
+    ("AS", "045Y"),
+    ("LO", "Müller"),  # not ASCII: pydicom's, in the data set's character set
+    ("PN", "Doe^John"),  # PN: pydicom's
+]
+
+
+@pytest.mark.parametrize(("vr", "value"), _TEXT_CASES, ids=[f"{c[0]}{i}" for i, c in enumerate(_TEXT_CASES)])
+@pytest.mark.parametrize("charset", [None, "ISO_IR 100", "ISO_IR 192", ["", "ISO 2022 IR 87"]])
+def test_changed_text_same_bytes_as_pydicom(vr: str, value: object, charset: object) -> None:
+    from anonymizer.writer import _encoded
+
+    ds = pydicom.Dataset()
+    ds.add_new(0x00091010 if vr == "UC" else 0x00101010, vr, value)  # any tag: the VR decides
+    elem = ds[0x00091010 if vr == "UC" else 0x00101010]
+    buf = filewriter.DicomBytesIO()
+    buf.is_implicit_VR, buf.is_little_endian = False, True
+    filewriter.write_data_element(buf, elem, charset)  # type: ignore[arg-type]
+    assert _encoded(elem, charset) == buf.getvalue()

@@ -41,12 +41,12 @@ from typing import Final
 import pydicom
 import pydicom.config
 from pydicom.datadict import dictionary_VR
-from pydicom.dataelem import RawDataElement
+from pydicom.dataelem import RawDataElement, convert_raw_data_element
 from pydicom.dataset import Dataset, FileDataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 from pydicom.uid import UID
-from pydicom.valuerep import PersonName
+from pydicom.valuerep import AMBIGUOUS_VR, VR, PersonName
 
 from anonymizer.errors import (
     DicomDirError,
@@ -199,6 +199,11 @@ def _known_vr(current: Dataset, tag: int) -> None:
             current[tag] = raw._replace(VR=vr)
 
 
+# VRs whose raw elements Dataset.__getitem__ only converts and stores (no VR lookup, no ambiguous-VR
+# correction, no sequence bookkeeping): _touch converts those itself, ~4 µs an element less.
+_PLAIN_VRS: Final = frozenset(str(vr) for vr in VR) - {"SQ", "UN"} - {str(vr) for vr in AMBIGUOUS_VR}
+
+
 def _touch(ds: Dataset, counts: list[int]) -> None:
     """Convert every element, nested ones too, so that bad values raise now; count elements and items.
 
@@ -208,13 +213,24 @@ def _touch(ds: Dataset, counts: list[int]) -> None:
     while stack:
         current = stack.pop()
         originals = remember(current)
-        for tag in list(current.keys()):
+        stored = current._dict
+        charset = current.original_character_set or current._character_set
+        for tag in list(stored):
             if tag.group & 1:
                 continue  # private: the structure walk checked its bytes; the plan removes it unconverted
             counts[2] = int(tag)
-            raw = current.get_item(tag)
-            _known_vr(current, tag)
-            elem = current[tag]
+            raw = stored[tag]
+            if (
+                isinstance(raw, RawDataElement)
+                and raw.VR in _PLAIN_VRS
+                and raw.value is not None
+                and tag != CHARSET
+            ):
+                # What Dataset.__getitem__ does for such an element, without its lookups: convert, store.
+                elem = stored[tag] = convert_raw_data_element(raw, encoding=charset, ds=current)
+            else:  # UN, sequences, ambiguous or implicit VRs, a deferred value: pydicom's own path
+                _known_vr(current, tag)
+                elem = current[tag]
             value = elem.value
             if isinstance(raw, RawDataElement) and raw.VR not in (None, "UN", "SQ"):
                 originals[int(tag)] = (raw, elem, value)
