@@ -17,12 +17,12 @@ import warnings
 from typing import Final, TypeAlias
 
 from pydicom.dataelem import DataElement, RawDataElement
-from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
+from pydicom.dataset import Dataset, FileDataset, FileMetaDataset, validate_file_meta
 from pydicom.filebase import DicomBytesIO
-from pydicom.filewriter import dcmwrite, write_data_element, write_file_meta_info
+from pydicom.filewriter import dcmwrite, write_data_element
 from pydicom.multival import MultiValue
 from pydicom.uid import UID
-from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
+from pydicom.valuerep import AMBIGUOUS_VR, EXPLICIT_VR_LENGTH_32
 
 __all__ = ["Part", "write", "write_parts"]
 
@@ -32,6 +32,7 @@ Part: TypeAlias = bytes | memoryview
 _EXPLICIT_LE: Final = "1.2.840.10008.1.2.1"
 _DEFLATED: Final = "1.2.840.10008.1.2.1.99"
 _PIXEL_DATA: Final = 0x7FE00010
+_GROUP_LENGTH: Final = 0x00020000
 _LONG_VRS: Final = frozenset(str(vr) for vr in EXPLICIT_VR_LENGTH_32)
 _SEQ_DELIMITER: Final = b"\xfe\xff\xdd\xe0\x00\x00\x00\x00"
 _ITEM: Final = b"\xfe\xff\x00\xe0"
@@ -94,15 +95,21 @@ def _fast_transfer_syntax(ds: FileDataset) -> UID | None:
 
 
 def _fast_write(ds: FileDataset, ts: UID) -> list[Part]:
-    head = DicomBytesIO()
-    head.is_implicit_VR, head.is_little_endian = False, True
-    head.write(bytes(ds.preamble or b""))
-    head.write(b"DICM")
-    write_file_meta_info(head, FileMetaDataset(ds.file_meta), enforce_standard=True)
-    parts: list[Part] = [head.getvalue()]
+    parts: list[Part] = [bytes(ds.preamble or b"") + b"DICM", _file_meta(FileMetaDataset(ds.file_meta))]
     _pixel_data_length(ds, ts.is_compressed)
     parts += _dataset_parts(ds, ds.get("SpecificCharacterSet", _DEFAULT_ENCODING))
     return parts
+
+
+def _file_meta(meta: FileMetaDataset) -> bytes:
+    """The file meta group as write_file_meta_info(enforce_standard=True) writes a copy of it: checked and
+    completed by pydicom (validate_file_meta), every element encoded from its value (a copy has no
+    original encoding, so dcmwrite re-encodes), the group length (0002,0000) computed (PS3.10 7.1)."""
+    validate_file_meta(meta, enforce_standard=True)
+    body = b"".join(
+        _encoded(meta[tag], _DEFAULT_ENCODING) for tag in sorted(meta.keys()) if tag != _GROUP_LENGTH
+    )
+    return struct.pack("<HH2sHL", 2, 0, b"UL", 4, len(body)) + body
 
 
 def _dataset_parts(ds: Dataset, encodings: object) -> list[Part]:
@@ -124,10 +131,16 @@ def _dataset_parts(ds: Dataset, encodings: object) -> list[Part]:
 
 
 def _items_as_read(elem: DataElement) -> bool:
-    """Whether every item of a sequence is in the encoding and character set it was read in, so that its
-    elements are written as they are (dcmwrite re-encodes each element of an item that is not: its job)."""
+    """Whether every item of a sequence is written as it is: in the encoding and character set it was read
+    in, or made here (no original encoding) of elements with a value and an unambiguous VR, which dcmwrite
+    encodes as they are too. dcmwrite re-encodes each element of any other item: left to it."""
     for item in elem.value or ():
-        if item.original_encoding != (False, True) or item.original_character_set != item._character_set:
+        if item.original_encoding == (False, True):
+            if item.original_character_set != item._character_set:
+                return False
+        elif item.original_encoding != (None, None) or not all(
+            isinstance(e, DataElement) and e.VR not in AMBIGUOUS_VR for e in item._dict.values()
+        ):
             return False
     return True
 
