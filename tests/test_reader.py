@@ -231,3 +231,59 @@ def test_view_with_elements_after_pixel_data() -> None:
     ds = read_dataset(_image(1024, padding))
     assert isinstance(ds.PixelData, memoryview) and len(ds.PixelData) == 2 * 1024 * 1024
     assert ds[0xFFFCFFFC].value == b"\0" * 8
+
+
+def _converted(ds: object) -> list[tuple[int, str, str]]:
+    out = []
+    for elem in ds:  # type: ignore[attr-defined]
+        if elem.tag.is_private:
+            continue
+        if elem.VR == "SQ":
+            out += [(int(elem.tag), "SQ", str(len(elem.value)))]
+            for item in elem.value:
+                out += _converted(item)
+        else:
+            value = elem.value
+            shown = bytes(value) if isinstance(value, memoryview) else value  # a large Pixel Data: a view
+            out.append((int(elem.tag), elem.VR, repr(shown)))
+    return out
+
+
+@pytest.mark.parametrize(("key", "path"), [c for c in CORPUS if c[0] not in REJECTED][::3])
+def test_own_conversion_equals_pydicoms(key: str, path: Path) -> None:
+    """_touch converts plain elements itself (issue 15): the same VRs and values as Dataset.__getitem__."""
+    import io
+
+    import pydicom
+    import pydicom.config
+
+    data = path.read_bytes()
+    ours = read_dataset(data)
+    mode = pydicom.config.settings.reading_validation_mode
+    pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            theirs = pydicom.dcmread(io.BytesIO(data), force=True)
+            expected = _converted(theirs)
+    finally:
+        pydicom.config.settings.reading_validation_mode = mode
+    assert _converted(ours) == expected
+
+
+def test_registered_hooks_are_used() -> None:
+    """A raw element hook someone registered is pydicom's path: the reader does not convert around it."""
+    from pydicom.hooks import hooks, raw_element_value
+
+    def shouting(raw: object, data: dict[str, object], **kwargs: object) -> None:
+        raw_element_value(raw, data, **kwargs)  # type: ignore[arg-type]
+        if isinstance(data["value"], str):
+            data["value"] = data["value"].upper()
+
+    hooks.register_callback("raw_element_value", shouting)
+    try:
+        ds = read_dataset(_file("CT_small.dcm"))
+    finally:
+        hooks.register_callback("raw_element_value", raw_element_value)
+    assert ds.StudyDescription == "E+1"  # "e+1" in the file
+    assert read_dataset(_file("CT_small.dcm")).StudyDescription == "e+1"

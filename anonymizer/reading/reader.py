@@ -41,12 +41,14 @@ from typing import Final
 import pydicom
 import pydicom.config
 from pydicom.datadict import dictionary_VR
-from pydicom.dataelem import RawDataElement, convert_raw_data_element
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileDataset
+from pydicom.hooks import hooks
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 from pydicom.uid import UID
 from pydicom.valuerep import AMBIGUOUS_VR, VR, PersonName
+from pydicom.values import convert_value
 
 from anonymizer.errors import (
     DicomDirError,
@@ -204,6 +206,21 @@ def _known_vr(current: Dataset, tag: int) -> None:
 _PLAIN_VRS: Final = frozenset(str(vr) for vr in VR) - {"SQ", "UN"} - {str(vr) for vr in AMBIGUOUS_VR}
 
 
+# The character set (pydicom converts it as it reads) and the LUT descriptors (the default hook corrects a
+# negative first value): pydicom's own path.
+_OWN_PATH_TAGS: Final = frozenset({CHARSET, 0x00281101, 0x00281102, 0x00281103, 0x00283002})
+_DEFAULT_HOOKS: Final = (hooks.raw_element_vr, hooks.raw_element_value)
+
+
+def _default_conversion() -> bool:
+    """Whether pydicom converts raw elements with its default hooks (nobody registered others)."""
+    return (
+        (hooks.raw_element_vr, hooks.raw_element_value) == _DEFAULT_HOOKS
+        and not hooks.raw_element_kwargs
+        and not pydicom.config.data_element_callback
+    )
+
+
 def _touch(ds: Dataset, counts: list[int]) -> None:
     """Convert every element, nested ones too, so that bad values raise now; count elements and items.
 
@@ -215,19 +232,26 @@ def _touch(ds: Dataset, counts: list[int]) -> None:
         originals = remember(current)
         stored = current._dict
         charset = current.original_character_set or current._character_set
+        plain = _default_conversion()
         for tag in list(stored):
-            if tag.group & 1:
+            number = int(tag)
+            if number & 0x10000:
                 continue  # private: the structure walk checked its bytes; the plan removes it unconverted
-            counts[2] = int(tag)
+            counts[2] = number
             raw = stored[tag]
             if (
-                isinstance(raw, RawDataElement)
+                plain
+                and isinstance(raw, RawDataElement)
                 and raw.VR in _PLAIN_VRS
                 and raw.value is not None
-                and tag != CHARSET
+                and number not in _OWN_PATH_TAGS
             ):
-                # What Dataset.__getitem__ does for such an element, without its lookups: convert, store.
-                elem = stored[tag] = convert_raw_data_element(raw, encoding=charset, ds=current)
+                # What Dataset.__getitem__ -> convert_raw_data_element -> the default hooks do for such an
+                # element (its VR as read, the value converted), without their lookups: convert, store.
+                value = convert_value(raw.VR, raw, charset)
+                elem = stored[tag] = DataElement(
+                    raw.tag, raw.VR, value, raw.value_tell, raw.length == 0xFFFFFFFF, already_converted=True
+                )
             else:  # UN, sequences, ambiguous or implicit VRs, a deferred value: pydicom's own path
                 _known_vr(current, tag)
                 elem = current[tag]
