@@ -212,10 +212,8 @@ def process(indexed: tuple[int, Source]) -> Outcome:
     except OSError as exc:
         return Outcome(source.name, Status.FAILED, f"cannot read: {exc.strerror or exc}")
     rel = Path(result.study_instance_uid) / result.series_instance_uid / f"{result.sop_instance_uid}.dcm"
-    pending, digest = write_pending(_WORKER_OUT, rel, result.parts, str(index))
-    return Outcome(
-        source.name, Status.DONE, output=str(rel), pending=pending, digest=digest, notes=tuple(notes)
-    )
+    pending = write_pending(_WORKER_OUT, rel, result.parts, str(index))
+    return Outcome(source.name, Status.DONE, output=str(rel), pending=pending, notes=tuple(notes))
 
 
 class Progress:

@@ -26,17 +26,17 @@ from .planning.plan import Action, Plan
 from .planning.planner import make_plan
 from .reading.originals import charset_unchanged
 from .reading.reader import read_dataset
-from .writer import write_parts
+from .writer import Part, write_parts
 
 SPECIFIC_CHARACTER_SET = 0x00080005
 
 
 @dataclass(frozen=True)
 class Result:
-    """One de-identified file: its bytes in parts (writer.write_parts: a large Pixel Data is not copied
-    into one buffer), `data` joined on first use."""
+    """One de-identified file: its bytes in parts (writer.write_parts: a large Pixel Data is a view of the
+    input, never copied into one buffer), `data` joined on first use."""
 
-    parts: tuple[bytes, ...]
+    parts: tuple[Part, ...]
     plan: Plan
     sop_instance_uid: str
     study_instance_uid: str

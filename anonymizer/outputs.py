@@ -4,13 +4,15 @@ Output names come from the new SOP Instance UID, so two inputs can want one name
 twice (identical output: written once, the later reported as a duplicate of the first), or two different
 instances carrying one SOP Instance UID (MR_small's transfer syntax variants, a re-edited copy: a
 conflict; the first is written, the later is not, and both are named). Workers (one or many processes)
-write each output under a temporary name beside its final one and hand back its SHA-256; the parent
-settles the outcomes in input order, so which input wins never depends on which process finished first.
+write each output under a temporary name beside its final one; the parent settles the outcomes in input
+order, so which input wins never depends on which process finished first. Two outputs of one name are
+compared byte for byte when that happens (rare) rather than every output hashed (a SHA-256 of a 210 MB
+file costs as much CPU as de-identifying it).
 """
 
 from __future__ import annotations
 
-import hashlib
+import filecmp
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -35,27 +37,19 @@ class Outcome:
     detail: str = ""
     output: str = ""  # the output's path relative to OUTDIR
     pending: str = ""  # a written-but-unsettled output (temporary name), until the parent settles it
-    digest: str = ""  # SHA-256 of the output
     notes: tuple[str, ...] = ()  # lines for the report, printed as the outcome is settled (found text)
 
 
-def write_pending(out: Path, rel: Path, parts: Iterable[bytes], tag: str) -> tuple[str, str]:
-    """Write the file made of `parts` beside OUTDIR/rel under a temporary name; (its path, SHA-256).
-    The parts are written and hashed one by one: the file is never joined in memory."""
+def write_pending(out: Path, rel: Path, parts: Iterable[bytes | memoryview], tag: str) -> str:
+    """Write the file made of `parts` beside OUTDIR/rel under a temporary name; its path. The parts are
+    written one by one: the file is never joined in memory."""
     final = out / rel
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.with_name(f".{final.name}.{os.getpid()}.{tag}.tmp")
-    digest = hashlib.sha256()
     with tmp.open("wb") as f:
         for part in parts:
             f.write(part)
-            digest.update(part)
-    return str(tmp), digest.hexdigest()
-
-
-def _digest(path: Path) -> str:
-    with path.open("rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+    return str(tmp)
 
 
 class Settler:
@@ -63,24 +57,24 @@ class Settler:
 
     def __init__(self, out: Path) -> None:
         self.out = out
-        self.claimed: dict[str, tuple[str, str]] = {}  # output name -> (digest, source that has it)
+        self.claimed: dict[str, str] = {}  # output name -> the source that has it
 
     def settle(self, outcome: Outcome) -> Outcome:
         if not outcome.pending:
             return outcome
         pending, final = Path(outcome.pending), self.out / outcome.output
-        first = self.claimed.get(outcome.output)
-        if first is None and final.exists():
-            first = (_digest(final), "")  # from an earlier run
-        if first is None:
+        name = self.claimed.get(outcome.output)
+        if name is None and final.exists():
+            name = ""  # from an earlier run
+        if name is None:
             os.replace(pending, final)
-            self.claimed[outcome.output] = (outcome.digest, outcome.source)
+            self.claimed[outcome.output] = outcome.source
             return Outcome(outcome.source, Status.DONE, output=outcome.output)
+        same = filecmp.cmp(pending, final, shallow=False)
         pending.unlink()
-        digest, name = first
-        if digest == outcome.digest:
+        if same:
             if not name:  # the same file an earlier run wrote: nothing to do, nothing lost
-                self.claimed[outcome.output] = (digest, outcome.source)
+                self.claimed[outcome.output] = outcome.source
                 return Outcome(outcome.source, Status.DONE, output=outcome.output)
             return Outcome(
                 outcome.source, Status.DUPLICATE, f"duplicate of {name} (written once)", outcome.output

@@ -14,23 +14,36 @@ from __future__ import annotations
 import io
 import struct
 import warnings
-from typing import Final
+from typing import Final, TypeAlias
 
 from pydicom.dataelem import DataElement, RawDataElement
-from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
+from pydicom.dataset import Dataset, FileDataset, FileMetaDataset, validate_file_meta
 from pydicom.filebase import DicomBytesIO
-from pydicom.filewriter import dcmwrite, write_data_element, write_file_meta_info
+from pydicom.filewriter import dcmwrite, write_data_element
+from pydicom.multival import MultiValue
 from pydicom.uid import UID
-from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
+from pydicom.valuerep import AMBIGUOUS_VR, EXPLICIT_VR_LENGTH_32
 
-__all__ = ["write", "write_parts"]
+__all__ = ["Part", "write", "write_parts"]
+
+# A part of a written file: bytes, or a view of the input (a large Pixel Data kept as read, reader.py).
+Part: TypeAlias = bytes | memoryview
 
 _EXPLICIT_LE: Final = "1.2.840.10008.1.2.1"
 _DEFLATED: Final = "1.2.840.10008.1.2.1.99"
 _PIXEL_DATA: Final = 0x7FE00010
+_GROUP_LENGTH: Final = 0x00020000
 _LONG_VRS: Final = frozenset(str(vr) for vr in EXPLICIT_VR_LENGTH_32)
 _SEQ_DELIMITER: Final = b"\xfe\xff\xdd\xe0\x00\x00\x00\x00"
+_ITEM: Final = b"\xfe\xff\x00\xe0"
+_ITEM_UNDEFINED: Final = _ITEM + b"\xff\xff\xff\xff"
+_ITEM_DELIMITER: Final = b"\xfe\xff\x0d\xe0\x00\x00\x00\x00"
 _DEFAULT_ENCODING: Final = "iso8859"
+# Text VRs pydicom writes as the joined string's bytes, padded to even length (PS3.5 6.2); not PN (its
+# components), DS and IS (number objects).
+_ASCII_TEXT_VRS: Final = frozenset(
+    ["AE", "AS", "CS", "DA", "DT", "LO", "LT", "SH", "ST", "TM", "UC", "UI", "UR", "UT"]
+)
 
 
 def write(ds: FileDataset) -> bytes:
@@ -38,7 +51,7 @@ def write(ds: FileDataset) -> bytes:
     return b"".join(write_parts(ds))
 
 
-def write_parts(ds: FileDataset) -> list[bytes]:
+def write_parts(ds: FileDataset) -> list[Part]:
     """The file's bytes in parts, in order: a kept value (a large Pixel Data) is its own part, the very
     bytes object the data set holds, so a caller that writes or hashes the parts copies nothing."""
     with warnings.catch_warnings():
@@ -81,24 +94,72 @@ def _fast_transfer_syntax(ds: FileDataset) -> UID | None:
     return UID(str(ts))
 
 
-def _fast_write(ds: FileDataset, ts: UID) -> list[bytes]:
-    head = DicomBytesIO()
-    head.is_implicit_VR, head.is_little_endian = False, True
-    head.write(bytes(ds.preamble or b""))
-    head.write(b"DICM")
-    write_file_meta_info(head, FileMetaDataset(ds.file_meta), enforce_standard=True)
-    parts: list[bytes] = [head.getvalue()]
+def _fast_write(ds: FileDataset, ts: UID) -> list[Part]:
+    parts: list[Part] = [bytes(ds.preamble or b"") + b"DICM", _file_meta(FileMetaDataset(ds.file_meta))]
     _pixel_data_length(ds, ts.is_compressed)
-    encodings = ds.get("SpecificCharacterSet", _DEFAULT_ENCODING)
+    parts += _dataset_parts(ds, ds.get("SpecificCharacterSet", _DEFAULT_ENCODING))
+    return parts
+
+
+def _file_meta(meta: FileMetaDataset) -> bytes:
+    """The file meta group as write_file_meta_info(enforce_standard=True) writes a copy of it: checked and
+    completed by pydicom (validate_file_meta), every element encoded from its value (a copy has no
+    original encoding, so dcmwrite re-encodes), the group length (0002,0000) computed (PS3.10 7.1)."""
+    validate_file_meta(meta, enforce_standard=True)
+    body = b"".join(
+        _encoded(meta[tag], _DEFAULT_ENCODING) for tag in sorted(meta.keys()) if tag != _GROUP_LENGTH
+    )
+    return struct.pack("<HH2sHL", 2, 0, b"UL", 4, len(body)) + body
+
+
+def _dataset_parts(ds: Dataset, encodings: object) -> list[Part]:
+    """The elements of a data set or item in tag order, as dcmwrite's write_dataset writes them."""
+    parts: list[Part] = []
     for tag in sorted(ds.keys()):
         if tag.element == 0 and tag.group > 6:
             continue  # retired group lengths are not written (PS3.5 7.2), as dcmwrite does
         elem = ds.get_item(tag)
-        if isinstance(elem, RawDataElement) and _raw_fits(elem):
-            parts += _raw_parts(elem)
+        if isinstance(elem, RawDataElement):
+            # one whose header differs from its VR's (a long value of a 2-byte-length VR, written UN) is
+            # written as dcmwrite writes it
+            parts += _raw_parts(elem) if _raw_fits(elem) else [_encoded(elem, encodings)]
+        elif elem.VR == "SQ" and _items_as_read(elem):
+            parts += _sequence_parts(elem, encodings)
         else:
-            parts.append(_encoded(ds[tag], encodings))
+            parts.append(_encoded(elem, encodings))
     return parts
+
+
+def _items_as_read(elem: DataElement) -> bool:
+    """Whether every item of a sequence is written as it is: in the encoding and character set it was read
+    in, or made here (no original encoding) of elements with a value and an unambiguous VR, which dcmwrite
+    encodes as they are too. dcmwrite re-encodes each element of any other item: left to it."""
+    for item in elem.value or ():
+        if item.original_encoding == (False, True):
+            if item.original_character_set != item._character_set:
+                return False
+        elif item.original_encoding != (None, None) or not all(
+            isinstance(e, DataElement) and e.VR not in AMBIGUOUS_VR for e in item._dict.values()
+        ):
+            return False
+    return True
+
+
+def _sequence_parts(elem: DataElement, encodings: object) -> list[Part]:
+    """A sequence as dcmwrite writes it (PS3.5 7.5): each item's elements, then its defined length or an
+    item delimiter as it was read; the sequence's own length, or undefined with a delimiter."""
+    body: list[Part] = []
+    for item in elem.value or ():
+        inner = _dataset_parts(item, item.get("SpecificCharacterSet", encodings))
+        if getattr(item, "is_undefined_length_sequence_item", False):
+            body += [_ITEM_UNDEFINED, *inner, _ITEM_DELIMITER]
+        else:
+            body += [_ITEM + struct.pack("<L", sum(len(p) for p in inner)), *inner]
+    tag = int(elem.tag)
+    head = struct.pack("<HH", tag >> 16, tag & 0xFFFF) + b"SQ\0\0"
+    if elem.is_undefined_length:
+        return [head + b"\xff\xff\xff\xff", *body, _SEQ_DELIMITER]
+    return [head + struct.pack("<L", sum(len(p) for p in body)), *body]
 
 
 def _pixel_data_length(ds: Dataset, compressed: bool) -> None:
@@ -124,7 +185,7 @@ def _raw_fits(raw: RawDataElement) -> bool:
     return vr in _LONG_VRS or len(value) <= 0xFFFF
 
 
-def _raw_parts(raw: RawDataElement) -> list[bytes]:
+def _raw_parts(raw: RawDataElement) -> list[Part]:
     tag, vr, value = int(raw.tag), str(raw.VR), raw.value or b""
     head = struct.pack("<HH", tag >> 16, tag & 0xFFFF) + vr.encode("ascii")
     length = 0xFFFFFFFF if _undefined(raw) else len(value)
@@ -134,7 +195,39 @@ def _raw_parts(raw: RawDataElement) -> list[bytes]:
     return [head, value]
 
 
-def _encoded(elem: DataElement, encodings: object) -> bytes:
+def _text_encoded(elem: DataElement) -> bytes | None:
+    """A text element as pydicom's write_string / write_text / write_DA... encode it, when its values are
+    ASCII strings (the changed values: UIDs, shifted dates, dummies, emptied ones); None otherwise.
+    ASCII is the same bytes in every character set a DICOM file may declare (PS3.5 6.1.2.5: the default
+    repertoire is G0 in each), so the character set does not matter for these."""
+    vr, value = elem.VR, elem.value
+    if vr not in _ASCII_TEXT_VRS:
+        return None
+    if value is None:
+        text = ""
+    elif isinstance(value, str):
+        text = value
+    elif isinstance(value, MultiValue) and all(isinstance(v, str) for v in value):
+        text = "\\".join(value)
+    else:
+        return None  # a date object, bytes: pydicom's
+    if not text.isascii() or len(text) > 0xFFFE:
+        return None
+    data = text.encode("ascii")
+    if len(data) % 2:
+        data += b"\0" if vr == "UI" else b" "
+    tag = int(elem.tag)
+    head = struct.pack("<HH", tag >> 16, tag & 0xFFFF) + vr.encode("ascii")
+    if vr in _LONG_VRS:
+        return head + struct.pack("<HL", 0, len(data)) + data
+    return head + struct.pack("<H", len(data)) + data
+
+
+def _encoded(elem: DataElement | RawDataElement, encodings: object) -> bytes:
+    if isinstance(elem, DataElement):
+        fast = _text_encoded(elem)
+        if fast is not None:
+            return fast
     buf = DicomBytesIO()
     buf.is_implicit_VR, buf.is_little_endian = False, True
     write_data_element(buf, elem, encodings)  # type: ignore[arg-type]

@@ -170,12 +170,15 @@ def clean_high_bits(data: bytes, layout: BitLayout) -> Cleaned:
     n = len(tables)
     whole = len(data) - len(data) % n
     view = memoryview(data)
-    parts: list[bytes] = []
+    parts: list[bytes] = []  # from the first chunk that changed: until then the data is its own copy
     values = 0
     for start in range(0, whole, _CHUNK):
         chunk = view[start : min(whole, start + _CHUNK)].tobytes()
         cleaned, count = _clean_chunk(chunk, layout, tables)
-        parts.append(cleaned)
+        if count and not values:
+            parts.append(view[:start].tobytes())
+        if count or values:
+            parts.append(cleaned)
         values += count
     if not values:
         return Cleaned(data, 0, layout)

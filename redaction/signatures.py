@@ -63,8 +63,8 @@ def _value(ds: Any, tag: int) -> str:
     value = elem.value
     if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
         return "\\".join(str(v) for v in value)
-    if isinstance(value, bytes):
-        return value.decode("latin-1").rstrip("\0 ")
+    if isinstance(value, (bytes, memoryview)):
+        return bytes(value).decode("latin-1").rstrip("\0 ")
     return str(value).strip()
 
 

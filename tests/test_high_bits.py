@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import struct
 from typing import Literal
 
 import pytest
@@ -171,6 +172,20 @@ def test_every_layout_agrees_with_value_by_value_arithmetic(monkeypatch: pytest.
         data = bytes(rng.randrange(256) for _ in range(layout.bits_allocated // 8 * 9 + 1))
         cleaned = clean_high_bits(data, layout)
         assert (cleaned.data, cleaned.values) == _reference(data, layout), layout
+
+
+@pytest.mark.parametrize("at", [0, 9, 17, 31])
+def test_a_value_set_after_clean_chunks_is_cleared_and_the_rest_kept(
+    monkeypatch: pytest.MonkeyPatch, at: int
+) -> None:
+    """Chunks before the first one that changes are not held as a second copy (issue 15), yet written."""
+    monkeypatch.setattr(high_bits, "_CHUNK", 8)
+    layout = BitLayout(bits_allocated=16, bits_stored=12, high_bit=11, signed=False)
+    values = [v % 4096 for v in range(1, 33)]
+    values[at] |= 0x8000
+    cleaned = clean_high_bits(struct.pack("<32H", *values), layout)
+    assert cleaned.values == 1
+    assert list(struct.unpack("<32H", cleaned.data)) == [v & 0x0FFF for v in values]
 
 
 def _dataset(ts: str, pixels: bytes, **image: int) -> Dataset:

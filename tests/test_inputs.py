@@ -99,3 +99,14 @@ def test_an_implicit_vr_file_with_a_long_first_element_is_not_skipped() -> None:
     first = b"\x08\x00\x05\x00" + (400).to_bytes(4, "little") + b"ISO_IR 100".ljust(400)
     data = first + b"\x08\x00\x16\x00" + (4).to_bytes(4, "little") + b"1.2\x00"
     assert not_dicom_reason(data[:SNIFF_BYTES], len(data)) is None
+
+
+def test_a_file_is_read_into_one_buffer(tmp_path: Path) -> None:
+    """Peak memory of reading a file is its size, not twice it (issue 15: <= 1.5x the file per worker)."""
+    data = file("CT_small.dcm").read_bytes()
+    path = tmp_path / "big.dcm"
+    path.write_bytes(data + b"\0" * (8 * 1024 * 1024))  # trailing zero padding: still a DICOM file
+    got: list[bytes] = []
+    peak = _peak(lambda: got.append(Source(path).read()))
+    assert got[0] == path.read_bytes()
+    assert peak < 1.2 * path.stat().st_size

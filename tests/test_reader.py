@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import random
+import struct
 import warnings
 from pathlib import Path
 
@@ -193,3 +194,96 @@ def test_validation_mode_left_as_it_was(data: bytes) -> None:
     with contextlib.suppress(DeidentificationError):
         read_dataset(data)
     assert pydicom.config.settings.reading_validation_mode == before
+
+
+# -- a large Pixel Data is a view of the input, not a copy (issue 15: peak memory) ------------------------
+def _image(side: int, trailing: bytes = b"") -> bytes:
+    from reader_helpers import base_body, el, part10
+
+    us = struct.Struct("<H").pack
+    body = base_body(CT) + el(0x28, 2, b"US", us(1)) + el(0x28, 4, b"CS", b"MONOCHROME2 ")
+    body += el(0x28, 0x10, b"US", us(side)) + el(0x28, 0x11, b"US", us(side))
+    body += el(0x28, 0x100, b"US", us(16)) + el(0x28, 0x101, b"US", us(12)) + el(0x28, 0x102, b"US", us(11))
+    body += el(0x28, 0x103, b"US", us(0)) + el(0x7FE0, 0x10, b"OW", _PIXELS * (side * side // 1024))
+    return part10(body + trailing, sop=CT)
+
+
+CT = "1.2.840.10008.5.1.4.1.1.2"
+_PIXELS = struct.pack("<1024H", *range(0, 4096, 4))  # 12 bits stored: nothing outside them to clear
+
+
+def test_large_pixel_data_is_a_view_of_the_input() -> None:
+    data = _image(1024)  # 2 MiB of pixels
+    ds = read_dataset(data)
+    assert isinstance(ds.PixelData, memoryview) and ds.PixelData.obj is data
+    assert bytes(ds.PixelData) == _PIXELS * 1024
+
+
+def test_small_pixel_data_is_copied() -> None:
+    """Below VIEW_AT_LEAST the copy costs less than reading through Python (_ViewingSource)."""
+    assert isinstance(read_dataset(_image(256)).PixelData, bytes)
+
+
+def test_view_with_elements_after_pixel_data() -> None:
+    from reader_helpers import el
+
+    padding = el(0xFFFC, 0xFFFC, b"OB", b"\0" * 8)  # Data Set Trailing Padding after the Pixel Data
+    ds = read_dataset(_image(1024, padding))
+    assert isinstance(ds.PixelData, memoryview) and len(ds.PixelData) == 2 * 1024 * 1024
+    assert ds[0xFFFCFFFC].value == b"\0" * 8
+
+
+def _converted(ds: object) -> list[tuple[int, str, str]]:
+    out = []
+    for elem in ds:  # type: ignore[attr-defined]
+        if elem.tag.is_private:
+            continue
+        if elem.VR == "SQ":
+            out += [(int(elem.tag), "SQ", str(len(elem.value)))]
+            for item in elem.value:
+                out += _converted(item)
+        else:
+            value = elem.value
+            shown = bytes(value) if isinstance(value, memoryview) else value  # a large Pixel Data: a view
+            out.append((int(elem.tag), elem.VR, repr(shown)))
+    return out
+
+
+@pytest.mark.parametrize(("key", "path"), [c for c in CORPUS if c[0] not in REJECTED][::3])
+def test_own_conversion_equals_pydicoms(key: str, path: Path) -> None:
+    """_touch converts plain elements itself (issue 15): the same VRs and values as Dataset.__getitem__."""
+    import io
+
+    import pydicom
+    import pydicom.config
+
+    data = path.read_bytes()
+    ours = read_dataset(data)
+    mode = pydicom.config.settings.reading_validation_mode
+    pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            theirs = pydicom.dcmread(io.BytesIO(data), force=True)
+            expected = _converted(theirs)
+    finally:
+        pydicom.config.settings.reading_validation_mode = mode
+    assert _converted(ours) == expected
+
+
+def test_registered_hooks_are_used() -> None:
+    """A raw element hook someone registered is pydicom's path: the reader does not convert around it."""
+    from pydicom.hooks import hooks, raw_element_value
+
+    def shouting(raw: object, data: dict[str, object], **kwargs: object) -> None:
+        raw_element_value(raw, data, **kwargs)  # type: ignore[arg-type]
+        if isinstance(data["value"], str):
+            data["value"] = data["value"].upper()
+
+    hooks.register_callback("raw_element_value", shouting)
+    try:
+        ds = read_dataset(_file("CT_small.dcm"))
+    finally:
+        hooks.register_callback("raw_element_value", raw_element_value)
+    assert ds.StudyDescription == "E+1"  # "e+1" in the file
+    assert read_dataset(_file("CT_small.dcm")).StudyDescription == "e+1"

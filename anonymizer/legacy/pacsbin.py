@@ -48,8 +48,8 @@ def _raw_text(elem: DataElement) -> str:
         return ""
     if isinstance(value, (list, tuple, MultiValue)):
         return "\\".join(str(v) for v in value)
-    if isinstance(value, bytes):
-        return value.decode("latin-1")
+    if isinstance(value, (bytes, memoryview)):
+        return bytes(value).decode("latin-1")
     return str(value)
 
 

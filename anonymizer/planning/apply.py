@@ -10,18 +10,30 @@ from collections.abc import Iterable
 
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
+from pydicom.tag import BaseTag
 
 from ..reading.originals import restore_kept
 from .plan import Action, Step
 
+# Removing one of these also drops pydicom's cached pixel array: removed through Dataset.__delitem__.
+_PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
+
 
 def apply_steps(ds: Dataset, steps: Iterable[Step], *, restore: bool = False) -> None:
+    stored = ds._dict
+    removed = False
     for step in steps:
         if step.created:
             ds.add_new(step.tag, step.vr, step.new)
             continue
         if step.removed:
-            del ds[step.tag]
+            # A file's private elements are most of its elements and all removed: taken out of the
+            # element dict as Dataset.__delitem__ does, its private block cache reset once below.
+            if step.tag in _PIXEL_TAGS:
+                del ds[step.tag]
+            else:
+                del stored[BaseTag(step.tag)]
+                removed = True
             continue
         if step.items is not None:
             seq = ds[step.tag].value
@@ -34,3 +46,5 @@ def apply_steps(ds: Dataset, steps: Iterable[Step], *, restore: bool = False) ->
             continue
         elem = ds[step.tag]
         elem.value = Sequence(step.new) if step.vr == "SQ" else step.new
+    if removed and ds._private_blocks:
+        ds._private_blocks = {}

@@ -24,7 +24,7 @@ def show(value: Any, vr: str) -> str:
         return ""
     if vr == "SQ":
         return f"<{len(value)} item{'s' if len(value) != 1 else ''}>"
-    if isinstance(value, (bytes, bytearray)):
+    if isinstance(value, (bytes, bytearray, memoryview)):  # a large Pixel Data is a view of the input
         return f"<{len(value)} bytes>"
     if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
         text = "\\".join(str(v) for v in value)

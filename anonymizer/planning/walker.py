@@ -23,7 +23,7 @@ from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 
 from ..errors import UnsupportedError
-from ..rules.actions import ACTIONS, SEQUENCE_ITEMS, modified_date_action, unlisted_action
+from ..rules.actions import ACTIONS, SEQUENCE_ITEMS, keyword_of, modified_date_action, unlisted_action
 from ..rules.date_kinds import DATE_VRS, DateKind, date_kind, date_vr
 from ..rules.iod_types import resolve
 from ..rules.options import Option
@@ -98,7 +98,7 @@ def act(ctx: FileContext, elem: DataElement, where: Where, action: Action) -> St
         return Step(
             path=where.path,
             tag=int(elem.tag),
-            keyword=elem.keyword or "",
+            keyword=keyword_of(int(elem.tag)),
             vr="SQ",
             action=shown,
             rule=where.rule,

@@ -44,6 +44,7 @@ ITEM: Final = 0xFFFEE000
 ITEM_DELIM: Final = 0xFFFEE00D
 SEQ_DELIM: Final = 0xFFFEE0DD
 _DIR_RECORDS: Final = 0x00041220
+_PIXEL_DATA: Final = 0x7FE00010
 DICOMDIR_REASON: Final = "DICOMDIR: holds patient names in its records; never copied"
 
 _TOP, _ITEM_DS, _SEQ = 0, 1, 2  # frame kinds: top-level data set, sequence item, sequence
@@ -110,6 +111,9 @@ class StructureWalker:
         self.elements = 0
         self.items = 0
         self.values: dict[int, bytes] = {}  # short top-level values of the file meta group
+        # (offset, length) of a top-level Pixel Data value of defined length: the reader hands it on as a
+        # view of the buffer instead of a copy (reader.py)
+        self.pixel_value: tuple[int, int] | None = None
 
     def looks_implicit(self, pos: int, assumed: bool) -> bool:
         """pydicom's rule: the first element's VR bytes decide, unless fewer than 6 bytes remain."""
@@ -227,6 +231,8 @@ class StructureWalker:
                 fr.creators[tag] = buf[vpos : vpos + length].decode("latin-1").rstrip("\0 ")
             elif fr.kind == _TOP and group == 2 and length <= 1024:
                 self.values[tag] = buf[vpos : vpos + length]
+            elif tag == _PIXEL_DATA and fr.kind == _TOP:
+                self.pixel_value = (vpos, length)
             if length and vr in (None, b"SQ", b"UN") and self.is_sequence(tag, vr, length, vpos, fr):
                 self.push_sequence(stack, fr, tag, pos, vpos + length)
                 pos = vpos

@@ -19,8 +19,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
+from pydicom.datadict import dictionary_has_tag, dictionary_keyword
 from pydicom.dataelem import DataElement
 from pydicom.multival import MultiValue
 
@@ -60,11 +62,19 @@ def _map_values(value: Any, fn: Callable[[Any], Any]) -> Any:
     return None if value is None else fn(value)
 
 
+@lru_cache(maxsize=4096)
+def keyword_of(tag: int) -> str:
+    """The dictionary keyword of a tag, "" for private and unknown ones (DataElement.keyword, which looks
+    the tag up twice on every call; bounded: a hostile file's made-up tags do not grow it)."""
+    return dictionary_keyword(tag) if dictionary_has_tag(tag) else ""
+
+
 def _step(elem: DataElement, where: Where, action: Action, new: Any = None, **kw: Any) -> Step:
+    tag = int(elem.tag)
     return Step(
         path=where.path,
-        tag=int(elem.tag),
-        keyword=elem.keyword or "",
+        tag=tag,
+        keyword=keyword_of(tag),
         vr=elem.VR,
         action=action,
         rule=where.rule,

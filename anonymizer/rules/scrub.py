@@ -76,7 +76,7 @@ _NOT_BEFORE_WORD = r"(?![^\W_])"
 
 def text_values(value: object) -> list[str]:
     """An element's values as text, one per value (none for an empty or binary value)."""
-    if value is None or isinstance(value, (bytes, bytearray)):
+    if value is None or isinstance(value, (bytes, bytearray, memoryview)):
         return []
     if isinstance(value, (list, tuple, MultiValue)):
         return [str(v) for v in value]

@@ -91,7 +91,7 @@ def uids(upload: Upload) -> list[str]:
 
 
 def _same(old: Any, new: Any) -> bool:
-    if isinstance(old, bytes) or isinstance(new, bytes):
+    if isinstance(old, (bytes, memoryview)) or isinstance(new, (bytes, memoryview)):
         return bytes(old or b"").rstrip(b"\x00") == bytes(new or b"").rstrip(b"\x00")
     return [v.strip() for v in text_values(old)] == [v.strip() for v in text_values(new)]
 
