@@ -4,7 +4,7 @@
     handle('{"cmd": "index_many", "items": [{"path": ..., "complete": ...}, ...]}') -> {"results": [...]}
     handle('{"cmd": "plan", "path": ..., "settings": {...}}')            -> the engine's plan
     handle('{"cmd": "deidentify", "path": ..., "out": ..., "settings": {...}, "pixels": {...}}') -> outcome
-    (plan and deidentify take "pixels": the reviewer's regions and decision, see _pixel_edit)
+    (plan and deidentify take "pixels": the reviewer's regions and decision, see browser_pixels.pixel_edit)
     handle('{"cmd": "image", "path": ..., "frame": 0, "out": ...}')     -> layout, suggestions; frame in out
     handle('{"cmd": "text_matches", "path": ..., "texts": [...]}')     -> the attributes each text spells
     handle('{"cmd": "codestreams", "path": ..., "out": DIR}')          -> every frame's codestream in DIR/i
@@ -32,14 +32,12 @@ from pydicom.datadict import dictionary_description
 from pydicom.filereader import read_file_meta_info
 from pydicom.uid import UID
 
-from redaction.apply import PixelEdit
-from redaction.decoded import DecodedPixels
-from redaction.errors import RedactionError, UnsupportedPixelsError
+from redaction.errors import RedactionError
 from redaction.frames import frame_bytes, image_info
-from redaction.reencode import Encoders, FrameEncoder, FrameFormat
 from redaction.regions import regions_from_json
 from redaction.signatures import suggested_regions
 
+from .browser_pixels import DecodeInPage, pixel_edit, read_file
 from .config import BASIC, PACSBIN, PACSBIN_WARNING, Config, build_config
 from .engine import deidentify, plan_bytes
 from .errors import DeidentificationError, DicomDirError, KeyFileError, NotDicomError
@@ -64,11 +62,6 @@ def _config(settings: str) -> Config:
     )
 
 
-def _read(path: str) -> bytes:
-    with open(path, "rb") as f:
-        return f.read()
-
-
 def _extract(archive: str, member: str, out: str, limit: int) -> None:
     """Copy a zip member (or its first `limit` bytes: enough to index it) to `out`, 1 MiB at a time."""
     left = limit if limit > 0 else -1
@@ -80,81 +73,6 @@ def _extract(archive: str, member: str, out: str, limit: int) -> None:
             dst.write(chunk)
             if left > 0:
                 left -= len(chunk)
-
-
-def _page_encoder(name: str, what: str) -> FrameEncoder:
-    """One of the worker's lossless encoders (static/codecs.mjs: CharLS's `encodeJpegLs`, OpenJPEG's
-    `encodeJ2k`), which static/worker.mjs registers on the JS module `pacsbin_codecs`: a codec, called
-    synchronously from inside this call (issue 16)."""
-    import pacsbin_codecs  # type: ignore[import-not-found]  # only in the page's worker
-    from pyodide.ffi import to_js  # type: ignore[import-not-found]
-
-    function = getattr(pacsbin_codecs, name)
-
-    def encode(frame: bytes, fmt: FrameFormat) -> bytes:
-        try:
-            shape = (fmt.rows, fmt.columns, fmt.samples, fmt.bits_allocated, fmt.bits_stored, fmt.signed)
-            out = function(to_js(memoryview(frame)), *shape)
-            return bytes(out.to_bytes())
-        except Exception as exc:
-            raise UnsupportedPixelsError(f"cannot encode the redacted pixels as {what}: {exc}") from None
-
-    return encode
-
-
-def _page_encoders(raw: Any) -> Encoders:
-    """The encoders the worker says it has: "encode" lists "jpeg-ls" and/or "j2k" (a string: one)."""
-    wanted = raw.get("encode") or []
-    names = {wanted} if isinstance(wanted, str) else set(wanted)
-    return Encoders(
-        jpeg_ls=_page_encoder("encodeJpegLs", "JPEG-LS") if "jpeg-ls" in names else None,
-        j2k=_page_encoder("encodeJ2k", "JPEG 2000") if "j2k" in names else None,
-    )
-
-
-class _DecodeInPage:
-    """The engine's decoder in the page: Python has none there (no numpy), the worker's codecs decode.
-    Asked (a JPEG baseline codestream that cannot be blanked in place: progressive, 12-bit, arithmetic
-    coded), it remembers it and fails, so that nothing is written; the worker then decodes and asks again."""
-
-    def __init__(self) -> None:
-        self.asked = False
-
-    def __call__(self, ds: Any) -> DecodedPixels:
-        self.asked = True
-        raise UnsupportedPixelsError("the page's codecs decode these pixels first")
-
-
-def _pixel_edit(raw: Any, decode: _DecodeInPage | None = None) -> PixelEdit | None:
-    """The page's decision about one file's pixels: {"regions": [REGIONS.json entries], "reviewed": bool,
-    "decoded": {"path": MEMFS file of every decoded frame, "rows", "columns", "frames", "samples",
-    "bits_allocated", "bits_stored", "signed", "photometric"}} (decoded: compressed pixels, page codecs),
-    "encode": ["jpeg-ls", "j2k"]: the worker's encoders for the redacted frames (else RLE). Without
-    "decoded", pixels the engine would have to decode (the JPEG it cannot blank in place) make the answer
-    {"status": "decode"}: the worker decodes every frame and asks again (_deidentify)."""
-    if not raw:
-        return None
-    decoded = None
-    if raw.get("decoded"):
-        d = raw["decoded"]
-        decoded = DecodedPixels(
-            data=_read(d["path"]),
-            rows=int(d["rows"]),
-            columns=int(d["columns"]),
-            frames=int(d["frames"]),
-            samples=int(d["samples"]),
-            bits_allocated=int(d["bits_allocated"]),
-            bits_stored=int(d["bits_stored"]),
-            signed=bool(d["signed"]),
-            photometric=str(d["photometric"]),
-        )
-    return PixelEdit(
-        regions=tuple(regions_from_json(raw.get("regions") or [])),
-        reviewed=bool(raw.get("reviewed")),
-        decoded=decoded,
-        encoders=_page_encoders(raw),
-        decode=decode or _DecodeInPage(),
-    )
 
 
 # The viewer steps through the frames of one file at a time: its parsed dataset is kept (one file, up to
@@ -185,7 +103,7 @@ def _dataset(path: str | None, key: str, slot: str) -> Any | None:
         return kept[1]
     if path is None:
         return None
-    data = _read(path)
+    data = read_file(path)
     ds = read_dataset(data, path=path)
     _kept.pop(slot, None)
     if key and len(data) <= VIEW_CACHE_MAX_BYTES:
@@ -228,7 +146,7 @@ def text_matches(path: str | None, texts: Any, key: str = "", slot: str = "scan"
 
 def codestreams(path: str, out_dir: str) -> dict[str, Any]:
     """Every frame's codestream written to out_dir/0, /1, ... (the page decodes them to redact the file)."""
-    ds = read_dataset(_read(path), path=path)
+    ds = read_dataset(read_file(path), path=path)
     info = image_info(ds)
     for i in range(info["frames"]):
         with open(f"{out_dir}/{i}", "wb") as f:
@@ -313,7 +231,9 @@ Reply = dict[str, Any]
 
 def _index(req: Request) -> Reply:
     size = req.get("size")  # the file's real size: a prefix can show the file is cut short
-    return summarize(_read(req["path"]), bool(req.get("complete")), int(size) if size is not None else None)
+    return summarize(
+        read_file(req["path"]), bool(req.get("complete")), int(size) if size is not None else None
+    )
 
 
 def _index_many(req: Request) -> Reply:
@@ -324,23 +244,23 @@ def _index_many(req: Request) -> Reply:
 
 def _plan(req: Request) -> Reply:
     plan = plan_bytes(
-        _read(req["path"]),
+        read_file(req["path"]),
         _config(json.dumps(req["settings"], sort_keys=True)),
         path=req.get("name"),
-        pixels=_pixel_edit(req.get("pixels")),
+        pixels=pixel_edit(req.get("pixels")),
     )
     return {"status": "ok", "plan": json.loads(plan.to_json())}
 
 
 def _deidentify(req: Request) -> Reply:
     _kept.clear()  # the kept files give their memory back to de-identification
-    decode = _DecodeInPage()
+    decode = DecodeInPage()
     try:
         result = deidentify(
-            _read(req["path"]),
+            read_file(req["path"]),
             _config(json.dumps(req["settings"], sort_keys=True)),
             path=req.get("name"),
-            pixels=_pixel_edit(req.get("pixels"), decode),
+            pixels=pixel_edit(req.get("pixels"), decode),
         )
     except DeidentificationError:
         if decode.asked:  # nothing written: the worker decodes every frame and asks again (issue 16)
