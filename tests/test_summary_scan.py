@@ -71,3 +71,18 @@ def test_unusual_encodings_step_aside() -> None:
     assert scan_summary(implicit, SCANNED_TAGS, LAST_SUMMARY_TAG) is None
     dicomdir = (file("dicomdirtests") / "DICOMDIR").read_bytes()
     assert scan_summary(dicomdir, SCANNED_TAGS, LAST_SUMMARY_TAG) is None
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # pydicom warns that it writes the long name as UN
+def test_a_value_written_as_un_is_summarised_with_its_attributes_vr(tmp_path: Path) -> None:
+    """A name over 64 KB cannot be written as explicit VR PN: writers make it UN. The list showed it as
+    "b'Very^Long...'" (PS3.5 6.2.2: a known tag keeps its attribute's VR)."""
+    from anonymizer.reading.study_summary import summarize
+
+    ds = pydicom.dcmread(file("CT_small.dcm"))
+    ds.PatientName = "Very^Long" + "x" * 100_000
+    ds.save_as(tmp_path / "long.dcm", enforce_file_format=True)
+    data = (tmp_path / "long.dcm").read_bytes()
+    assert pydicom.dcmread(tmp_path / "long.dcm")["PatientName"].VR == "UN"
+    name = summarize(data, True, len(data))["header"]["PatientName"]
+    assert name == "Very^Long" + "x" * 100_000

@@ -186,7 +186,7 @@ def _check_structure(data: bytes, max_inflated: int) -> tuple[bool, int, int, tu
     return has_dicm, meta.elements + walker.elements, meta.items + walker.items, pixels
 
 
-def _known_vr(current: Dataset, tag: int) -> None:
+def known_vr(current: Dataset, tag: int) -> None:
     """A UN element whose tag the dictionary knows gets the dictionary's VR (PS3.5 6.2.2), whatever its
     length: pydicom does this only below 64 KB (its writer makes longer 2-byte-length values UN again), and
     a long Contour Data or a sequence passed on as UN is data like any other, with its attribute's rule.
@@ -253,7 +253,7 @@ def _touch(ds: Dataset, counts: list[int]) -> None:
                     raw.tag, raw.VR, value, raw.value_tell, raw.length == 0xFFFFFFFF, already_converted=True
                 )
             else:  # UN, sequences, ambiguous or implicit VRs, a deferred value: pydicom's own path
-                _known_vr(current, tag)
+                known_vr(current, tag)
                 elem = current[tag]
             value = elem.value
             if isinstance(raw, RawDataElement) and raw.VR not in (None, "UN", "SQ"):

@@ -21,6 +21,7 @@ from redaction.jpeg_baseline import IN_PLACE
 
 from ..review import ENCAPSULATED_DOCUMENTS, needs_pixel_review, risk_flags
 from .completeness import find_incomplete
+from .reader import known_vr
 from .summary_scan import Scan, plain_text, scan_summary
 
 SUMMARY_KEYWORDS = (
@@ -53,7 +54,7 @@ LAST_SUMMARY_TAG = 0x00280301
 # Only these are kept while reading (pydicom skips the other values; Specific Character Set is always read).
 _SUMMARY_TAGS = frozenset(tag_for_keyword(k) or 0 for k in SUMMARY_KEYWORDS) | {0x00041220}
 SCANNED_TAGS = _SUMMARY_TAGS | {0x00080005}  # the fast scan keeps Specific Character Set itself
-_KEYWORD_OF = {tag_for_keyword(k): k for k in SUMMARY_KEYWORDS}
+_KEYWORD_OF = {tag_for_keyword(k) or 0: k for k in SUMMARY_KEYWORDS}
 
 
 def text_of(value: Any) -> str:
@@ -125,6 +126,9 @@ def _pydicom_header(data: bytes, scan: Scan | None) -> tuple[_Header, bool]:
         if "SOPClassUID" not in ds and "PatientID" not in ds and "StudyInstanceUID" not in ds:
             raise _NotDicom from None
     meta = getattr(ds, "file_meta", None) or {}
+    for tag in _KEYWORD_OF:
+        if tag in ds:
+            known_vr(ds, tag)  # a name over 64 KB written as UN is still a name, not "b'...'"
     values = {k: text_of(ds.get(k)) for k in SUMMARY_KEYWORDS if k in ds}
     media, syntax = (text_of(meta.get(k)) for k in ("MediaStorageSOPClassUID", "TransferSyntaxUID"))
     return _Header(values, media, syntax, "DirectoryRecordSequence" in ds), reached

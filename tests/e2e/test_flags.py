@@ -34,4 +34,6 @@ def test_structured_reports_get_no_pixel_flags(recorded: Any, server: str, e2e: 
     report = _flags(page, "a structured report")
     assert any("structured report" in f for f in report)
     assert not any("pixels" in f for f in report), report
+    # An object without pixels shows no frame count.
+    assert "frame" not in page.locator("tr.series", has_text="a structured report").inner_text()
     assert any("review the pixels" in f for f in _flags(page, "an ultrasound"))

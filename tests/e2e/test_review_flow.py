@@ -93,9 +93,14 @@ def test_an_image_that_cannot_be_shown_is_never_claimed_clean(
     row.get_by_role("button", name="Review").click()
     page.wait_for_selector("#viewer-canvas[data-shown='none']")  # instance 1: the 12-bit JPEG
     assert page.locator("#viewer-checked").is_disabled()
+    assert len(page.inner_text("#viewer-message")) > 80
+    tools_with_message = page.locator("#viewer-tool").bounding_box()
     # Showing the other image of the series (the bug: it re-enabled the check for the whole series) ...
     page.locator("#viewer-canvas").press("ArrowDown")
     page.wait_for_selector("#viewer-canvas[data-shown='1']")
+    # Neither the long message nor the frame label of the other image moves the tools.
+    assert page.inner_text("#viewer-message") == ""
+    assert page.locator("#viewer-tool").bounding_box() == tools_with_message, "the tools moved"
     # ... lets the series be checked only with the 12-bit image named and left out (or sent unclaimed).
     page.locator("#viewer-checked", has_text="I have checked").wait_for()
     assert "twelve-bit.dcm" in page.inner_text("#review-unshown")
@@ -252,6 +257,8 @@ def test_the_review_stands_beside_the_list_with_keys_and_titles(
     assert page.locator("tr.patient").count() == 4
     height = page.locator("#studies").bounding_box()
     assert height is not None and height["height"] < 2000, "a 100,000-character name is cut in the list"
+    long_row = page.locator("tr.patient", has_text="Very^Long").inner_text()
+    assert long_row.strip().startswith("Very^Long") and len(long_row) < 300, "cut, shown as the name it is"
     first = page.locator("tr.series", has_text="first")
     button = first.get_by_role("button", name="Review Series 1 first, study HEAD, patient")
     button.click()
@@ -264,6 +271,9 @@ def test_the_review_stands_beside_the_list_with_keys_and_titles(
     assert page.evaluate("() => document.activeElement.id") == "viewer-canvas"
     title = page.inner_text("#review-title")
     assert "HEAD" in title and "Series 1 first" in title
+    # Dates in one format, in the list and in the title (the file holds 20040119).
+    assert "2004-01-19" in title
+    assert "2004-01-19" in page.locator("tr.study", has_text="HEAD").inner_text()
     # The RTL override stays inside its value in the list.
     isolated = page.locator("tr.patient bdi", has_text="1C")
     assert isolated.count() >= 1 and "\u202e" in isolated.first.inner_text()
