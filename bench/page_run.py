@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import page_cpu
 from page_memory import MemorySampler
 from page_report import fmt, longest_task, rounded
 from page_scripts import PROGRESS, WORKER_TAKE, WORKER_TIMER
@@ -220,6 +221,7 @@ def page_run(
 
             # De-identification: click -> "done" and the download complete.
             busy = _main_thread_ms(cdp)
+            cpu = page_cpu.snapshot()
             with memory.window(f"{job.name}:deidentify"):
                 downloads: list[Any] = []
                 page.on("download", lambda d: downloads.append(d))
@@ -233,6 +235,7 @@ def page_run(
                 via = "service worker" if "/download/" in downloads[0].url else downloads[0].url.split(":")[0]
                 wall = time.perf_counter() - wall
             busy = _main_thread_ms(cdp) - busy
+            cpu_ms = page_cpu.split(cpu, page_cpu.snapshot(), len(job.files))
             b = page.evaluate("() => window.__bench")
             t_click = b["clicks"][-1] if b["clicks"] else None
             t_done = _first(b["states"], "done", after=t_click or 0.0)
@@ -246,11 +249,14 @@ def page_run(
                 "mb_per_s": rounded(job.bytes / 1e6 / deid_s, 2) if deid_s else None,
                 "longest_task_ms": rounded(max(during, default=0.0), 1),
                 "main_thread_busy_ms": rounded(busy, 1),
+                "cpu_ms_per_file": cpu_ms,
                 "rpc": b["rpc"].get("deidentify"),
                 "worker": _take_workers(s),
                 "text": page.inner_text("#progress-text"),
                 "zip": _zip_check(zip_path, len(job.files)),
             }
+            print("  CPU ms per file while de-identifying (process/thread): " + ", ".join(
+                f"{k} {v}" for k, v in cpu_ms.items()), flush=True)
             if upload is not None:  # the same files, uploaded to the server by the same page
                 with memory.window(f"{job.name}:upload"):
                     up = upload_run(page, job, upload.data, upload.server_pid, timeout, tick)

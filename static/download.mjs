@@ -3,7 +3,7 @@ import { zipStream } from "./zip.mjs";
 import { instanceIncluded } from "./checks.mjs";
 import { engine, engines, workerItem } from "./engines.mjs";
 import { failedEntry, leftOut, leftOutCounts, leftOutSummary, showLeftOut } from "./leftout.mjs";
-import { $, busy, formatSize, onRefresh, saveBlob, state, throttled } from "./page.mjs";
+import { $, busy, formatSize, onRefresh, reveal, saveBlob, state, throttled } from "./page.mjs";
 import { pixelEdit } from "./review.mjs";
 import { engineSettings, fingerprint } from "./settings.mjs";
 import { markFailed } from "./studylist.mjs";
@@ -182,10 +182,12 @@ export async function run() {
       $("#progress-text").textContent = `Done: ${done} of the ${instances.length} included file(s) de-identified`
         + `${summary ? `; ${summary}` : ""}. The zip is in your downloads.`;
       showLeftOut($("#left-out-box"), $("#left-out-summary"), $("#left-out"), all);
+      reveal($("#progress-text"));
       state.finished = true;
     } catch (err) {
       progress.update.now(); // the last counts and errors, then why it stopped
       $("#progress-text").textContent = state.cancel ? "Cancelled: nothing was saved." : `Stopped: ${err.message}`;
+      reveal($("#progress-text"));
     } finally {
       $("#cancel").hidden = true;
     }

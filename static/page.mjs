@@ -113,6 +113,16 @@ export function formatDate(value) {
   return m ? `${m[1]}-${m[2]}-${m[3]}` : text;
 }
 
+// The end of a run (its result line and report) scrolled to the top of the actions pane, which scrolls on
+// its own: at 1280x720 the report of an upload otherwise ends below the window, unseen. Only that pane
+// moves (scrollIntoView would also move the list's column).
+export function reveal(el) {
+  const pane = el.closest(".actions");
+  if (!pane) return;
+  const top = el.getBoundingClientRect().top - pane.getBoundingClientRect().top + pane.scrollTop;
+  pane.scrollTop = Math.max(0, top - 8);
+}
+
 export function saveBlob(blob, filename) {
   const a = document.createElement("a");
   a.href = URL.createObjectURL(blob);

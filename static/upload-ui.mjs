@@ -2,7 +2,7 @@
 // is upload.mjs; the bytes come from the engine (download.mjs's de-identified stream).
 import { actionText, deidentifiedStream, includedInstances } from "./download.mjs";
 import { leftOut, leftOutLines, leftOutSummary } from "./leftout.mjs";
-import { $, busy, cut, formatDate, formatSize, hooks, onRefresh, state, throttled } from "./page.mjs";
+import { $, busy, cut, formatDate, formatSize, hooks, onRefresh, reveal, state, throttled } from "./page.mjs";
 import { confirmKeyBeforeUpload, keyUsedForUpload, refreshKeyNote } from "./settings.mjs";
 import { gated, markFailed, seriesLabel } from "./studylist.mjs";
 import { Uploader, checkEndpoint } from "./upload.mjs";
@@ -180,6 +180,7 @@ async function runUpload() {
         ...leftLines(),
       ]);
       if (report.stored.length || report.unchanged.length) keyUsedForUpload();
+      reveal($("#upload-text"));
       state.finished = true;
     } catch (err) {
       // Stopped (the server is gone, the token refused, cancelled): say what got through, and that
@@ -196,6 +197,7 @@ async function runUpload() {
         + ` ${rest} not uploaded: upload again to send ${rest === 1 ? "it" : "them"} (what the server holds is `
         + "not sent again).";
       showReport([...problems(report.refused, []), ...leftLines()]);
+      reveal($("#upload-text"));
     }
   });
   clearInterval(ticker);

@@ -98,3 +98,24 @@ def check_every_image(page: Any, limit: int = 400) -> None:
     else:
         raise AssertionError(f"still not every image seen: {seen.inner_text()}")
     button.click()
+
+
+def assert_in_view(page: Any, selector: str) -> None:
+    """The element is inside the window and inside every scrolling pane around it: a person sees it."""
+    box = page.locator(selector).bounding_box()
+    assert box is not None, f"{selector} is not shown"
+    visible = page.locator(selector).evaluate(
+        """(el) => {
+          const r = el.getBoundingClientRect();
+          let top = 0, bottom = window.innerHeight;
+          for (let p = el.parentElement; p; p = p.parentElement) {
+            const s = getComputedStyle(p);
+            if (/(auto|scroll|hidden)/.test(s.overflowY)) {
+              const q = p.getBoundingClientRect();
+              top = Math.max(top, q.top); bottom = Math.min(bottom, q.bottom);
+            }
+          }
+          return r.top >= top - 1 && Math.min(r.bottom, r.top + 40) <= bottom + 1;
+        }"""
+    )
+    assert visible, f"{selector} is outside the window or scrolled out of its pane: {box}"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pydicom
 import pytest
-from page_actions import KEY_HEX, check_every_image, pick_files, preset_key, preset_upload
+from page_actions import KEY_HEX, assert_in_view, check_every_image, pick_files, preset_key, preset_upload
 from playwright.sync_api import expect
 from pydicom.uid import generate_uid
 
@@ -165,6 +165,7 @@ def test_the_buttons_and_reports_say_what_is_left_out(
     assert isinstance(report, dict)
     assert report["left_out"] == {"waits for a check": 1, "not included": 1, "not read": 1}
     assert "Jane" not in json.dumps(report) and "notes" not in json.dumps(report)
+    assert_in_view(page, "#progress-text")
     e2e.screenshot(page, "review-02-left-out-report")
 
     # The upload report on screen names them too.
@@ -173,6 +174,7 @@ def test_the_buttons_and_reports_say_what_is_left_out(
     page.locator("#upload-run:not([disabled])").wait_for(timeout=30_000)
     page.click("#upload-run")
     page.locator("#upload-text", has_text="Upload finished").wait_for(timeout=120_000)
+    assert_in_view(page, "#upload-text")
     assert "3 left out" in page.inner_text("#upload-text")
     assert "mr.dcm: not included" in page.inner_text("#upload-report")
     e2e.screenshot(page, "review-03-upload-left-out")

@@ -14,6 +14,7 @@ import pydicom
 import pytest
 from e2e_servers import dist_dir, launch_registered, start_server  # tests/e2e is on sys.path (conftest)
 from page_actions import (
+    assert_in_view,
     check_every_image,
     draw_region,
     look_at_every_thumbnail,
@@ -272,6 +273,8 @@ def test_refusals_are_reported_with_the_servers_reason(
     refusal = "names the legacy Pacsbin script, whose profile this server does not accept"
     assert report.count(refusal) == 2, report
     assert "refused CT_small.dcm: " in report and "refused MR_small.dcm: " in report, "named by file"
+    assert_in_view(page, "#upload-text")  # at 1280x720 the report ended below the window
+    assert_in_view(page, "#upload-report")
     e2e.screenshot(page, "upload-04-refused")
     assert not list((data / "instances").rglob("*.dcm"))
 
