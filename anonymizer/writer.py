@@ -115,10 +115,16 @@ def _file_meta(meta: FileMetaDataset) -> bytes:
 def _dataset_parts(ds: Dataset, encodings: object) -> list[Part]:
     """The elements of a data set or item in tag order, as dcmwrite's write_dataset writes them."""
     parts: list[Part] = []
-    for tag in sorted(ds.keys()):
-        if tag.element == 0 and tag.group > 6:
+    stored = ds._dict
+    # Sorted and tested as ints: BaseTag's comparisons and group/element properties are Python code, which
+    # costs more than the rest of this loop under Pyodide.
+    for tag in sorted(stored, key=int):
+        number = int(tag)
+        if not number & 0xFFFF and number > 0x6FFFF:
             continue  # retired group lengths are not written (PS3.5 7.2), as dcmwrite does
-        elem = ds.get_item(tag)
+        elem = stored[tag]
+        if isinstance(elem, RawDataElement) and elem.value is None:
+            elem = ds.get_item(tag)  # converted (or read, if deferred) as Dataset.get_item does
         if isinstance(elem, RawDataElement):
             # one whose header differs from its VR's (a long value of a 2-byte-length VR, written UN) is
             # written as dcmwrite writes it

@@ -10,7 +10,6 @@ from collections.abc import Iterable
 
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
-from pydicom.tag import BaseTag
 
 from ..reading.originals import restore_kept
 from .plan import Action, Step
@@ -21,7 +20,7 @@ _PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 
 def apply_steps(ds: Dataset, steps: Iterable[Step], *, restore: bool = False) -> None:
     stored = ds._dict
-    removed = False
+    removed: set[int] = set()
     for step in steps:
         if step.created:
             ds.add_new(step.tag, step.vr, step.new)
@@ -32,8 +31,7 @@ def apply_steps(ds: Dataset, steps: Iterable[Step], *, restore: bool = False) ->
             if step.tag in _PIXEL_TAGS:
                 del ds[step.tag]
             else:
-                del stored[BaseTag(step.tag)]
-                removed = True
+                removed.add(step.tag)
             continue
         if step.items is not None:
             seq = ds[step.tag].value
@@ -46,5 +44,12 @@ def apply_steps(ds: Dataset, steps: Iterable[Step], *, restore: bool = False) ->
             continue
         elem = ds[step.tag]
         elem.value = Sequence(step.new) if step.vr == "SQ" else step.new
-    if removed and ds._private_blocks:
-        ds._private_blocks = {}
+    if removed:
+        # One pass over the element dict, not a deletion each: deleting by a new BaseTag compares it with
+        # the stored key through BaseTag.__eq__, Python code, for each of the ~180 private elements of a
+        # CT slice (the keys stay the reader's objects; the dict stays the same object).
+        kept = [(k, v) for k, v in stored.items() if int(k) not in removed]
+        stored.clear()
+        stored.update(kept)
+        if ds._private_blocks:
+            ds._private_blocks = {}

@@ -73,7 +73,10 @@ def plan_dataset(ctx: FileContext, ds: Dataset, tags: tuple[int, ...], path: str
         if tag & 0x10000 and not retain_private:
             steps.append(_removed_private(int(tag), stored.VR, stored.value, path, private_rule))
             continue
-        steps.append(plan_element(ctx, ds, ds[tag], tags, path, mode, kept_creators, code))
+        # The reader converted every public element (reading/reader.py _touch): the stored element is the
+        # one ds[tag] returns, without pydicom's Tag() and lookups (a raw one takes ds[tag]).
+        elem = stored if type(stored) is DataElement else ds[tag]
+        steps.append(plan_element(ctx, ds, elem, tags, path, mode, kept_creators, code))
     return steps
 
 

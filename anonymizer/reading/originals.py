@@ -25,6 +25,8 @@ __all__ = ["CHARSET", "Originals", "charset_unchanged", "remember", "restore_kep
 
 _ATTR = "_pacsbin_originals"
 CHARSET: Final = 0x00080005
+# Setting one of these resets pydicom's cached pixel array (Dataset.__setitem__, PIXEL_KEYWORDS).
+_PIXEL_TAGS: Final = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 
 # tag -> (the element as read, the element it became, its value); (0008,0005) is converted by pydicom as
 # it reads, so its entry holds the converted element twice.
@@ -65,8 +67,15 @@ def restore_kept(ds: Dataset, tag: int) -> bool:
     if entry is None:
         return False
     raw, elem, value = entry
-    now = ds.get_item(tag)
-    if not isinstance(raw, RawDataElement) or now is not elem or elem.value is not value or elem.VR != raw.VR:
+    if not isinstance(raw, RawDataElement):
         return False
-    ds[tag] = raw
+    # The element dict's own key (the reader stored the element under raw.tag): found by identity, without
+    # pydicom's Tag() and BaseTag.__eq__, Python code that costs more than the rest under Pyodide.
+    stored = ds._dict
+    if stored.get(raw.tag) is not elem or elem.value is not value or elem.VR != raw.VR:
+        return False
+    if tag & 0x10000 or tag in _PIXEL_TAGS:
+        ds[tag] = raw  # Dataset.__setitem__'s bookkeeping: the private creator, the cached pixel array
+    else:
+        stored[raw.tag] = raw  # all that Dataset.__setitem__ does for a public element
     return True

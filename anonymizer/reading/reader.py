@@ -255,7 +255,7 @@ def _touch(ds: Dataset, counts: list[int]) -> None:
             else:  # UN, sequences, ambiguous or implicit VRs, a deferred value: pydicom's own path
                 known_vr(current, tag)
                 elem = current[tag]
-            value = elem.value
+                value = elem.value
             if isinstance(raw, RawDataElement) and raw.VR not in (None, "UN", "SQ"):
                 originals[int(tag)] = (raw, elem, value)
             elif tag == CHARSET:  # converted by pydicom as it read: remembered to see it is unchanged

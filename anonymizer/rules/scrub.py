@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from pydicom.datadict import tag_for_keyword
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
@@ -134,14 +135,13 @@ def identifiers_by_attribute(ds: Dataset, kept: Callable[[int], bool] = _nothing
     stack = [(ds, 0)]
     while stack:
         current, depth = stack.pop()
-        for stored in current.values():  # as stored: no conversion of elements not looked at
-            tag = stored.tag
-            if tag.group & 1:
+        for tag, stored in current.items():  # as stored: no conversion of elements not looked at
+            if tag & 0x10000:
                 continue  # private elements are removed unconverted (walker); they may not even parse
             vr = stored.VR or current[tag].VR  # a raw element read implicit VR has no VR until converted
-            if vr not in _WALKED_VRS and tag not in _IDENTIFIER_TAGS:
+            if vr not in _WALKED_VRS and int(tag) not in _IDENTIFIER_TAGS:
                 continue
-            elem = current[tag]
+            elem = stored if type(stored) is DataElement else current[tag]
             if elem.VR == "SQ":
                 # Into a retained sequence too: what its items hold is judged element by element.
                 if depth < _MAX_DEPTH:
