@@ -20,7 +20,6 @@ and decoding the frame in the engine worker, transfers), and the machine's load;
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import sys
@@ -37,7 +36,7 @@ from pydicom.uid import generate_uid
 
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
-from text_images import LABELS_CT, Label, ct_picture, dicom_file, draw, us_picture  # noqa: E402
+from text_images import LABELS_CT, Label, ct_picture, dicom_file, draw, series_file, us_picture  # noqa: E402
 
 OUT = BENCH / "out" / "page_text.json"
 FOLDER = BENCH / "out" / "page_text"
@@ -83,19 +82,6 @@ TIMER = """
 """
 
 
-def _save(path: Path, data: bytes, study: str, number: int, description: str, **values: Any) -> Path:
-    ds = pydicom.dcmread(io.BytesIO(data))
-    ds.StudyInstanceUID = study
-    ds.SeriesNumber = number
-    ds.SeriesDescription = description
-    ds.InstanceNumber = 1
-    for keyword, value in values.items():
-        setattr(ds, keyword, value)
-    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    ds.save_as(path, enforce_file_format=True)
-    return path
-
-
 def make_folder(folder: Path) -> list[Path]:
     """The files the page and the native finder are given (written again each run: the same pixels)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -110,7 +96,9 @@ def make_folder(folder: Path) -> list[Path]:
         img[mask] = (230, 220, 40)
         cine.append(img)
     files = [
-        _save(folder / "us.dcm", dicom_file(np.stack(cine), photometric="RGB", modality="US"), study, 1, "US")
+        series_file(
+            folder / "us.dcm", dicom_file(np.stack(cine), photometric="RGB", modality="US"), study, 1, "US"
+        )
     ]
     for i in range(2):
         mask, _ = draw((512, 512), LABELS_CT)
@@ -118,7 +106,7 @@ def make_folder(folder: Path) -> list[Path]:
         img[mask] = 4095 - 400 * i
         data = dicom_file(img, photometric="MONOCHROME2", bits_stored=12)
         files.append(
-            _save(folder / f"ct{i}.dcm", data, study, 2, "CT", SOPClassUID="1.2.840.10008.5.1.4.1.1.2")
+            series_file(folder / f"ct{i}.dcm", data, study, 2, "CT", SOPClassUID="1.2.840.10008.5.1.4.1.1.2")
         )
     for i in range(2):
         mask, _ = draw(
@@ -128,7 +116,7 @@ def make_folder(folder: Path) -> list[Path]:
         img[120:400, 100:540] = 90
         img[mask] = 235
         files.append(
-            _save(
+            series_file(
                 folder / f"sc{i}.dcm",
                 dicom_file(img, photometric="MONOCHROME2", modality="OT"),
                 study,

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pydicom
 from PIL import Image, ImageDraw, ImageFont
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
@@ -144,3 +146,18 @@ LABELS_CT.extend(
         Label("11.03.2024 14:22", 430, 450, 16),
     ]
 )
+
+
+def series_file(path: Path, data: bytes, study: str, number: int, description: str, **values: Any) -> Path:
+    """`data` (a DICOM file) written to `path` as instance 1 of series `number` of `study`, with `values`
+    set (a SOP Class UID given there goes into the file meta too)."""
+    ds = pydicom.dcmread(io.BytesIO(data))
+    ds.StudyInstanceUID = study
+    ds.SeriesNumber = number
+    ds.SeriesDescription = description
+    ds.InstanceNumber = 1
+    for keyword, value in values.items():
+        setattr(ds, keyword, value)
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    ds.save_as(path, enforce_file_format=True)
+    return path

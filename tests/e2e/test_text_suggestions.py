@@ -25,26 +25,12 @@ from playwright.sync_api import expect
 from pydicom.uid import generate_uid
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from text_images import LABELS_CT, Label, ct_picture, dicom_file, draw, us_picture  # noqa: E402
+from text_images import LABELS_CT, Label, ct_picture, dicom_file, draw, series_file, us_picture  # noqa: E402
 
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 SCAN_TIMEOUT_MS = 240_000
 NAME = Label("DOE, JOHN", 12, 10, 18)
 SC_TEXT = Label("DOE, JOHN  11.03.2024", 40, 40, 20)
-
-
-def _write(path: Path, data: bytes, study: str, number: int, description: str, **values: Any) -> Path:
-    ds = pydicom.dcmread(io.BytesIO(data))
-    ds.StudyInstanceUID = study
-    ds.SeriesNumber = number
-    ds.SeriesDescription = description
-    ds.InstanceNumber = 1
-    for keyword, value in values.items():
-        setattr(ds, keyword, value)
-    if ds.SOPClassUID != ds.file_meta.MediaStorageSOPClassUID:
-        ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    ds.save_as(path, enforce_file_format=True)
-    return path
 
 
 def _us_cine(frames: int = 3) -> bytes:
@@ -80,10 +66,14 @@ def _folder(tmp: Path) -> dict[str, Path]:
     tmp.mkdir(parents=True, exist_ok=True)
     study = generate_uid()
     return {
-        "us": _write(tmp / "us.dcm", _us_cine(), study, 1, "US cine with name"),
-        "sc": _write(tmp / "sc.dcm", _sc(), study, 2, "Screenshot"),
-        "ct": _write(tmp / "ct_text.dcm", _ct(True), study, 3, "CT with name", SOPClassUID=CT_IMAGE_STORAGE),
-        "clean": _write(tmp / "ct_clean.dcm", _ct(False), study, 4, "CT clean", SOPClassUID=CT_IMAGE_STORAGE),
+        "us": series_file(tmp / "us.dcm", _us_cine(), study, 1, "US cine with name"),
+        "sc": series_file(tmp / "sc.dcm", _sc(), study, 2, "Screenshot"),
+        "ct": series_file(
+            tmp / "ct_text.dcm", _ct(True), study, 3, "CT with name", SOPClassUID=CT_IMAGE_STORAGE
+        ),
+        "clean": series_file(
+            tmp / "ct_clean.dcm", _ct(False), study, 4, "CT clean", SOPClassUID=CT_IMAGE_STORAGE
+        ),
     }
 
 
@@ -259,7 +249,7 @@ def test_the_scan_can_be_cancelled_and_resumed(recorded: Any, server: str, e2e: 
     tmp_path.mkdir(exist_ok=True)
     study = generate_uid()
     paths = [
-        _write(
+        series_file(
             tmp_path / f"ct{i}.dcm",
             _ct(False),
             study,
@@ -338,7 +328,7 @@ def test_the_engine_reads_the_next_frame_while_a_frame_is_searched(
     """The scan's own overhead (brief T): the engine worker reads frame f + 1 of a cine while the text worker
     looks at frame f, rather than after it (bench/page_text.py: 42-54 -> 8-10 ms a frame)."""
     tmp_path.mkdir(exist_ok=True)
-    path = _write(tmp_path / "us.dcm", _us_cine(4), generate_uid(), 1, "US cine")
+    path = series_file(tmp_path / "us.dcm", _us_cine(4), generate_uid(), 1, "US cine")
     page = recorded.page
     page.context.add_init_script(SCAN_LOG)
     _open(page, server, e2e)
