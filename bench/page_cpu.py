@@ -13,7 +13,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from page_memory import _descendants
+from page_memory import descendants
 
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -59,7 +59,7 @@ def _thread_cpu(pid: int) -> Counter[str]:
 def snapshot(extra: tuple[int, ...] = ()) -> Counter[str]:
     """CPU seconds so far, keyed "kind/thread" for the benchmark's descendants and `extra` processes."""
     total: Counter[str] = Counter()
-    for pid in {*_descendants(os.getpid()), *extra}:
+    for pid in {*descendants(os.getpid()), *extra}:
         kind = _kind(pid)
         for thread, seconds in _thread_cpu(pid).items():
             total[f"{kind}/{thread}"] += seconds

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterator
 
 
-def _descendants(root: int) -> list[int]:
+def descendants(root: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -31,7 +31,7 @@ def _descendants(root: int) -> list[int]:
 
 def _renderers() -> list[int]:
     found = []
-    for pid in _descendants(os.getpid()):
+    for pid in descendants(os.getpid()):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 if b"--type=renderer" in f.read():

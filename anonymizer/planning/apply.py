@@ -11,11 +11,8 @@ from collections.abc import Iterable
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from ..reading.originals import restore_kept
+from ..reading.originals import PIXEL_TAGS, restore_kept
 from .plan import Action, Step
-
-# Removing one of these also drops pydicom's cached pixel array: removed through Dataset.__delitem__.
-_PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 
 
 def apply_steps(ds: Dataset, steps: Iterable[Step], *, restore: bool = False) -> None:
@@ -28,8 +25,8 @@ def apply_steps(ds: Dataset, steps: Iterable[Step], *, restore: bool = False) ->
         if step.removed:
             # A file's private elements are most of its elements and all removed: taken out of the
             # element dict as Dataset.__delitem__ does, its private block cache reset once below.
-            if step.tag in _PIXEL_TAGS:
-                del ds[step.tag]
+            if step.tag in PIXEL_TAGS:
+                del ds[step.tag]  # Dataset.__delitem__ also drops the cached pixel array
             else:
                 removed.add(step.tag)
             continue

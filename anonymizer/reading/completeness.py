@@ -14,11 +14,11 @@ import struct
 from dataclasses import dataclass
 from typing import Final
 
+from .originals import PIXEL_TAGS
 from .structure import ITEM, ITEM_DELIM, LONG_VRS, SEQ_DELIM, UNDEFINED_LENGTH, VRS
 
 __all__ = ["Incomplete", "find_incomplete"]
 
-_PIXELS: Final = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})  # float, double, pixel data
 _IMPLICIT_LE, _EXPLICIT_BE, _DEFLATED = "1.2.840.10008.1.2", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"
 _MAX_DEPTH: Final = 32
 
@@ -34,7 +34,7 @@ class Incomplete:
 
     def message(self) -> str:
         """Plain words first, then the detail."""
-        what = "its image data does" if self.top in _PIXELS else "its data does"
+        what = "its image data does" if self.top in PIXEL_TAGS else "its data does"
         return (
             f"incomplete file: it ends before {what} ({_sizes(self.size, self.end)}); "
             f"export it again from the source: {self.detail}"

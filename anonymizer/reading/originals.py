@@ -21,12 +21,13 @@ from typing import Any, Final, TypeAlias
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 
-__all__ = ["CHARSET", "Originals", "charset_unchanged", "remember", "restore_kept"]
+__all__ = ["CHARSET", "PIXEL_TAGS", "Originals", "charset_unchanged", "remember", "restore_kept"]
 
 _ATTR = "_pacsbin_originals"
 CHARSET: Final = 0x00080005
-# Setting one of these resets pydicom's cached pixel array (Dataset.__setitem__, PIXEL_KEYWORDS).
-_PIXEL_TAGS: Final = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
+# The three Pixel Data elements (float, double float, integer). Setting or removing one resets pydicom's
+# cached pixel array (Dataset.__setitem__ and __delitem__, PIXEL_KEYWORDS).
+PIXEL_TAGS: Final = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 
 # tag -> (the element as read, the element it became, its value); (0008,0005) is converted by pydicom as
 # it reads, so its entry holds the converted element twice.
@@ -74,7 +75,7 @@ def restore_kept(ds: Dataset, tag: int) -> bool:
     stored = ds._dict
     if stored.get(raw.tag) is not elem or elem.value is not value or elem.VR != raw.VR:
         return False
-    if tag & 0x10000 or tag in _PIXEL_TAGS:
+    if tag & 0x10000 or tag in PIXEL_TAGS:
         ds[tag] = raw  # Dataset.__setitem__'s bookkeeping: the private creator, the cached pixel array
     else:
         stored[raw.tag] = raw  # all that Dataset.__setitem__ does for a public element

@@ -126,8 +126,8 @@ def _pydicom_header(data: bytes, scan: Scan | None) -> tuple[_Header, bool]:
         if "SOPClassUID" not in ds and "PatientID" not in ds and "StudyInstanceUID" not in ds:
             raise _NotDicom from None
     meta = getattr(ds, "file_meta", None) or {}
-    for tag in _KEYWORD_OF:
-        if tag in ds:
+    for tag, elem in list(ds._dict.items()):
+        if elem.VR == "UN":
             known_vr(ds, tag)  # a name over 64 KB written as UN is still a name, not "b'...'"
     values = {k: text_of(ds.get(k)) for k in SUMMARY_KEYWORDS if k in ds}
     media, syntax = (text_of(meta.get(k)) for k in ("MediaStorageSOPClassUID", "TransferSyntaxUID"))
